@@ -1,0 +1,1 @@
+"""The embedded reference retail systems: one FastAPI app, a router per system."""

@@ -1,0 +1,1 @@
+"""The starter CLI's command groups; `starter.py` assembles them."""

@@ -1,0 +1,207 @@
+"""What every command group shares: settings, input files, errors in words, listing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+
+from common.config import Settings
+from common.temporal import TemporalUnreachable, connect
+
+console = Console()
+err_console = Console(stderr=True)
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+EXIT_BAD_INPUT = 2
+EXIT_UNREACHABLE = 3
+
+
+class InputError(Exception):
+    """A user's input is wrong: which file, which field, and why, in words."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [
+            f"{source}: {field}: {reason}" if field else f"{source}: {reason}"
+            for field, reason in problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    client: Client | None = None
+
+
+def settings_from(ctx: typer.Context | None) -> Settings:
+    if ctx is not None and isinstance(ctx.obj, CliState):
+        return ctx.obj.settings
+    return Settings.from_env()
+
+
+def override_settings(
+    settings: Settings, address: str | None, namespace: str | None, task_queue: str | None
+) -> Settings:
+    return replace(
+        settings,
+        temporal_address=address or settings.temporal_address,
+        namespace=namespace or settings.namespace,
+        task_queue=task_queue or settings.task_queue,
+    )
+
+
+def _pydantic_problems(err: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for item in err.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(document)"
+        problems.append((field, item["msg"]))
+    return problems
+
+
+def parse_model(model: type[M], data: Any, *, source: str) -> M:
+    """Validate already-parsed data into `model`, naming each wrong field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise InputError(source, _pydantic_problems(err)) from None
+
+
+def load_model(path: Path | str, model: type[M]) -> M:
+    """Read a JSON file into `model`; every problem becomes an `InputError`."""
+    source = str(path)
+    file = Path(path)
+    if not file.exists():
+        raise InputError(source, [("", "no such file")])
+    if file.is_dir():
+        raise InputError(source, [("", "is a directory, not a file")])
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(source, [("", f"cannot be read: {err}")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            source, [("", f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")]
+        ) from None
+    return parse_model(model, data, source=source)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's coroutine, turning known failures into one clear line."""
+    try:
+        return asyncio.run(_call(factory))
+    except InputError as err:
+        fail(str(err), EXIT_BAD_INPUT)
+    except TemporalUnreachable as err:
+        fail(str(err), EXIT_UNREACHABLE)
+
+
+async def _call(factory: Callable[[], Awaitable[T]]) -> T:
+    return await factory()
+
+
+async def client_for(settings: Settings, client: Client | None = None) -> Client:
+    """The given client (tests pass one) or a fresh connection."""
+    if client is not None:
+        return client
+    return await connect(settings, service_name="retail-starter")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def visibility_query(kind: str, *, awaiting: str | None = None, state: str | None = None) -> str:
+    clauses = [f"RetailKind = {_quote(kind)}"]
+    if awaiting:
+        clauses.append(f"AwaitingRole = {_quote(awaiting)}")
+    if state:
+        clauses.append(f"RetailState = {_quote(state.upper())}")
+    return " AND ".join(clauses)
+
+
+async def list_workflows(
+    settings: Settings,
+    kind: str,
+    *,
+    awaiting: str | None = None,
+    state: str | None = None,
+    limit: int = 200,
+    client: Client | None = None,
+) -> list[dict[str, Any]]:
+    """Workflows of a kind, filtered by awaited role and state, newest first."""
+    temporal = await client_for(settings, client)
+    rows: list[dict[str, Any]] = []
+    query = visibility_query(kind, awaiting=awaiting, state=state)
+    async for execution in temporal.list_workflows(query, limit=limit):
+        attrs = execution.search_attributes
+        rows.append(
+            {
+                "id": execution.id,
+                "type": execution.workflow_type,
+                "status": execution.status.name if execution.status else "",
+                "state": _first(attrs.get("RetailState")),
+                "awaiting": _first(attrs.get("AwaitingRole")),
+                "started": execution.start_time.isoformat(timespec="seconds"),
+            }
+        )
+    return rows
+
+
+def _first(values: Any) -> str:
+    if isinstance(values, list):
+        return ", ".join(str(v) for v in values)
+    return "" if values is None else str(values)
+
+
+def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print(f"[dim]{title}: nothing found[/]")
+        return
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
+def list_command(kind: str, label: str) -> Callable[..., None]:
+    """A `list` command for a workflow kind: `--awaiting ROLE` and `--state S` filters."""
+
+    def command(
+        ctx: typer.Context,
+        awaiting: str | None = typer.Option(None, help="only those waiting for this role"),
+        state: str | None = typer.Option(None, help="only those in this state"),
+    ) -> None:
+        settings = settings_from(ctx)
+        rows = run_async(lambda: list_workflows(settings, kind, awaiting=awaiting, state=state))
+        print_rows(label, rows)
+
+    command.__doc__ = f"List {label} (filter by awaited role or state)."
+    return command
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,79 @@
+"""The worker: every workflow and activity of the project on one task queue.
+
+Reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and RETAIL_TASK_QUEUE (default `retail-ops`);
+SIGTERM or SIGINT stops it gracefully: no new tasks are polled, in-flight activities get
+a grace period to finish and are then cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import build_activities
+from common.config import Settings
+from common.temporal import TemporalUnreachable, connect
+from workflows import ALL_WORKFLOWS
+
+log = logging.getLogger("retail.worker")
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=float(os.environ.get("RETAIL_SHUTDOWN_GRACE_S", "10")))
+
+
+def worker_identity() -> str:
+    """`pid@host`: the devstack finds the worker it started by this identity."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def build_worker(client: Client, settings: Settings) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(ALL_WORKFLOWS),
+        activities=build_activities(settings),
+        identity=worker_identity(),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+
+
+async def run(settings: Settings | None = None, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or SIGTERM/SIGINT arrives)."""
+    settings = settings or Settings.from_env()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    client = await connect(settings, service_name="retail-worker")
+    worker = build_worker(client, settings)
+    log.info(
+        "worker %s polling %s on %s (%d workflows)",
+        worker_identity(),
+        settings.task_queue,
+        settings.temporal_address,
+        len(ALL_WORKFLOWS),
+    )
+    async with worker:
+        await stop.wait()
+        log.info("stop requested: finishing in-flight tasks")
+    log.info("worker stopped cleanly")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(run())
+    except TemporalUnreachable as err:
+        log.error("%s", err)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
