@@ -280,8 +280,7 @@ async def up(config: StackConfig, *, on_step: Callable[[str], None] = print) -> 
 def _prepare_codec_keys(config: StackConfig) -> None:
     if not module_exists("common.codec"):
         return
-    from common import codec
-
+    codec = importlib.import_module("common.codec")
     ensure = getattr(codec, "ensure_key_file", None)
     if ensure is not None:
         key_file = config.state_dir / "codec-keys.json"
