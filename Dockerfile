@@ -1,0 +1,17 @@
+# One image for the backoffice, the worker and the starter (docker-compose.yml picks the command).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY common common
+COPY domain domain
+COPY workflows workflows
+COPY activities activities
+COPY adapters adapters
+COPY backoffice backoffice
+COPY devstack devstack
+COPY cli cli
+COPY examples examples
+COPY worker.py starter.py ./
+RUN pip install --no-cache-dir .
+ENV PYTHONUNBUFFERED=1
+CMD ["python", "worker.py"]
