@@ -1,0 +1,108 @@
+"""Store tasks: signage and labor work a store must do before a promotion goes live.
+
+:meth:`TasksClient.create` opens a task with a due time; when the store completes (or the
+task is cancelled) a :class:`adapters.models.TaskEvent` signal goes to ``callback``
+(e.g. ``signal="store_task_done"``). ``auto_complete_after_s`` lets the reference system
+complete it by itself (demo, drills); otherwise tests complete it with
+:meth:`TasksClient.complete`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from adapters.base import BaseAdapter, new_idempotency_key
+from adapters.models import Callback, Identifier, Model, ResultModel
+
+TaskKind = Literal["signage", "labor"]
+TaskStatus = Literal["OPEN", "COMPLETED", "CANCELLED"]
+
+
+class TaskRequest(Model):
+    task_id: Identifier = Field(description="caller's business key, e.g. 'P1-S012-signage'")
+    store_id: Identifier
+    kind: TaskKind
+    title: str = Field(min_length=1, max_length=300)
+    due_at: AwareDatetime
+    promotion_id: str | None = None
+    callback: Callback | None = None
+    auto_complete_after_s: float | None = Field(default=None, ge=0, le=86400)
+
+
+class StoreTask(ResultModel):
+    task_id: str
+    store_id: str
+    kind: TaskKind
+    title: str
+    due_at: datetime
+    status: TaskStatus
+    promotion_id: str | None = None
+    completed_by: str | None = None
+    closed_at: datetime | None = None
+    reason: str | None = None
+    created_at: datetime
+
+
+class TasksClient(BaseAdapter):
+    """Typed client of store tasks (``/tasks``)."""
+
+    system = "tasks"
+    prefix = "/tasks"
+
+    async def create(self, request: TaskRequest, *, idempotency_key: str) -> StoreTask:
+        return await self._call(
+            "POST",
+            "",
+            operation="create_task",
+            result=StoreTask,
+            json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    async def complete(
+        self, task_id: str, *, completed_by: str = "store", idempotency_key: str | None = None
+    ) -> StoreTask:
+        """What the store does when the work is done (tests and drills call it)."""
+        return await self._call(
+            "POST",
+            f"/{task_id}/complete",
+            operation="complete_task",
+            result=StoreTask,
+            json={"completed_by": completed_by},
+            idempotency_key=idempotency_key or new_idempotency_key(),
+        )
+
+    async def cancel(self, task_id: str, *, idempotency_key: str, reason: str = "") -> StoreTask:
+        """Cancel an open task (cancelling a closed one returns it unchanged)."""
+        return await self._call(
+            "POST",
+            f"/{task_id}/cancel",
+            operation="cancel_task",
+            result=StoreTask,
+            json={"reason": reason},
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(self, task_id: str) -> StoreTask:
+        return await self._call("GET", f"/{task_id}", operation="get_task", result=StoreTask)
+
+    async def list(
+        self,
+        *,
+        promotion_id: str | None = None,
+        store_id: str | None = None,
+        status: TaskStatus | None = None,
+    ) -> list[StoreTask]:
+        return await self._call(
+            "GET",
+            "",
+            operation="list_tasks",
+            result=list[StoreTask],
+            params={"promotion_id": promotion_id, "store_id": store_id, "status": status},
+        )
+
+
+__all__ = ["StoreTask", "TaskKind", "TaskRequest", "TaskStatus", "TasksClient"]

@@ -1,0 +1,621 @@
+"""ERP: master data, deals, promotion master, funding (accruals, claims), postings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
+
+from adapters.erp import (
+    Accrual,
+    AccrualRequest,
+    Claim,
+    ClaimRequest,
+    Deal,
+    DealCheck,
+    DealCheckRequest,
+    DistributionCentre,
+    FundingSummary,
+    Item,
+    Posting,
+    PostingRequest,
+    PromotionMaster,
+    PromotionMasterRequest,
+    StatusChange,
+    Store,
+    TransferClaim,
+    TransferClaimRequest,
+    Vendor,
+)
+from backoffice.core import Ctx, gate, mutate, new_id, read
+from backoffice.db import (
+    AccrualRow,
+    ClaimRow,
+    CustomerRow,
+    DcRow,
+    DealRow,
+    ItemRow,
+    PostingRow,
+    PromotionRow,
+    StoreRow,
+    TransferClaimRow,
+    TransferRow,
+    VendorRow,
+)
+from backoffice.errors import ApiError, bad_input, not_found
+from backoffice.routers.common import (
+    check_window,
+    known_items,
+    known_stores,
+    no_duplicates,
+    split_ids,
+)
+
+SYSTEM = "erp"
+router = APIRouter(prefix="/erp", tags=["erp"])
+
+
+def item_model(row: ItemRow) -> Item:
+    return Item.model_validate(row.model_dump())
+
+
+def deal_model(row: DealRow) -> Deal:
+    return Deal.model_validate(row.model_dump())
+
+
+def promotion_model(row: PromotionRow) -> PromotionMaster:
+    return PromotionMaster.model_validate(row.model_dump())
+
+
+def accrual_model(row: AccrualRow) -> Accrual:
+    return Accrual.model_validate(row.model_dump())
+
+
+def claim_model(row: ClaimRow, accrued: Decimal) -> Claim:
+    return Claim.model_validate({**row.model_dump(), "accrued_amount": accrued})
+
+
+# -- master data ---------------------------------------------------------------------------
+
+
+@router.get("/items")
+async def list_items(
+    request: Request,
+    category: str | None = None,
+    ids: str | None = Query(default=None, description="comma-separated item ids"),
+    limit: int = Query(default=500, ge=1, le=5000),
+    offset: int = Query(default=0, ge=0),
+) -> list[Item]:
+    await gate(request, SYSTEM, "list_items")
+    wanted = split_ids(ids)
+
+    def q(s: Session) -> list[Item]:
+        stmt = select(ItemRow).order_by(col(ItemRow.item_id))
+        if category:
+            stmt = stmt.where(ItemRow.category == category)
+        if wanted:
+            stmt = stmt.where(col(ItemRow.item_id).in_(wanted))
+        return [item_model(r) for r in s.exec(stmt.offset(offset).limit(limit))]
+
+    result: list[Item] = await read(request, q)
+    return result
+
+
+@router.get("/items/{item_id}")
+async def get_item(item_id: str, request: Request) -> Item:
+    await gate(request, SYSTEM, "get_item")
+
+    def q(s: Session) -> Item:
+        row = s.get(ItemRow, item_id)
+        if row is None:
+            raise not_found("item", item_id)
+        return item_model(row)
+
+    result: Item = await read(request, q)
+    return result
+
+
+@router.get("/stores")
+async def list_stores(
+    request: Request, region: str | None = None, store_class: str | None = None
+) -> list[Store]:
+    await gate(request, SYSTEM, "list_stores")
+
+    def q(s: Session) -> list[Store]:
+        stmt = select(StoreRow).order_by(col(StoreRow.store_id))
+        if region:
+            stmt = stmt.where(StoreRow.region == region)
+        if store_class:
+            stmt = stmt.where(StoreRow.store_class == store_class)
+        return [Store.model_validate(r.model_dump()) for r in s.exec(stmt)]
+
+    result: list[Store] = await read(request, q)
+    return result
+
+
+@router.get("/stores/{store_id}")
+async def get_store(store_id: str, request: Request) -> Store:
+    await gate(request, SYSTEM, "get_store")
+
+    def q(s: Session) -> Store:
+        row = s.get(StoreRow, store_id)
+        if row is None:
+            raise not_found("store", store_id)
+        return Store.model_validate(row.model_dump())
+
+    result: Store = await read(request, q)
+    return result
+
+
+@router.get("/dcs")
+async def list_dcs(request: Request) -> list[DistributionCentre]:
+    await gate(request, SYSTEM, "list_dcs")
+
+    def q(s: Session) -> list[DistributionCentre]:
+        rows = s.exec(select(DcRow).order_by(col(DcRow.dc_id)))
+        return [DistributionCentre.model_validate(r.model_dump()) for r in rows]
+
+    result: list[DistributionCentre] = await read(request, q)
+    return result
+
+
+@router.get("/vendors/{vendor_id}")
+async def get_vendor(vendor_id: str, request: Request) -> Vendor:
+    await gate(request, SYSTEM, "get_vendor")
+
+    def q(s: Session) -> Vendor:
+        row = s.get(VendorRow, vendor_id)
+        if row is None:
+            raise not_found("vendor", vendor_id)
+        return Vendor.model_validate(row.model_dump())
+
+    result: Vendor = await read(request, q)
+    return result
+
+
+@router.get("/deals")
+async def list_deals(
+    request: Request, item_id: str | None = None, vendor_id: str | None = None
+) -> list[Deal]:
+    await gate(request, SYSTEM, "list_deals")
+
+    def q(s: Session) -> list[Deal]:
+        stmt = select(DealRow).order_by(col(DealRow.deal_id))
+        if vendor_id:
+            stmt = stmt.where(DealRow.vendor_id == vendor_id)
+        rows = [r for r in s.exec(stmt) if item_id is None or item_id in r.item_ids]
+        return [deal_model(r) for r in rows]
+
+    result: list[Deal] = await read(request, q)
+    return result
+
+
+@router.get("/deals/{deal_id}")
+async def get_deal(deal_id: str, request: Request) -> Deal:
+    await gate(request, SYSTEM, "get_deal")
+
+    def q(s: Session) -> Deal:
+        row = s.get(DealRow, deal_id)
+        if row is None:
+            raise not_found("deal", deal_id)
+        return deal_model(row)
+
+    result: Deal = await read(request, q)
+    return result
+
+
+def _cap_remaining(deal: DealRow) -> tuple[Decimal | None, int | None]:
+    amount = (
+        None if deal.cap_amount is None else max(deal.cap_amount - deal.claimed_amount, Decimal(0))
+    )
+    units = None if deal.cap_units is None else max(deal.cap_units - deal.claimed_units, 0)
+    return amount, units
+
+
+@router.post("/deals/{deal_id}/check")
+async def check_deal(deal_id: str, body: DealCheckRequest, request: Request) -> DealCheck:
+    """Is the deal valid for these items over this window; how much would it fund?"""
+    await gate(request, SYSTEM, "check_deal")
+    check_window(body.start, body.end)
+
+    def q(s: Session) -> DealCheck:
+        deal = s.get(DealRow, deal_id)
+        if deal is None:
+            raise not_found("deal", deal_id)
+        known_items(s, body.item_ids, field="item_ids")
+        reasons: list[str] = []
+        if body.start < deal.valid_from or body.end > deal.valid_to:
+            reasons.append(
+                f"deal {deal_id} is valid from {deal.valid_from.date()} to "
+                f"{deal.valid_to.date()}; the promotion runs {body.start.date()} to "
+                f"{body.end.date()}"
+            )
+        outside = [i for i in body.item_ids if i not in deal.item_ids]
+        if outside:
+            reasons.append(f"items not covered by deal {deal_id}: {', '.join(outside)}")
+        cap_amount, cap_units = _cap_remaining(deal)
+        units = body.units_forecast
+        if cap_units is not None:
+            units = min(units, cap_units)
+        amount = deal.funding_per_unit * units
+        if cap_amount is not None and amount > cap_amount:
+            amount = cap_amount
+        if cap_amount is not None and cap_amount <= 0:
+            reasons.append(f"deal {deal_id} has no funding left under its cap")
+        return DealCheck(
+            deal_id=deal_id,
+            valid=not reasons,
+            reasons=reasons,
+            deal_type=deal.deal_type,
+            funding_per_unit=deal.funding_per_unit,
+            fundable_units=units,
+            fundable_amount=amount.quantize(Decimal("0.01")),
+            cap_remaining_amount=cap_amount,
+            cap_remaining_units=cap_units,
+        )
+
+    result: DealCheck = await read(request, q)
+    return result
+
+
+# -- promotion master ----------------------------------------------------------------------
+
+
+@router.post("/promotions")
+async def create_promotion(body: PromotionMasterRequest, request: Request) -> JSONResponse:
+    await gate(request, SYSTEM, "create_promotion")
+    check_window(body.start, body.end)
+    no_duplicates([p.item_id for p in body.items], field="items")
+    no_duplicates(body.store_ids, field="store_ids")
+
+    def fn(ctx: Ctx) -> PromotionMaster:
+        s = ctx.session
+        known_items(s, [p.item_id for p in body.items], field="items")
+        known_stores(s, body.store_ids, field="store_ids")
+        if body.deal_id and s.get(DealRow, body.deal_id) is None:
+            raise not_found("deal", body.deal_id, field="deal_id")
+        row = s.exec(
+            select(PromotionRow)
+            .where(PromotionRow.promotion_id == body.promotion_id)
+            .with_for_update()
+        ).first()
+        values: dict[str, Any] = {
+            "name": body.name,
+            "offer_type": body.offer_type,
+            "items": [p.model_dump(mode="json") for p in body.items],
+            "store_ids": list(body.store_ids),
+            "start": body.start,
+            "end": body.end,
+            "deal_id": body.deal_id,
+        }
+        if row is None:
+            row = PromotionRow(
+                promotion_id=body.promotion_id,
+                status="DRAFT",
+                version=1,
+                updated_at=ctx.now,
+                **values,
+            )
+        else:
+            if row.status == "ACTIVE":
+                raise ApiError(
+                    409,
+                    "promotion_active",
+                    f"promotion {body.promotion_id} is ACTIVE in ERP; deactivate it before "
+                    "changing it",
+                    field="promotion_id",
+                )
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.version += 1
+            row.status = "DRAFT"
+            row.updated_at = ctx.now
+        s.add(row)
+        ctx.effect(
+            SYSTEM, "create_promotion", f"promotion:{body.promotion_id}", version=row.version
+        )
+        return promotion_model(row)
+
+    return await mutate(request, body, fn)
+
+
+def _set_status(promotion_id: str, body: StatusChange, status: str, operation: str) -> Any:
+    def fn(ctx: Ctx) -> PromotionMaster:
+        s = ctx.session
+        row = s.exec(
+            select(PromotionRow).where(PromotionRow.promotion_id == promotion_id).with_for_update()
+        ).first()
+        if row is None:
+            raise not_found("promotion", promotion_id)
+        if row.status != status:
+            row.status = status
+            row.updated_at = ctx.now
+            s.add(row)
+            ctx.effect(SYSTEM, operation, f"promotion:{promotion_id}", reason=body.reason)
+        return promotion_model(row)
+
+    return fn
+
+
+@router.post("/promotions/{promotion_id}/activate")
+async def activate_promotion(
+    promotion_id: str, body: StatusChange, request: Request
+) -> JSONResponse:
+    await gate(request, SYSTEM, "activate_promotion")
+    return await mutate(
+        request, body, _set_status(promotion_id, body, "ACTIVE", "activate_promotion")
+    )
+
+
+@router.post("/promotions/{promotion_id}/deactivate")
+async def deactivate_promotion(
+    promotion_id: str, body: StatusChange, request: Request
+) -> JSONResponse:
+    await gate(request, SYSTEM, "deactivate_promotion")
+    return await mutate(
+        request, body, _set_status(promotion_id, body, "INACTIVE", "deactivate_promotion")
+    )
+
+
+@router.get("/promotions/{promotion_id}")
+async def get_promotion(promotion_id: str, request: Request) -> PromotionMaster:
+    await gate(request, SYSTEM, "get_promotion")
+
+    def q(s: Session) -> PromotionMaster:
+        row = s.get(PromotionRow, promotion_id)
+        if row is None:
+            raise not_found("promotion", promotion_id)
+        return promotion_model(row)
+
+    result: PromotionMaster = await read(request, q)
+    return result
+
+
+# -- funding -------------------------------------------------------------------------------
+
+
+def _lock_deal(s: Session, deal_id: str, *, field: str = "deal_id") -> DealRow:
+    deal = s.exec(select(DealRow).where(DealRow.deal_id == deal_id).with_for_update()).first()
+    if deal is None:
+        raise not_found("deal", deal_id, field=field)
+    return deal
+
+
+@router.post("/accruals")
+async def accrue(body: AccrualRequest, request: Request) -> JSONResponse:
+    await gate(request, SYSTEM, "accrue")
+
+    def fn(ctx: Ctx) -> Accrual:
+        s = ctx.session
+        deal = _lock_deal(s, body.deal_id)
+        row = AccrualRow(
+            accrual_id=new_id("ACR"),
+            promotion_id=body.promotion_id,
+            deal_id=body.deal_id,
+            units=body.units,
+            amount=body.amount,
+            status="ACCRUED",
+            created_at=ctx.now,
+        )
+        deal.accrued_amount += body.amount
+        s.add(deal)
+        s.add(row)
+        ctx.effect(
+            SYSTEM,
+            "accrue",
+            f"accrual:{body.promotion_id}:{body.deal_id}",
+            amount=body.amount,
+            quantity=body.units,
+            accrual_id=row.accrual_id,
+        )
+        return accrual_model(row)
+
+    return await mutate(request, body, fn)
+
+
+@router.post("/accruals/{accrual_id}/reverse")
+async def reverse_accrual(accrual_id: str, body: StatusChange, request: Request) -> JSONResponse:
+    await gate(request, SYSTEM, "reverse_accrual")
+
+    def fn(ctx: Ctx) -> Accrual:
+        s = ctx.session
+        row = s.exec(
+            select(AccrualRow).where(AccrualRow.accrual_id == accrual_id).with_for_update()
+        ).first()
+        if row is None:
+            raise not_found("accrual", accrual_id)
+        if row.status == "ACCRUED":
+            deal = _lock_deal(s, row.deal_id)
+            deal.accrued_amount -= row.amount
+            row.status = "REVERSED"
+            s.add(deal)
+            s.add(row)
+            ctx.effect(
+                SYSTEM,
+                "reverse_accrual",
+                f"accrual:{row.promotion_id}:{row.deal_id}",
+                amount=row.amount,
+                accrual_id=accrual_id,
+                reason=body.reason,
+            )
+        return accrual_model(row)
+
+    return await mutate(request, body, fn)
+
+
+def _accrued(s: Session, promotion_id: str, deal_id: str | None = None) -> Decimal:
+    stmt = select(AccrualRow).where(
+        AccrualRow.promotion_id == promotion_id, AccrualRow.status == "ACCRUED"
+    )
+    if deal_id:
+        stmt = stmt.where(AccrualRow.deal_id == deal_id)
+    return sum((r.amount for r in s.exec(stmt)), Decimal("0"))
+
+
+@router.post("/claims")
+async def claim(body: ClaimRequest, request: Request) -> JSONResponse:
+    """Claim funding on actual units; capped by what is left under the deal's cap."""
+    await gate(request, SYSTEM, "claim")
+
+    def fn(ctx: Ctx) -> Claim:
+        s = ctx.session
+        deal = _lock_deal(s, body.deal_id)
+        cap_amount, cap_units = _cap_remaining(deal)
+        units = body.units if cap_units is None else min(body.units, cap_units)
+        amount = (deal.funding_per_unit * units).quantize(Decimal("0.01"))
+        if cap_amount is not None and amount > cap_amount:
+            amount = cap_amount
+        capped = units < body.units or amount < deal.funding_per_unit * body.units
+        row = ClaimRow(
+            claim_id=new_id("CLM"),
+            promotion_id=body.promotion_id,
+            deal_id=body.deal_id,
+            units=units,
+            amount=amount,
+            capped=capped,
+            created_at=ctx.now,
+        )
+        deal.claimed_amount += amount
+        deal.claimed_units += units
+        s.add(deal)
+        s.add(row)
+        ctx.effect(
+            SYSTEM,
+            "claim",
+            f"claim:{body.promotion_id}:{body.deal_id}",
+            amount=amount,
+            quantity=units,
+            claim_id=row.claim_id,
+            capped=capped,
+        )
+        return claim_model(row, _accrued(s, body.promotion_id, body.deal_id))
+
+    return await mutate(request, body, fn)
+
+
+@router.get("/promotions/{promotion_id}/funding")
+async def funding(promotion_id: str, request: Request) -> FundingSummary:
+    await gate(request, SYSTEM, "funding")
+
+    def q(s: Session) -> FundingSummary:
+        accruals = list(s.exec(select(AccrualRow).where(AccrualRow.promotion_id == promotion_id)))
+        claims = list(s.exec(select(ClaimRow).where(ClaimRow.promotion_id == promotion_id)))
+        accrued = sum((a.amount for a in accruals if a.status == "ACCRUED"), Decimal("0"))
+        reversed_ = sum((a.amount for a in accruals if a.status == "REVERSED"), Decimal("0"))
+        return FundingSummary(
+            promotion_id=promotion_id,
+            accrued_amount=accrued,
+            reversed_amount=reversed_,
+            claimed_amount=sum((c.amount for c in claims), Decimal("0")),
+            accruals=[accrual_model(a) for a in accruals],
+            claims=[claim_model(c, accrued) for c in claims],
+        )
+
+    result: FundingSummary = await read(request, q)
+    return result
+
+
+# -- postings ------------------------------------------------------------------------------
+
+
+@router.post("/postings")
+async def post(body: PostingRequest, request: Request) -> JSONResponse:
+    await gate(request, SYSTEM, "post")
+    if body.kind == "vendor_return_claim" and not body.vendor_id and not body.item_id:
+        raise bad_input("vendor_id", "a vendor return claim needs vendor_id or item_id")
+
+    def fn(ctx: Ctx) -> Posting:
+        s = ctx.session
+        vendor_id = body.vendor_id
+        if body.item_id:
+            item = s.get(ItemRow, body.item_id)
+            if item is None:
+                raise not_found("item", body.item_id, field="item_id")
+            vendor_id = vendor_id or item.vendor_id
+        if vendor_id and s.get(VendorRow, vendor_id) is None:
+            raise not_found("vendor", vendor_id, field="vendor_id")
+        if body.customer_id and s.get(CustomerRow, body.customer_id) is None:
+            raise not_found("customer", body.customer_id, field="customer_id")
+        row = PostingRow(
+            posting_id=new_id("PST"),
+            kind=body.kind,
+            reference=body.reference,
+            amount=body.amount,
+            customer_id=body.customer_id,
+            vendor_id=vendor_id,
+            item_id=body.item_id,
+            quantity=body.quantity,
+            reason=body.reason,
+            created_at=ctx.now,
+        )
+        s.add(row)
+        ctx.effect(
+            SYSTEM,
+            f"post.{body.kind}",
+            f"{body.kind}:{body.reference}",
+            amount=body.amount,
+            quantity=body.quantity,
+            posting_id=row.posting_id,
+        )
+        return Posting.model_validate(row.model_dump())
+
+    return await mutate(request, body, fn)
+
+
+@router.get("/postings")
+async def list_postings(request: Request, reference: str) -> list[Posting]:
+    await gate(request, SYSTEM, "list_postings")
+
+    def q(s: Session) -> list[Posting]:
+        rows = s.exec(select(PostingRow).where(PostingRow.reference == reference))
+        return [Posting.model_validate(r.model_dump()) for r in rows]
+
+    result: list[Posting] = await read(request, q)
+    return result
+
+
+@router.post("/transfer-claims")
+async def claim_transfer(body: TransferClaimRequest, request: Request) -> JSONResponse:
+    await gate(request, SYSTEM, "claim_transfer")
+
+    def fn(ctx: Ctx) -> TransferClaim:
+        s = ctx.session
+        if s.get(TransferRow, body.transfer_id) is None:
+            raise not_found("transfer", body.transfer_id, field="transfer_id")
+        known_items(s, [line.item_id for line in body.lines], field="lines")
+        row = TransferClaimRow(
+            claim_id=new_id("TCL"),
+            transfer_id=body.transfer_id,
+            kind=body.kind,
+            lines=[line.model_dump() for line in body.lines],
+            amount=body.amount,
+            reason=body.reason,
+            created_at=ctx.now,
+        )
+        s.add(row)
+        ctx.effect(
+            SYSTEM,
+            "claim_transfer",
+            f"transfer_claim:{body.transfer_id}:{body.kind}",
+            amount=body.amount,
+            quantity=sum(line.quantity for line in body.lines),
+            claim_id=row.claim_id,
+        )
+        return TransferClaim.model_validate(row.model_dump())
+
+    return await mutate(request, body, fn)
+
+
+@router.get("/transfer-claims")
+async def list_transfer_claims(request: Request, transfer_id: str) -> list[TransferClaim]:
+    await gate(request, SYSTEM, "list_transfer_claims")
+
+    def q(s: Session) -> list[TransferClaim]:
+        rows = s.exec(select(TransferClaimRow).where(TransferClaimRow.transfer_id == transfer_id))
+        return [TransferClaim.model_validate(r.model_dump()) for r in rows]
+
+    result: list[TransferClaim] = await read(request, q)
+    return result

@@ -1,0 +1,227 @@
+"""POS through the real adapter: price book, sales, orders, refunds per tender."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from adapters import Backoffice, BusinessRefusal
+from adapters.models import PriceLine
+from adapters.pos import (
+    Order,
+    PriceBookRequest,
+    PriceBookRetractRequest,
+    RefundRequest,
+    SaleRequest,
+)
+from tests.adapters.helpers import key, now, uid
+from tests.fixtures.backoffice import LiveBackoffice
+
+
+async def test_publish_read_back_retract(bo: Backoffice, live: LiveBackoffice) -> None:
+    pid = uid("P")
+    regular = (await bo.erp.get_item("I0005")).regular_price
+    start = now() - timedelta(hours=1)
+    req = PriceBookRequest(
+        promotion_id=pid,
+        store_ids=["S001", "S002"],
+        prices=[PriceLine(item_id="I0005", price=Decimal("1.99"))],
+        start=start,
+        end=start + timedelta(days=3),
+    )
+    result = await bo.pos.publish_prices(req, idempotency_key=key())
+    assert result.status == "PUBLISHED" and result.store_ids == ["S001", "S002"]
+    prices = await bo.pos.store_prices("S001", ["I0005", "I0006"])
+    assert prices[0].price == Decimal("1.99") and prices[0].promotion_id == pid
+    assert prices[0].regular_price == regular and prices[1].promotion_id is None
+    later = await bo.pos.store_prices("S001", ["I0005"], at=start + timedelta(days=4))
+    assert later[0].price == regular
+    entries = await bo.pos.promotion_prices(pid)
+    assert [e.store_id for e in entries] == ["S001", "S002"]
+    await bo.pos.retract_prices(
+        PriceBookRetractRequest(promotion_id=pid, store_ids=["S001"]), idempotency_key=key()
+    )
+    assert (await bo.pos.store_prices("S001", ["I0005"]))[0].price == regular
+    assert (await bo.pos.store_prices("S002", ["I0005"]))[0].price == Decimal("1.99")
+    assert await live.ledger_count(subject=f"pos_price:{pid}:S001") == 1
+    assert await live.ledger_count(subject_prefix=f"pos_retract:{pid}:") == 1
+
+
+async def test_publish_bad_input(bo: Backoffice, live: LiveBackoffice) -> None:
+    pid = uid("P")
+    start = now()
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.publish_prices(
+            PriceBookRequest(
+                promotion_id=pid,
+                store_ids=["S001", "S404"],
+                prices=[PriceLine(item_id="I0001", price=Decimal("1.00"))],
+                start=start,
+                end=start + timedelta(days=1),
+            ),
+            idempotency_key=key(),
+        )
+    assert err.value.code == "unknown_store" and err.value.field == "store_ids[1]"
+    # a negative price is refused before it leaves the process (typed request) ...
+    with pytest.raises(ValueError):
+        PriceLine(item_id="I0001", price=Decimal("-1"))
+    # ... and by the backoffice when it comes from elsewhere
+    response = await bo.http.post(
+        "/pos/price-book/publish",
+        json={
+            "promotion_id": pid,
+            "store_ids": ["S001"],
+            "prices": [{"item_id": "I0001", "price": "-1.00"}],
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=1)).isoformat(),
+        },
+        headers={"Idempotency-Key": key()},
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "prices[0].price"
+    assert await live.ledger_count(subject_prefix=f"pos_price:{pid}") == 0
+
+
+async def test_sales_are_deterministic_and_lifted_by_a_promotion(bo: Backoffice) -> None:
+    since = now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=14)
+    until = since + timedelta(days=7)
+    first = await bo.pos.sales(
+        item_ids=["I0010"], store_ids=["S003", "S004"], since=since, until=until
+    )
+    again = await bo.pos.sales(
+        item_ids=["I0010"], store_ids=["S003", "S004"], since=since, until=until
+    )
+    assert first == again and first.total_units > 0
+    assert first.total_units == sum(line.units for line in first.lines)
+    pid = uid("P")
+    regular = (await bo.erp.get_item("I0010")).regular_price
+    await bo.pos.publish_prices(
+        PriceBookRequest(
+            promotion_id=pid,
+            store_ids=["S003"],
+            prices=[PriceLine(item_id="I0010", price=(regular / 2).quantize(Decimal("0.01")))],
+            start=since,
+            end=until,
+        ),
+        idempotency_key=key(),
+    )
+    lifted = await bo.pos.sales(
+        item_ids=["I0010"], store_ids=["S003", "S004"], since=since, until=until
+    )
+    assert lifted.lines[0].units > first.lines[0].units
+    assert lifted.lines[1].units == first.lines[1].units
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.sales(item_ids=["I0010"], since=until, until=since)
+    assert err.value.field == "until"
+
+
+async def test_record_sale_counts(bo: Backoffice) -> None:
+    since = now() - timedelta(minutes=5)
+    until = now() + timedelta(minutes=5)
+    before = await bo.pos.sales(item_ids=["I0011"], store_ids=["S005"], since=since, until=until)
+    await bo.pos.record_sale(
+        SaleRequest(store_id="S005", item_id="I0011", units=7, unit_price=Decimal("2.50")),
+        idempotency_key=key(),
+    )
+    after = await bo.pos.sales(item_ids=["I0011"], store_ids=["S005"], since=since, until=until)
+    assert after.total_units == before.total_units + 7
+
+
+async def _order_with(bo: Backoffice, *kinds: str, closed: bool | None = None) -> Order:
+    for n in range(1, 169):
+        order = await bo.pos.get_order(f"O{n:05d}")
+        types = {t.tender_type for t in order.tenders}
+        if set(kinds) <= types and all(t.refunded_amount == 0 for t in order.tenders):
+            if closed is None:
+                return order
+            card = next(t for t in order.tenders if t.tender_type == "card")
+            if (await _is_closed(bo, order.order_id, card.tender_id)) == closed:
+                return order
+    raise AssertionError(f"no order paid by {kinds}")
+
+
+async def _is_closed(bo: Backoffice, order_id: str, tender_id: str) -> bool:
+    # closed cards are every 13th order in the estate
+    return int(order_id[1:]) % 13 == 0
+
+
+async def test_orders_receipts_customers(bo: Backoffice) -> None:
+    order = await bo.pos.get_order("O00002")
+    assert sum((t.amount for t in order.tenders), Decimal(0)) == order.total
+    assert (await bo.pos.find_receipt(order.receipt_id)).order_id == order.order_id
+    customer = await bo.pos.get_customer(order.customer_id)
+    assert customer.orders >= 1
+    orders = await bo.pos.customer_orders(order.customer_id)
+    assert order.order_id in {o.order_id for o in orders}
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.find_receipt("R-NONE")
+    assert err.value.code == "unknown_receipt"
+
+
+async def test_split_tender_refunds(bo: Backoffice, live: LiveBackoffice) -> None:
+    order = await _order_with(bo, "card", "store_credit", closed=False)
+    rma = uid("RMA")
+    card = next(t for t in order.tenders if t.tender_type == "card")
+    sc = next(t for t in order.tenders if t.tender_type == "store_credit")
+    r1 = await bo.pos.refund(
+        RefundRequest(
+            order_id=order.order_id,
+            rma_id=rma,
+            tender_type="card",
+            tender_id=card.tender_id,
+            amount=card.amount,
+        ),
+        idempotency_key=key(),
+    )
+    r2 = await bo.pos.refund(
+        RefundRequest(
+            order_id=order.order_id,
+            rma_id=rma,
+            tender_type="store_credit",
+            tender_id=sc.tender_id,
+            amount=Decimal("1.00"),
+        ),
+        idempotency_key=key(),
+    )
+    assert r1.status == r2.status == "REFUNDED" and r2.store_credit_id
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.refund(
+            RefundRequest(
+                order_id=order.order_id,
+                rma_id=rma,
+                tender_type="card",
+                tender_id=card.tender_id,
+                amount=Decimal("0.01"),
+            ),
+            idempotency_key=key(),
+        )
+    assert err.value.code == "refund_exceeds_tender"
+    assert {r.refund_id for r in await bo.pos.refunds(rma_id=rma)} == {r1.refund_id, r2.refund_id}
+    assert await live.ledger_count(subject_prefix=f"refund:{rma}:") == 2
+
+
+async def test_closed_card_declines_and_store_credit_fallback(bo: Backoffice) -> None:
+    order = await _order_with(bo, "card", closed=True)
+    card = next(t for t in order.tenders if t.tender_type == "card")
+    rma = uid("RMA")
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.refund(
+            RefundRequest(
+                order_id=order.order_id,
+                rma_id=rma,
+                tender_type="card",
+                tender_id=card.tender_id,
+                amount=card.amount,
+            ),
+            idempotency_key=key(),
+        )
+    assert err.value.code == "tender_declined" and "store credit" in err.value.message
+    fallback = await bo.pos.refund(
+        RefundRequest(
+            order_id=order.order_id, rma_id=rma, tender_type="store_credit", amount=card.amount
+        ),
+        idempotency_key=key(),
+    )
+    assert fallback.store_credit_id and fallback.tender_id is None
