@@ -1,13 +1,335 @@
-"""`starter.py rebalance`: Plan, approve, cancel and follow inventory rebalancing."""
+"""`starter.py rebalance`: Plan, approve, cancel and follow inventory rebalancing.
+
+    python starter.py rebalance plan examples/rebalance/periodic-north.json
+    python starter.py rebalance approve PLAN_ID --approver sam.supply --role supply_chain
+    python starter.py rebalance cancel PLAN_ID --by sam.supply --reason "promotion moved"
+    python starter.py rebalance status PLAN_ID [--watch]
+    python starter.py rebalance list [--awaiting ROLE] [--state S]
+
+Every command implementation is an async function taking an optional `client` (tests pass
+the test server's client); the typer commands are thin wrappers.
+"""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from cli.common import list_command
+import typer
+from rich.table import Table
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from cli.common import (
+    EXIT_UNREACHABLE,
+    InputError,
+    client_for,
+    console,
+    fail,
+    list_command,
+    load_model,
+    run_async,
+    settings_from,
+)
+from common.config import Settings
+from domain.rebalance import (
+    CLOSED_STATES,
+    ApprovalDecision,
+    CancelReport,
+    CancelRequest,
+    RebalanceRequest,
+    RebalanceStatus,
+    workflow_id_for,
+)
 
 app = typer.Typer(
     help="Plan, approve, cancel and follow inventory rebalancing.", no_args_is_help=True
 )
 
 app.command("list")(list_command("rebalance", "rebalance workflows"))
+
+
+class CommandError(Exception):
+    """A refusal from Temporal or the workflow, already in words (`code`: the exit code)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def workflow_id(plan_or_workflow_id: str) -> str:
+    if plan_or_workflow_id.startswith("rebalance-"):
+        return plan_or_workflow_id
+    return workflow_id_for(plan_or_workflow_id)
+
+
+async def check_master_data(settings: Settings, request: RebalanceRequest, source: str) -> None:
+    """Every store and item known to the ERP, or an InputError naming each unknown one."""
+    from adapters.erp import ErpClient
+    from adapters.errors import BusinessRefusal, TransientError
+
+    problems: list[tuple[str, str]] = []
+    async with ErpClient(settings.backoffice_url, timeout_s=settings.http_timeout_s) as erp:
+        try:
+            for index, store_id in enumerate(request.scope.stores):
+                try:
+                    await erp.get_store(store_id)
+                except BusinessRefusal:
+                    problems.append(
+                        (
+                            f"scope.stores.{index}",
+                            f"store {store_id!r} is not in the ERP store master",
+                        )
+                    )
+            items = await erp.list_items(
+                item_ids=request.scope.items, limit=max(500, len(request.scope.items))
+            )
+        except TransientError as err:
+            raise CommandError(
+                f"cannot check stores and items: {err} (is the backoffice running at "
+                f"{settings.backoffice_url}?)",
+                EXIT_UNREACHABLE,
+            ) from err
+    known = {item.item_id for item in items}
+    for index, item_id in enumerate(request.scope.items):
+        if item_id not in known:
+            problems.append(
+                (f"scope.items.{index}", f"item {item_id!r} is not in the ERP item master")
+            )
+    if problems:
+        raise InputError(source, problems)
+
+
+def validate_request(request: RebalanceRequest, source: str, now: datetime | None = None) -> None:
+    """Checks that need a clock (the domain has none): need-by must be in the future."""
+    now = now or datetime.now(UTC)
+    if request.need_by <= now:
+        raise InputError(
+            source,
+            [
+                (
+                    "need_by",
+                    f"{request.need_by.isoformat()} is in the past (now {now.isoformat(timespec='seconds')})",
+                )
+            ],
+        )
+
+
+async def plan_command(
+    settings: Settings,
+    path: Path | str,
+    *,
+    client: Client | None = None,
+    check_master: bool = True,
+    need_by_in: timedelta | None = None,
+) -> str:
+    """Validate the file fully, then start the workflow; returns the workflow id."""
+    source = str(path)
+    request = load_model(path, RebalanceRequest)
+    if need_by_in is not None:
+        request = request.model_copy(update={"need_by": datetime.now(UTC) + need_by_in})
+    validate_request(request, source)
+    if check_master:
+        await check_master_data(settings, request, source)
+    temporal = await client_for(settings, client)
+    from workflows.inventory_rebalance import InventoryRebalance
+
+    wf_id = workflow_id_for(request.plan_id)
+    try:
+        await temporal.start_workflow(
+            InventoryRebalance.run,
+            request,
+            id=wf_id,
+            task_queue=settings.task_queue,
+            static_summary=f"Rebalance {request.plan_id} ({request.reason})",
+            static_details=(
+                f"{len(request.scope.stores)} store(s) x {len(request.scope.items)} item(s), "
+                f"need by {request.need_by.isoformat()}"
+            ),
+        )
+    except WorkflowAlreadyStartedError as err:
+        raise CommandError(f"plan {request.plan_id} already runs as workflow {wf_id}") from err
+    return wf_id
+
+
+async def approve_command(
+    settings: Settings,
+    plan_id: str,
+    decision: ApprovalDecision,
+    *,
+    client: Client | None = None,
+) -> RebalanceStatus:
+    temporal = await client_for(settings, client)
+    handle = temporal.get_workflow_handle(workflow_id(plan_id))
+    try:
+        return await handle.execute_update("approve", decision, result_type=RebalanceStatus)
+    except WorkflowUpdateFailedError as err:
+        raise CommandError(f"refused: {err.cause}") from err
+    except RPCError as err:
+        raise CommandError(_rpc_words(plan_id, err)) from err
+
+
+async def cancel_command(
+    settings: Settings, plan_id: str, request: CancelRequest, *, client: Client | None = None
+) -> CancelReport:
+    temporal = await client_for(settings, client)
+    handle = temporal.get_workflow_handle(workflow_id(plan_id))
+    try:
+        return await handle.execute_update("cancel", request, result_type=CancelReport)
+    except WorkflowUpdateFailedError as err:
+        raise CommandError(f"refused: {err.cause}") from err
+    except RPCError as err:
+        raise CommandError(_rpc_words(plan_id, err)) from err
+
+
+async def status_command(
+    settings: Settings, plan_id: str, *, client: Client | None = None
+) -> RebalanceStatus:
+    temporal = await client_for(settings, client)
+    handle = temporal.get_workflow_handle(workflow_id(plan_id))
+    try:
+        return await handle.query("status", result_type=RebalanceStatus)
+    except RPCError as err:
+        raise CommandError(_rpc_words(plan_id, err)) from err
+
+
+def _rpc_words(plan_id: str, err: RPCError) -> str:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in err.message:
+            return f"plan {plan_id} has already finished"
+        return f"no rebalance workflow for {plan_id} ({workflow_id(plan_id)})"
+    return f"Temporal refused the call for {plan_id}: {err.message}"
+
+
+def render_status(status: RebalanceStatus) -> None:
+    console.print(
+        f"[bold]{status.plan_id}[/] {status.state.value} ({status.reason})"
+        + (f", waiting for {', '.join(status.awaiting_roles)}" if status.awaiting_roles else "")
+        + (" [red]need-by missed, escalated[/]" if status.escalated else "")
+    )
+    if status.plan is not None:
+        plan = status.plan
+        console.print(
+            f"plan: {len(plan.moves)} transfer(s), {plan.total_units} units, cost {plan.total_cost};"
+            f" unmet demand {plan.unmet_demand_before} -> {plan.unmet_demand_after}"
+        )
+    if status.transfers:
+        table = Table(title="transfers")
+        for column in ("transfer", "from", "to", "item", "planned", "shipped", "received", "state"):
+            table.add_column(column)
+        for t in status.transfers:
+            table.add_row(
+                t.transfer_id,
+                t.source_id,
+                t.dest_id,
+                t.item_id,
+                str(t.units_planned),
+                _n(t.units_shipped),
+                _n(t.units_received),
+                t.state.value,
+            )
+        console.print(table)
+    for v in status.variances:
+        console.print(
+            f"variance {v.transfer_id}: {v.kind} {v.units} ({v.detail}) claim {v.claim_id}"
+        )
+    for e in status.excluded:
+        console.print(f"excluded {e.location_id}/{e.item_id}: {e.reason.value}: {e.detail}")
+
+
+def _n(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+async def watch(settings: Settings, plan_id: str, interval_s: float = 2.0) -> None:
+    while True:
+        status = await status_command(settings, plan_id)
+        console.clear()
+        render_status(status)
+        if status.state in CLOSED_STATES:
+            return
+        await asyncio.sleep(interval_s)
+
+
+def _run(factory: Any) -> Any:
+    return run_async(factory)
+
+
+async def _guard(coro: Any) -> Any:
+    try:
+        return await coro
+    except CommandError as err:
+        fail(str(err), err.code)
+
+
+@app.command("plan")
+def plan(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="plan request (JSON)"),
+    need_by_in: float | None = typer.Option(
+        None, "--need-by-in", help="hours from now; overrides the file's need_by (demos)"
+    ),
+) -> None:
+    """Validate a rebalance request file and start its workflow."""
+    settings = settings_from(ctx)
+    if need_by_in is not None and need_by_in <= 0:
+        fail("--need-by-in must be a positive number of hours")
+    offset = timedelta(hours=need_by_in) if need_by_in is not None else None
+    wf_id = _run(lambda: _guard(plan_command(settings, file, need_by_in=offset)))
+    console.print(
+        f"started {wf_id}; follow it with: python starter.py rebalance status {wf_id} --watch"
+    )
+    console.print(f"UI: {settings.ui_url}/namespaces/{settings.namespace}/workflows/{wf_id}")
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    plan_id: str = typer.Argument(..., help="plan id or workflow id"),
+    approver: str = typer.Option(..., "--approver", help="who decides"),
+    role: str = typer.Option(..., "--role", help="the role they decide as"),
+    reject: bool = typer.Option(False, "--reject", help="reject instead of approving"),
+    comment: str | None = typer.Option(None, "--comment"),
+) -> None:
+    """Approve (or --reject) a plan waiting for approval."""
+    settings = settings_from(ctx)
+    decision = ApprovalDecision(approver=approver, role=role, approve=not reject, comment=comment)
+    status = _run(lambda: _guard(approve_command(settings, plan_id, decision)))
+    render_status(status)
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    plan_id: str = typer.Argument(..., help="plan id or workflow id"),
+    by: str = typer.Option(..., "--by", help="who cancels"),
+    reason: str = typer.Option(..., "--reason", help="why"),
+) -> None:
+    """Cancel what has not shipped; report what is already moving."""
+    settings = settings_from(ctx)
+    report = _run(
+        lambda: _guard(
+            cancel_command(settings, plan_id, CancelRequest(requested_by=by, reason=reason))
+        )
+    )
+    console.print(f"cancelled: {', '.join(report.cancelled) or 'none'}")
+    console.print(
+        f"already moving (followed to receipt): {', '.join(report.already_moving) or 'none'}"
+    )
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    plan_id: str = typer.Argument(..., help="plan id or workflow id"),
+    watch_: bool = typer.Option(False, "--watch", help="refresh until the plan closes"),
+) -> None:
+    """Show a plan's state, transfers, variances and excluded positions."""
+    settings = settings_from(ctx)
+    if watch_:
+        _run(lambda: _guard(watch(settings, plan_id)))
+        return
+    render_status(_run(lambda: _guard(status_command(settings, plan_id))))

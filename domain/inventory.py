@@ -1,0 +1,258 @@
+"""Inventory facts the rebalancing planner reads: locations, positions, demand, lanes, items.
+
+Pure pydantic models; no I/O. Quantities are whole units (`int`), money is `Decimal`, times
+are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must be timezone-aware (for example 2026-11-23T10:00:00Z)")
+    return value.astimezone(UTC)
+
+
+class Location(BaseModel):
+    """A store or a distribution centre that can send or receive stock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location_id: str = Field(min_length=1)
+    kind: Literal["store", "dc"] = "store"
+    region: str | None = None
+    outbound_capacity: int | None = Field(
+        default=None, ge=0, description="units this location can ship in the window (None: no cap)"
+    )
+
+
+class Position(BaseModel):
+    """One location's stock of one item as the stock feed reports it.
+
+    Deliberately not constrained to be non-negative: a wrong feed is a fact the planner must
+    see, exclude and report (see `screen_positions`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    location_id: str
+    item_id: str
+    on_hand: int
+    in_transit: int = 0
+    safety_stock: int = 0
+    as_of: datetime
+
+    _utc_as_of = field_validator("as_of")(_utc)
+
+
+class Demand(BaseModel):
+    """Forecast demand of one store for one item over the planning window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    store_id: str
+    item_id: str
+    units: int = Field(ge=0)
+
+
+class Lane(BaseModel):
+    """A way to move stock from a source to a destination."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str
+    dest_id: str
+    lead_time: timedelta
+    cost_per_unit: Decimal = Field(ge=0)
+    cost_per_shipment: Decimal = Field(default=Decimal("0"), ge=0)
+    capacity_units: int | None = Field(default=None, ge=0)
+
+
+class ItemRule(BaseModel):
+    """How an item moves: whole packs, and no move smaller than the minimum."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_id: str
+    pack_size: int = Field(default=1, ge=1)
+    min_move: int = Field(default=1, ge=1)
+
+
+class Estate(BaseModel):
+    """Everything the planner needs to know about the network, as read from WMS and ERP."""
+
+    locations: list[Location] = Field(default_factory=list)
+    positions: list[Position] = Field(default_factory=list)
+    demand: list[Demand] = Field(default_factory=list)
+    lanes: list[Lane] = Field(default_factory=list)
+    items: list[ItemRule] = Field(default_factory=list)
+
+
+class ExclusionReason(StrEnum):
+    NEGATIVE = "NEGATIVE"
+    STALE = "STALE"
+    IMPLAUSIBLE = "IMPLAUSIBLE"
+    MISSING = "MISSING"
+
+
+class ExcludedPosition(BaseModel):
+    """A position the planner did not trust, and why (in words)."""
+
+    location_id: str
+    item_id: str
+    reason: ExclusionReason
+    detail: str
+
+
+def screen_positions(
+    positions: list[Position],
+    *,
+    planned_at: datetime,
+    max_age: timedelta,
+    implausible_multiple: Decimal,
+    reference_demand: dict[tuple[str, str], int],
+) -> tuple[dict[tuple[str, str], Position], list[ExcludedPosition]]:
+    """Split a stock feed into trusted positions and excluded ones with the reason.
+
+    - negative on hand, in transit or safety stock: NEGATIVE;
+    - reported longer ago than `max_age` before `planned_at`: STALE;
+    - stock beyond `implausible_multiple` x the location's reference demand (when that demand
+      is positive): IMPLAUSIBLE.
+    A location/item reported twice keeps the newest report.
+    """
+    newest: dict[tuple[str, str], Position] = {}
+    for position in positions:
+        key = (position.location_id, position.item_id)
+        current = newest.get(key)
+        if current is None or position.as_of > current.as_of:
+            newest[key] = position
+    trusted: dict[tuple[str, str], Position] = {}
+    excluded: list[ExcludedPosition] = []
+    for key in sorted(newest):
+        position = newest[key]
+        reason: ExclusionReason | None = None
+        detail = ""
+        if position.on_hand < 0 or position.in_transit < 0 or position.safety_stock < 0:
+            reason = ExclusionReason.NEGATIVE
+            detail = (
+                f"negative figure in feed (on hand {position.on_hand}, in transit "
+                f"{position.in_transit}, safety stock {position.safety_stock})"
+            )
+        elif planned_at - position.as_of > max_age:
+            age_h = (planned_at - position.as_of).total_seconds() / 3600
+            reason = ExclusionReason.STALE
+            detail = (
+                f"reported {age_h:.1f} h before planning, older than the policy's "
+                f"{max_age.total_seconds() / 3600:.1f} h"
+            )
+        else:
+            ref = reference_demand.get(key, 0)
+            stock = position.on_hand + position.in_transit
+            if ref > 0 and Decimal(stock) > implausible_multiple * ref:
+                reason = ExclusionReason.IMPLAUSIBLE
+                detail = f"{stock} units is more than {implausible_multiple} x demand of {ref}"
+        if reason is None:
+            trusted[key] = position
+        else:
+            excluded.append(
+                ExcludedPosition(location_id=key[0], item_id=key[1], reason=reason, detail=detail)
+            )
+    return trusted, excluded
+
+
+# --------------------------------------------------------------------------- derived facts
+
+
+class Site(BaseModel):
+    """A location with its geography, from the ERP's store and DC master."""
+
+    location_id: str
+    kind: Literal["store", "dc"]
+    region: str
+    latitude: float
+    longitude: float
+    serving_dc: str | None = None
+
+
+def distance_km(a: Site, b: Site) -> float:
+    """Great-circle distance (haversine), enough to rank lanes."""
+    from math import asin, cos, radians, sin, sqrt
+
+    lat1, lon1, lat2, lon2 = map(radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos(lat2) * sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * asin(sqrt(h))
+
+
+def derive_lanes(
+    sites: list[Site],
+    dest_ids: list[str],
+    *,
+    km_per_hour: float = 60.0,
+    base_hours: float = 12.0,
+    cost_per_unit_km: Decimal = Decimal("0.002"),
+    base_cost_per_unit: Decimal = Decimal("0.30"),
+    cost_per_shipment: Decimal = Decimal("25"),
+    store_to_store_same_region_only: bool = True,
+) -> list[Lane]:
+    """Lanes to each destination store: from every DC, and from stores of the same region.
+
+    The WMS and ERP of the reference estate do not publish a lane table, so lead time and
+    cost come from distance: `base_hours` + distance / speed, unit cost rising with distance.
+    """
+    by_id = {s.location_id: s for s in sites}
+    lanes: list[Lane] = []
+    for dest_id in dest_ids:
+        dest = by_id.get(dest_id)
+        if dest is None:
+            continue
+        for source in sites:
+            if source.location_id == dest_id:
+                continue
+            if (
+                source.kind == "store"
+                and store_to_store_same_region_only
+                and source.region != dest.region
+            ):
+                continue
+            km = distance_km(source, dest)
+            hours = base_hours + km / km_per_hour
+            unit = base_cost_per_unit + cost_per_unit_km * Decimal(str(round(km, 1)))
+            lanes.append(
+                Lane(
+                    source_id=source.location_id,
+                    dest_id=dest_id,
+                    lead_time=timedelta(minutes=round(hours * 60)),
+                    cost_per_unit=unit.quantize(Decimal("0.0001")),
+                    cost_per_shipment=cost_per_shipment,
+                )
+            )
+    return lanes
+
+
+def demand_from_sales(
+    sales: list[tuple[str, str, int]],
+    *,
+    history: timedelta,
+    window: timedelta,
+    stores: list[str],
+    items: list[str],
+) -> list[Demand]:
+    """Forecast for the window = units sold over `history`, scaled to the window, rounded up."""
+    sold: dict[tuple[str, str], int] = {}
+    for store, item, units in sales:
+        sold[(store, item)] = sold.get((store, item), 0) + units
+    ratio = Decimal(str(window.total_seconds())) / Decimal(str(history.total_seconds()))
+    out = []
+    for store in stores:
+        for item in items:
+            units = sold.get((store, item), 0)
+            forecast = int((Decimal(units) * ratio).to_integral_value(rounding="ROUND_CEILING"))
+            out.append(Demand(store_id=store, item_id=item, units=max(0, forecast)))
+    return out
