@@ -1,13 +1,322 @@
-"""`starter.py return`: Open, receive, inspect, approve and follow customer returns."""
+"""`starter.py return`: Open, receive, inspect, approve and follow customer returns.
+
+    python starter.py return open examples/returns/store-card-defective.json
+    python starter.py return receive RMA-1001 --receipt-id SCAN-1 --source store_scan
+    python starter.py return inspect RMA-1001 --condition defective --inspector ana
+    python starter.py return approve RMA-1001 --approver sam --role store_supervisor
+    python starter.py return status RMA-1001 --watch
+    python starter.py return list --awaiting loss_prevention
+
+`ID` is the RMA id (`RMA-1001`) or the workflow id (`return-RMA-1001`).
+"""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+from pathlib import Path
 
-from cli.common import list_command
+import typer
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from cli.common import (
+    InputError,
+    client_for,
+    console,
+    list_command,
+    load_model,
+    run_async,
+    settings_from,
+)
+from common.config import Settings
+from common.search_attributes import RETAIL_STATE
+from domain.returns import (
+    Condition,
+    Decision,
+    Disposition,
+    InspectionResult,
+    ItemReceived,
+    ReturnInput,
+    ReturnRequest,
+    ReturnStatus,
+    Role,
+    workflow_id,
+)
+
+# The CLI talks to the workflow by its public names (the README's contract table), so it
+# does not import the workflow code.
+WORKFLOW_TYPE = "ReturnToRefund"
 
 app = typer.Typer(
     help="Open, receive, inspect, approve and follow customer returns.", no_args_is_help=True
 )
 
 app.command("list")(list_command("return", "return workflows"))
+
+
+class ReturnNotFound(InputError):
+    def __init__(self, rma: str) -> None:
+        super().__init__(rma, [("", "no such return (is the RMA id right? try `return list`)")])
+
+
+def _wid(identifier: str) -> str:
+    identifier = identifier.strip()
+    if not identifier:
+        raise InputError("ID", [("", "is empty: give an RMA id such as RMA-1001")])
+    return identifier if identifier.startswith("return-") else workflow_id(identifier)
+
+
+async def open_return(settings: Settings, path: Path | str, client: Client | None = None) -> str:
+    """Start `ReturnToRefund` for the request in `path`; nothing starts on bad input."""
+    request = load_model(path, ReturnRequest)
+    temporal = await client_for(settings, client)
+    try:
+        handle = await temporal.start_workflow(
+            WORKFLOW_TYPE,
+            ReturnInput(request=request),
+            id=request.workflow_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"Return {request.rma_id} of order {request.order_id}",
+            static_details=(
+                f"{request.channel.value} return, reason {request.reason.value}, "
+                f"{len(request.lines)} line(s)"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        raise InputError(
+            str(path), [("rma_id", f"return {request.rma_id} already exists: not started again")]
+        ) from None
+    return handle.id
+
+
+def _handle(temporal: Client, identifier: str) -> WorkflowHandle[object, ReturnStatus]:
+    return temporal.get_workflow_handle(_wid(identifier), result_type=ReturnStatus)
+
+
+async def _exists(handle: WorkflowHandle[object, ReturnStatus], *, open_only: bool = False) -> None:
+    """Refuse in words when the return does not exist (or, for changes, is closed)."""
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ReturnNotFound(handle.id) from None
+        raise
+    if open_only and description.close_time is not None:
+        state = description.typed_search_attributes.get(RETAIL_STATE) or "closed"
+        raise InputError(handle.id, [("", f"this return is closed ({state}): nothing to change")])
+
+
+async def receive_item(
+    settings: Settings, identifier: str, event: ItemReceived, client: Client | None = None
+) -> None:
+    handle = _handle(await client_for(settings, client), identifier)
+    await _exists(handle, open_only=True)
+    await handle.signal("item_received", event)
+
+
+async def inspect_item(
+    settings: Settings, identifier: str, result: InspectionResult, client: Client | None = None
+) -> None:
+    handle = _handle(await client_for(settings, client), identifier)
+    await _exists(handle, open_only=True)
+    await handle.signal("inspection_result", result)
+
+
+async def decide(
+    settings: Settings,
+    identifier: str,
+    verdict: str,
+    decision: Decision,
+    client: Client | None = None,
+) -> ReturnStatus:
+    """Send `approve` or `reject`; a refused decision raises InputError with the reason."""
+    handle = _handle(await client_for(settings, client), identifier)
+    await _exists(handle, open_only=True)
+    try:
+        return await handle.execute_update(verdict, decision, result_type=ReturnStatus)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        reason = getattr(cause, "message", None) or str(cause)
+        raise InputError(handle.id, [("", f"{verdict} refused: {reason}")]) from None
+
+
+async def return_status(
+    settings: Settings, identifier: str, client: Client | None = None
+) -> ReturnStatus:
+    handle = _handle(await client_for(settings, client), identifier)
+    await _exists(handle)
+    return await handle.query("status", result_type=ReturnStatus)
+
+
+def _print_status(status: ReturnStatus) -> None:
+    console.print(
+        f"[bold]{status.rma_id}[/] {status.state.value}  order {status.order_id}  "
+        f"customer {status.customer}"
+    )
+    if status.declines:
+        for d in status.declines:
+            console.print(f"  declined {d.reason.value}: {d.message}")
+    if status.quote:
+        q = status.quote
+        console.print(f"  refund {q.net} (gross {q.gross}, restocking fee {q.restocking_fee})")
+    if status.fraud:
+        f = status.fraud
+        console.print(
+            f"  fraud {f.tier.value} score {f.score} reasons {', '.join(f.reasons) or '-'}"
+        )
+    if status.awaiting_role or status.state.value == "AWAITING_APPROVAL":
+        console.print(f"  awaiting {', '.join(r.value for r in status.awaiting_role) or '-'}")
+    for sku, disposition in status.dispositions.items():
+        console.print(f"  {sku}: {disposition.value}")
+    for leg in status.tenders:
+        a = leg.allocation
+        console.print(
+            f"  tender {a.tender_id or '-'} {a.method.value} {a.amount}: {leg.state.value}"
+            + (f" ({leg.failure})" if leg.failure else "")
+        )
+    if status.exception:
+        console.print(f"  [red]exception[/]: {status.exception}")
+    if status.receipt_to_refund_seconds is not None:
+        console.print(
+            f"  receipt to refund {status.receipt_to_refund_seconds:.0f}s, "
+            f"SLA {'met' if status.refund_sla_met else 'missed'}"
+        )
+    if status.audit:
+        last = status.audit[-1]
+        console.print(f"  last: {last.at:%Y-%m-%d %H:%M:%S} {last.actor} {last.action}")
+
+
+def _model_or_fail(
+    build: type[ItemReceived] | type[InspectionResult] | type[Decision], **data: object
+) -> object:
+    try:
+        return build.model_validate(data)
+    except ValidationError as err:
+        problems = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in err.errors()]
+        raise InputError("options", problems) from None
+
+
+@app.command("open")
+def open_cmd(
+    ctx: typer.Context, file: Path = typer.Argument(..., help="return request JSON")
+) -> None:
+    """Open a return from a request file (see examples/returns/)."""
+    settings = settings_from(ctx)
+    wid = run_async(lambda: open_return(settings, file))
+    console.print(f"started {wid}")
+
+
+@app.command("receive")
+def receive_cmd(
+    ctx: typer.Context,
+    rma: str = typer.Argument(..., metavar="ID"),
+    receipt_id: str = typer.Option(..., "--receipt-id", help="scan or receipt number"),
+    source: str = typer.Option("store_scan", help="store_scan or warehouse_receipt"),
+    location: str = typer.Option("", help="store or DC where the item arrived"),
+    by: str = typer.Option("", "--by", help="who received it"),
+) -> None:
+    """Record that the returned item arrived (a second receipt is dropped)."""
+    settings = settings_from(ctx)
+
+    async def go() -> None:
+        event = _model_or_fail(
+            ItemReceived, receipt_id=receipt_id, source=source, location=location, received_by=by
+        )
+        assert isinstance(event, ItemReceived)
+        await receive_item(settings, rma, event)
+
+    run_async(go)
+    console.print(f"item received for {_wid(rma)}")
+
+
+@app.command("inspect")
+def inspect_cmd(
+    ctx: typer.Context,
+    rma: str = typer.Argument(..., metavar="ID"),
+    condition: Condition = typer.Option(..., help="condition of the returned item"),
+    inspector: str = typer.Option(..., help="who inspected it"),
+    disposition: Disposition | None = typer.Option(None, help="override the disposition rule"),
+    notes: str = typer.Option(""),
+) -> None:
+    """Record the inspection (condition, optional disposition override)."""
+    settings = settings_from(ctx)
+
+    async def go() -> None:
+        result = _model_or_fail(
+            InspectionResult,
+            inspector=inspector,
+            condition=condition,
+            disposition=disposition,
+            notes=notes,
+        )
+        assert isinstance(result, InspectionResult)
+        await inspect_item(settings, rma, result)
+
+    run_async(go)
+    console.print(f"inspection recorded for {_wid(rma)}")
+
+
+def _decision_cmd(verdict: str) -> None:
+    def command(
+        ctx: typer.Context,
+        rma: str = typer.Argument(..., metavar="ID"),
+        approver: str = typer.Option(..., help="your user name"),
+        role: Role = typer.Option(..., help="the role you decide as"),
+        note: str = typer.Option(""),
+    ) -> None:
+        settings = settings_from(ctx)
+
+        async def go() -> ReturnStatus:
+            decision = _model_or_fail(Decision, approver=approver, role=role, note=note)
+            assert isinstance(decision, Decision)
+            return await decide(settings, rma, verdict, decision)
+
+        status = run_async(go)
+        console.print(f"{verdict}d: {status.rma_id} is {status.state.value}")
+
+    command.__doc__ = f"{verdict.capitalize()} a return waiting for your role (fraud tier)."
+    app.command(verdict)(command)
+
+
+_decision_cmd("approve")
+_decision_cmd("reject")
+
+
+@app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    rma: str = typer.Argument(..., metavar="ID"),
+    watch: bool = typer.Option(False, "--watch", help="follow until the return closes"),
+    interval: float = typer.Option(2.0, min=0.2, help="seconds between refreshes (--watch)"),
+) -> None:
+    """Show a return's state, tenders, fraud reasons, disposition and last event."""
+    settings = settings_from(ctx)
+
+    async def go() -> None:
+        temporal = await client_for(settings)
+        last = ""
+        while True:
+            status = await return_status(settings, rma, client=temporal)
+            shown = status.model_dump_json(exclude={"audit"})
+            if shown != last:
+                _print_status(status)
+                last = shown
+            if not watch or status.closed:
+                return
+            await asyncio.sleep(interval)
+
+    run_async(go)
+
+
+__all__ = [
+    "app",
+    "decide",
+    "inspect_item",
+    "open_return",
+    "receive_item",
+    "return_status",
+]

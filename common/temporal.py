@@ -20,8 +20,14 @@ class TemporalUnreachable(RuntimeError):
 
 
 def data_converter() -> DataConverter:
-    """Pydantic payloads (the payload codec joins here once it is configured)."""
-    return pydantic_data_converter
+    """Pydantic payloads, encrypted by the payload codec when one is configured.
+
+    Keys: `RETAIL_CODEC_KEYS`, `RETAIL_CODEC_KEY_FILE` or `.devstack/codec-keys.json`
+    (see common/codec.py); with none of them payloads travel unencrypted.
+    """
+    from common.codec import codec_from_env, with_codec
+
+    return with_codec(pydantic_data_converter, codec_from_env())
 
 
 async def connect(settings: Settings | None = None, *, service_name: str = "retail-ops") -> Client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import sys
 import sysconfig
@@ -19,6 +18,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSystemInfoRequest
 from temporalio.client import Client
 
+from common.codec import ENV_KEY_FILE, ensure_key_file
 from common.search_attributes import cli_declarations
 from devstack.config import StackConfig
 from devstack.processes import PidRecord, is_alive, port_in_use, read_pid, spawn, stop
@@ -52,17 +52,9 @@ def temporal_binary() -> str:
     )
 
 
-def module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def components(config: StackConfig) -> list[Component]:
-    """What `up` starts, in order; a component whose code is absent is skipped."""
+    """What `up` starts, in order: Temporal, codec server, backoffice, worker."""
     result: list[Component] = []
-    codec = module_exists("devstack.codec_server") and module_exists("common.codec")
     db_file = config.state_dir / "temporal.db"
     temporal_argv = [
         temporal_binary(),
@@ -82,8 +74,7 @@ def components(config: StackConfig) -> list[Component]:
     ]
     for declaration in cli_declarations():
         temporal_argv += ["--search-attribute", declaration]
-    if codec:
-        temporal_argv += ["--ui-codec-endpoint", config.codec_url]
+    temporal_argv += ["--ui-codec-endpoint", config.codec_url]
     result.append(
         Component(
             name="temporal",
@@ -94,41 +85,39 @@ def components(config: StackConfig) -> list[Component]:
             marker=str(db_file),
         )
     )
-    if codec:
-        result.append(
-            Component(
-                name="codec",
-                argv=[
-                    sys.executable,
-                    "-m",
-                    "devstack.codec_server",
-                    "--host",
-                    config.host,
-                    "--port",
-                    str(config.codec_port),
-                    "--origin",
-                    config.ui_url,
-                    "--origin",
-                    f"http://127.0.0.1:{config.ui_port}",
-                ],
-                ports=[("codec server", config.codec_port)],
-                ready=lambda _r: http_ok(f"{config.codec_url}/health"),
-                describe=f"codec server {config.codec_url} (the UI decodes payloads through it)",
-                marker="devstack.codec_server",
-            )
+    result.append(
+        Component(
+            name="codec",
+            argv=[
+                sys.executable,
+                "-m",
+                "devstack.codec_server",
+                "--host",
+                config.host,
+                "--port",
+                str(config.codec_port),
+                "--origin",
+                config.ui_url,
+                "--origin",
+                f"http://127.0.0.1:{config.ui_port}",
+            ],
+            ports=[("codec server", config.codec_port)],
+            ready=lambda _r: http_ok(f"{config.codec_url}/health"),
+            describe=f"codec server {config.codec_url} (the UI decodes payloads through it)",
+            marker="devstack.codec_server",
         )
-    if module_exists("backoffice.__main__"):
-        result.append(
-            Component(
-                name="backoffice",
-                argv=[sys.executable, "-m", "backoffice"],
-                ports=[("backoffice", config.backoffice_port)],
-                ready=lambda _r: http_ok(f"{config.backoffice_url}/health"),
-                describe=f"backoffice (ERP, POS, WMS, channels, tasks, fraud) "
-                f"{config.backoffice_url}/docs",
-                marker="-m backoffice",
-            )
+    )
+    result.append(
+        Component(
+            name="backoffice",
+            argv=[sys.executable, "-m", "backoffice"],
+            ports=[("backoffice", config.backoffice_port)],
+            ready=lambda _r: http_ok(f"{config.backoffice_url}/health"),
+            describe=f"backoffice (ERP, POS, WMS, channels, tasks, fraud) "
+            f"{config.backoffice_url}/docs",
+            marker="-m backoffice",
         )
+    )
     result.append(
         Component(
             name="worker",
@@ -280,14 +269,9 @@ async def up(config: StackConfig, *, on_step: Callable[[str], None] = print) -> 
 
 
 def _prepare_codec_keys(config: StackConfig) -> None:
-    if not module_exists("common.codec"):
-        return
-    codec = importlib.import_module("common.codec")
-    ensure = getattr(codec, "ensure_key_file", None)
-    if ensure is not None:
-        key_file = config.state_dir / "codec-keys.json"
-        ensure(key_file)
-        os.environ.setdefault("RETAIL_CODEC_KEY_FILE", str(key_file))
+    """Create the payload key file on first start; every component reads it from the env."""
+    key_file = ensure_key_file(config.state_dir / "codec-keys.json")
+    os.environ.setdefault(ENV_KEY_FILE, str(key_file))
 
 
 def _port_variable(label: str) -> str:

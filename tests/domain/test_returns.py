@@ -1,0 +1,300 @@
+"""The returns rules, called directly: eligibility, allocation, fees, fraud, dispositions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from domain.returns import (
+    Channel,
+    Condition,
+    Customer,
+    Decision,
+    DeclineReason,
+    Disposition,
+    FollowUpKind,
+    FraudTier,
+    OrderLine,
+    OrderRecord,
+    ReasonCode,
+    ReturnLineRequest,
+    ReturnRequest,
+    ReturnState,
+    Role,
+    Tender,
+    TenderType,
+    allocate_refund,
+    approval_refusal,
+    assess_fraud,
+    check_eligibility,
+    decide_disposition,
+    follow_ups,
+    quote_lines,
+    refund_mismatch,
+    store_credit_fallback,
+)
+
+BOUGHT = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
+D = Decimal
+
+
+def order(**changes: object) -> OrderRecord:
+    base = OrderRecord(
+        order_id="O-1",
+        channel=Channel.STORE,
+        store_id="S001",
+        customer_id="C-1",
+        purchased_at=BOUGHT,
+        lines=[
+            OrderLine(sku="SHIRT", category="apparel", unit_price=D("19.99"), quantity=3),
+            OrderLine(sku="TV", category="electronics", unit_price=D("333.33"), quantity=1),
+            OrderLine(
+                sku="SOCKS", category="apparel", unit_price=D("4.99"), quantity=2, final_sale=True
+            ),
+        ],
+        tenders=[
+            Tender(
+                tender_id="T1", type=TenderType.GIFT_CARD, amount=D("50.00"), captured_at=BOUGHT
+            ),
+            Tender(
+                tender_id="T2",
+                type=TenderType.CARD,
+                amount=D("333.30"),
+                captured_at=BOUGHT + timedelta(seconds=5),
+                card_last4="4242",
+            ),
+        ],
+    )
+    return base.model_copy(update=changes)
+
+
+def request(items: list[tuple[str, int]], **changes: object) -> ReturnRequest:
+    data: dict[str, object] = {
+        "rma_id": "RMA-1",
+        "order_id": "O-1",
+        "channel": "store",
+        "store_id": "S001",
+        "reason": "defective",
+        "customer": {"customer_id": "C-1", "name": "Ada Buyer", "email": "ada@example.com"},
+        "lines": [{"sku": s, "quantity": q} for s, q in items],
+    }
+    data.update(changes)
+    return ReturnRequest.model_validate(data)
+
+
+def test_eligible_return_is_authorized_with_a_quote() -> None:
+    result = check_eligibility(request([("SHIRT", 2)]), order(), BOUGHT + timedelta(days=3))
+    assert result.authorized and result.declines == []
+    assert result.quote is not None and result.quote.net == D("39.98")
+
+
+@pytest.mark.parametrize(
+    ("lines", "changes", "when", "expected"),
+    [
+        ([("SOCKS", 1)], {}, 3, DeclineReason.FINAL_SALE),
+        ([("SHIRT", 1)], {}, 31, DeclineReason.RETURN_PERIOD_ENDED),
+        ([("TV", 1)], {}, 16, DeclineReason.RETURN_PERIOD_ENDED),  # electronics: 15 days
+        ([("SHIRT", 4)], {}, 3, DeclineReason.QUANTITY_EXCEEDED),
+        ([("TV", 1)], {"has_receipt": False}, 3, DeclineReason.NO_RECEIPT_LIMIT),
+        ([("LAMP", 1)], {}, 3, DeclineReason.OTHER),
+    ],
+)
+def test_each_decline_reason(
+    lines: list[tuple[str, int]], changes: dict[str, object], when: int, expected: DeclineReason
+) -> None:
+    result = check_eligibility(request(lines, **changes), order(), BOUGHT + timedelta(days=when))
+    assert not result.authorized
+    assert [d.reason for d in result.declines] == [expected]
+    assert result.declines[0].message
+
+
+def test_every_reason_is_listed_not_only_the_first() -> None:
+    result = check_eligibility(
+        request([("SOCKS", 5), ("SHIRT", 1)]), order(), BOUGHT + timedelta(days=40)
+    )
+    reasons = {d.reason for d in result.declines}
+    assert reasons == {
+        DeclineReason.FINAL_SALE,
+        DeclineReason.RETURN_PERIOD_ENDED,
+        DeclineReason.QUANTITY_EXCEEDED,
+    }
+
+
+def test_already_returned_quantity_counts() -> None:
+    lines = order().lines
+    lines[0] = lines[0].model_copy(update={"returned_quantity": 2})
+    result = check_eligibility(request([("SHIRT", 2)]), order(lines=lines), BOUGHT)
+    assert [d.reason for d in result.declines] == [DeclineReason.QUANTITY_EXCEEDED]
+
+
+def test_unknown_order_and_other_customer_are_declined() -> None:
+    assert check_eligibility(request([("SHIRT", 1)]), None, BOUGHT).declines[0].reason is (
+        DeclineReason.OTHER
+    )
+    other = check_eligibility(request([("SHIRT", 1)]), order(customer_id="C-9"), BOUGHT)
+    assert other.declines[0].reason is DeclineReason.OTHER
+
+
+def test_restocking_fee_by_reason_and_category() -> None:
+    unwanted = quote_lines(request([("TV", 1), ("SHIRT", 1)], reason="unwanted"), order())
+    assert unwanted.gross == D("353.32")
+    assert unwanted.restocking_fee == D("50.00")  # 15% of 333.33 = 49.9995 -> 50.00
+    assert unwanted.net == D("303.32")
+    defective = quote_lines(request([("TV", 1)], reason="defective"), order())
+    assert defective.restocking_fee == D("0.00")
+
+
+def test_allocation_reverse_capture_order_is_cent_exact() -> None:
+    plan = allocate_refund(
+        "RMA-1", D("353.32"), order().tenders, channel=Channel.STORE, has_receipt=True
+    )
+    assert [(a.tender_id, a.method, a.amount) for a in plan] == [
+        ("T2", TenderType.CARD, D("333.30")),
+        ("T1", TenderType.GIFT_CARD, D("20.02")),
+    ]
+    assert len({a.idempotency_key for a in plan}) == 2
+
+
+def test_allocation_cash_limit_and_online_cash_become_store_credit() -> None:
+    cash = [Tender(tender_id="C", type=TenderType.CASH, amount=D("500.00"), captured_at=BOUGHT)]
+    store = allocate_refund("R", D("250.00"), cash, channel=Channel.STORE, has_receipt=True)
+    assert [(a.method, a.amount) for a in store] == [
+        (TenderType.CASH, D("200.00")),
+        (TenderType.STORE_CREDIT, D("50.00")),
+    ]
+    online = allocate_refund("R", D("250.00"), cash, channel=Channel.ONLINE, has_receipt=True)
+    assert [(a.method, a.amount) for a in online] == [(TenderType.STORE_CREDIT, D("250.00"))]
+
+
+def test_no_receipt_is_store_credit_and_refunded_tenders_are_capped() -> None:
+    plan = allocate_refund(
+        "R", D("30.00"), order().tenders, channel=Channel.STORE, has_receipt=False
+    )
+    assert [(a.tender_id, a.method) for a in plan] == [(None, TenderType.STORE_CREDIT)]
+    tenders = [t.model_copy(update={"refunded": t.amount}) for t in order().tenders]
+    rest = allocate_refund("R", D("10.00"), tenders, channel=Channel.STORE, has_receipt=True)
+    assert [(a.tender_id, a.method, a.amount) for a in rest] == [
+        (None, TenderType.STORE_CREDIT, D("10.00"))
+    ]
+
+
+money = st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2)
+
+
+@given(net=money, amounts=st.lists(money, min_size=1, max_size=5))
+def test_allocation_always_sums_to_net(net: Decimal, amounts: list[Decimal]) -> None:
+    tenders = [
+        Tender(
+            tender_id=f"T{i}",
+            type=TenderType.CARD,
+            amount=a,
+            captured_at=BOUGHT + timedelta(minutes=i),
+        )
+        for i, a in enumerate(amounts)
+    ]
+    plan = allocate_refund("R", net, tenders, channel=Channel.ONLINE, has_receipt=True)
+    assert sum((a.amount for a in plan), D("0")) == net
+    assert all(a.amount > 0 and a.amount == a.amount.quantize(D("0.01")) for a in plan)
+    by_tender = {a.tender_id: a.amount for a in plan if a.tender_id}
+    assert all(by_tender.get(t.tender_id, D(0)) <= t.amount for t in tenders)
+
+
+def test_store_credit_fallback_keeps_amount_with_its_own_key() -> None:
+    leg = allocate_refund(
+        "R", D("10.00"), order().tenders, channel=Channel.STORE, has_receipt=True
+    )[0]
+    fallback = store_credit_fallback(leg)
+    assert fallback.method is TenderType.STORE_CREDIT and fallback.amount == leg.amount
+    assert fallback.idempotency_key != leg.idempotency_key
+    assert refund_mismatch(D("10.00"), D("9.99")) == D("0.01")
+
+
+@pytest.mark.parametrize(
+    ("score", "reasons", "tier", "role"),
+    [
+        (10, [], FraudTier.LOW, None),
+        (39, [], FraudTier.LOW, None),
+        (40, [], FraudTier.MEDIUM, Role.STORE_SUPERVISOR),
+        (5, ["serial_returner"], FraudTier.MEDIUM, Role.STORE_SUPERVISOR),
+        (70, [], FraudTier.HIGH, Role.LOSS_PREVENTION),
+        (69, [], FraudTier.MEDIUM, Role.STORE_SUPERVISOR),
+        (5, ["STOLEN_CARD"], FraudTier.HIGH, Role.LOSS_PREVENTION),
+    ],
+)
+def test_fraud_tiers(score: int, reasons: list[str], tier: FraudTier, role: Role | None) -> None:
+    assessed = assess_fraud(score, reasons)
+    assert (assessed.tier, assessed.required_role) == (tier, role)
+    assert assessed.holds_refund is (tier is FraudTier.HIGH)
+
+
+@pytest.mark.parametrize(
+    ("condition", "category", "vendor", "expected", "kind"),
+    [
+        (Condition.UNOPENED, "apparel", True, Disposition.RESTOCK, FollowUpKind.WMS_RESTOCK),
+        (Condition.OPENED, "electronics", True, Disposition.REFURBISH, FollowUpKind.WMS_RESTOCK),
+        (
+            Condition.DEFECTIVE,
+            "electronics",
+            True,
+            Disposition.RETURN_TO_VENDOR,
+            FollowUpKind.ERP_VENDOR_CLAIM,
+        ),
+        (Condition.DAMAGED, "apparel", True, Disposition.LIQUIDATE, FollowUpKind.ERP_WRITE_OFF),
+        (Condition.UNSAFE, "apparel", True, Disposition.DESTROY, FollowUpKind.ERP_WRITE_OFF),
+        (Condition.DEFECTIVE, "apparel", False, Disposition.DESTROY, FollowUpKind.ERP_WRITE_OFF),
+    ],
+)
+def test_dispositions_and_follow_ups(
+    condition: Condition, category: str, vendor: bool, expected: Disposition, kind: FollowUpKind
+) -> None:
+    disposition = decide_disposition(condition, category=category, vendor_returnable=vendor)
+    assert disposition is expected
+    quote = quote_lines(request([("TV", 1)]), order())
+    assert [f.kind for f in follow_ups(disposition, quote.lines)] == [kind]
+
+
+def test_liquidation_writes_down_to_recovery_value() -> None:
+    quote = quote_lines(request([("SHIRT", 2)]), order())
+    (entry,) = follow_ups(Disposition.LIQUIDATE, quote.lines)
+    assert entry.amount == D("31.98")  # 39.98 less 20 % recovery
+
+
+def test_approval_refusals_say_why() -> None:
+    supervisor = Decision(approver="sam", role=Role.STORE_SUPERVISOR)
+    allowed = [Role.LOSS_PREVENTION]
+    assert "needs loss_prevention" in (
+        approval_refusal(ReturnState.AWAITING_APPROVAL, allowed, supervisor) or ""
+    )
+    assert "not awaiting approval" in (
+        approval_refusal(ReturnState.REFUNDED, allowed, supervisor) or ""
+    )
+    lp = Decision(approver="lee", role=Role.LOSS_PREVENTION)
+    assert approval_refusal(ReturnState.AWAITING_APPROVAL, allowed, lp) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"rma_id": "bad id!"}, "rma_id"),
+        ({"reason": "bored"}, "reason"),
+        ({"channel": "store", "store_id": None}, "store_id"),
+        ({"lines": []}, "lines"),
+        ({"customer": {"customer_id": "C", "name": "A", "email": "nope"}}, "email"),
+    ],
+)
+def test_bad_requests_name_the_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        request([("SHIRT", 1)], **changes)
+    assert field in str(err.value)
+
+
+def test_customer_email_is_masked_for_display() -> None:
+    customer = Customer(customer_id="C", name="Ada", email="ada@example.com")
+    assert customer.masked_email() == "a***@example.com"
+    assert ReturnLineRequest(sku="X", quantity=1).quantity == 1
+    assert ReasonCode("size") is ReasonCode.SIZE
