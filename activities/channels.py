@@ -1,0 +1,387 @@
+"""Publishing one batch of targets to one channel, and reading a channel back.
+
+One activity call handles one batch (at most a few hundred stores) of one channel and one
+action, with bounded concurrency inside. Every call to the channel carries its own
+idempotency key (:func:`domain.publication.idempotency_key`: promotion, channel, action,
+price version, target, and the republish attempt), so a retried activity never acts twice.
+
+Progress is heartbeated (the targets already answered): a retried attempt resumes where the
+previous one stopped instead of calling every store again.
+
+What each channel does:
+
+===========  =======================================  ==========================================
+channel      publish                                  retract / revert
+===========  =======================================  ==========================================
+POS          price book of one store (synchronous)    take the promotion out of the store's book
+e-commerce   send prices; confirmation is an event    take the promotion down (synchronous)
+marketplace  (``channel_ack`` to the batch workflow)
+ERP          create (if needed) and activate the      deactivate the promotion master
+             promotion master (synchronous)
+===========  =======================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from decimal import Decimal
+from typing import TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.common import heartbeating, last_heartbeat
+from adapters.base import new_http_client
+from adapters.channels import ChannelClient, EcommerceClient, MarketplaceClient
+from adapters.channels import PublicationRequest as ChannelPublicationRequest
+from adapters.erp import ErpClient, PromotionMasterRequest
+from adapters.errors import BusinessRefusal, TransientError
+from adapters.models import Callback
+from adapters.models import PriceLine as WirePriceLine
+from adapters.pos import PosClient, PriceBookRequest, PriceBookRetractRequest
+from domain.publication import (
+    Channel,
+    PublicationAction,
+    PublicationRequest,
+    ReadBackInput,
+    ReadBackResult,
+    ReadBackState,
+    SendBatchInput,
+    SendBatchResult,
+    TargetAttempt,
+    TargetSend,
+    idempotency_key,
+)
+
+T = TypeVar("T")
+
+PROGRESS_EVERY = 25
+"""Heartbeat the answered targets every this many answers (and every 5 s)."""
+
+
+def _wire_prices(request: PublicationRequest, *, promo: bool = True) -> list[WirePriceLine]:
+    return [
+        WirePriceLine(item_id=line.item_id, price=line.promo_price if promo else line.regular_price)
+        for line in request.lines
+    ]
+
+
+def _same_prices(request: PublicationRequest, prices: list[WirePriceLine] | list[object]) -> bool:
+    wanted = {line.item_id: line.promo_price for line in request.lines}
+    seen: dict[str, Decimal] = {}
+    for p in prices:
+        item_id = getattr(p, "item_id", None)
+        price = getattr(p, "price", None)
+        if isinstance(item_id, str) and price is not None:
+            seen[item_id] = Decimal(str(price))
+    return seen == wanted
+
+
+class ChannelActivities:
+    """Channel publication activities bound to the backoffice adapters."""
+
+    def __init__(
+        self,
+        backoffice_url: str,
+        *,
+        timeout_s: float = 10.0,
+        max_connections: int = 100,
+    ) -> None:
+        self._http = new_http_client(
+            backoffice_url, timeout_s=timeout_s, max_connections=max_connections
+        )
+        self.pos = PosClient(http=self._http)
+        self.erp = ErpClient(http=self._http)
+        self.ecommerce: ChannelClient = EcommerceClient(http=self._http)
+        self.marketplace: ChannelClient = MarketplaceClient(http=self._http)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _digital(self, channel: Channel) -> ChannelClient:
+        return self.ecommerce if channel is Channel.ECOMMERCE else self.marketplace
+
+    # -- send ------------------------------------------------------------------------------
+
+    @activity.defn(name="channel_send_batch")
+    async def send_batch(self, data: SendBatchInput) -> SendBatchResult:
+        """Send one batch of targets to one channel; heartbeat the targets answered so far."""
+        request = data.request
+        previous = last_heartbeat(None)
+        done: dict[str, TargetSend] = {}
+        if isinstance(previous, dict):
+            for raw in previous.get("sends", []):
+                send = TargetSend.model_validate(raw)
+                done[send.target] = send
+        wanted = {s.target for s in data.sends}
+        done = {t: s for t, s in done.items() if t in wanted}
+        resumed = len(done)
+        todo = [s for s in data.sends if s.target not in done]
+        attempt = activity.info().attempt if activity.in_activity() else 1
+        last_try = attempt >= data.give_up_on_attempt
+        transient: list[str] = []
+        limit = asyncio.Semaphore(data.concurrency)
+
+        dumped = [s.model_dump(mode="json") for s in done.values()]
+        async with heartbeating({"sends": list(dumped)}) as progress:
+
+            async def one(item: TargetAttempt) -> None:
+                key = idempotency_key(
+                    request.promotion_id,
+                    request.channel,
+                    request.action,
+                    request.version,
+                    item.target,
+                    attempt=item.attempt,
+                )
+                async with limit:
+                    try:
+                        send = await self._send_one(request, item.target, key, data)
+                    except TransientError as err:
+                        if not last_try:
+                            transient.append(f"{item.target}: {err.message}")
+                            return
+                        send = TargetSend(
+                            target=item.target,
+                            idempotency_key=key,
+                            sent=False,
+                            error=f"{request.channel.value} unreachable after {attempt} "
+                            f"attempts: {err.message}",
+                        )
+                    except BusinessRefusal as err:
+                        send = TargetSend(
+                            target=item.target,
+                            idempotency_key=key,
+                            sent=False,
+                            error=f"{err.code}: {err.message}",
+                        )
+                done[item.target] = send
+                dumped.append(send.model_dump(mode="json"))
+                if len(dumped) % PROGRESS_EVERY == 0:
+                    progress({"sends": list(dumped)})
+
+            await asyncio.gather(*(one(item) for item in todo))
+            progress({"sends": list(dumped)})  # the resume point for a retried attempt
+
+        if transient:
+            raise ApplicationError(
+                f"{len(transient)} of {len(data.sends)} {request.channel.value} targets could "
+                f"not be reached (first: {transient[0]}); {len(done)} answered and kept for "
+                "the next attempt",
+                type=f"transient_{request.channel.value}",
+            )
+        return SendBatchResult(sends=[done[s.target] for s in data.sends], resumed=resumed)
+
+    async def _send_one(
+        self, request: PublicationRequest, target: str, key: str, data: SendBatchInput
+    ) -> TargetSend:
+        channel, action = request.channel, request.action
+        if channel is Channel.POS:
+            if action is PublicationAction.PUBLISH:
+                book = await self.pos.publish_prices(
+                    PriceBookRequest(
+                        promotion_id=request.promotion_id,
+                        store_ids=[target],
+                        prices=_wire_prices(request),
+                        start=request.starts_at,
+                        end=request.ends_at,
+                    ),
+                    idempotency_key=key,
+                )
+                ok = book.status == "PUBLISHED"
+            else:
+                book = await self.pos.retract_prices(
+                    PriceBookRetractRequest(
+                        promotion_id=request.promotion_id,
+                        store_ids=[target],
+                        reason=request.reason or action.value,
+                    ),
+                    idempotency_key=key,
+                )
+                ok = book.status == "RETRACTED"
+            return TargetSend(
+                target=target,
+                idempotency_key=key,
+                sent=True,
+                confirmed=ok,
+                error="" if ok else f"POS answered {book.status}",
+            )
+        if channel is Channel.ERP:
+            return await self._send_erp(request, key)
+        client = self._digital(channel)
+        if action is PublicationAction.PUBLISH:
+            pub = await client.publish(
+                ChannelPublicationRequest(
+                    promotion_id=request.promotion_id,
+                    prices=_wire_prices(request),
+                    start=request.starts_at,
+                    end=request.ends_at,
+                    callback=Callback(
+                        workflow_id=data.callback_workflow_id, signal=data.callback_signal
+                    ),
+                ),
+                idempotency_key=key,
+            )
+            if pub.status == "REJECTED":
+                return TargetSend(
+                    target=target,
+                    idempotency_key=key,
+                    sent=False,
+                    publication_id=pub.publication_id,
+                    error=f"{channel.value} rejected the prices: {pub.reason or 'no reason'}",
+                )
+            return TargetSend(
+                target=target,
+                idempotency_key=key,
+                sent=True,
+                confirmed=pub.status == "LIVE" and _same_prices(request, pub.prices),
+                publication_id=pub.publication_id,
+            )
+        try:
+            pub = await client.retract(
+                request.promotion_id, idempotency_key=key, reason=request.reason or action.value
+            )
+        except BusinessRefusal as err:
+            if _missing(err):  # never published: nothing to take down
+                return TargetSend(target=target, idempotency_key=key, sent=True, confirmed=True)
+            raise
+        return TargetSend(
+            target=target,
+            idempotency_key=key,
+            sent=True,
+            confirmed=pub.status == "RETRACTED",
+            publication_id=pub.publication_id,
+            error="" if pub.status == "RETRACTED" else f"{channel.value} answered {pub.status}",
+        )
+
+    async def _send_erp(self, request: PublicationRequest, key: str) -> TargetSend:
+        pid = request.promotion_id
+        try:
+            master = await self.erp.get_promotion(pid)
+        except BusinessRefusal as err:
+            if not _missing(err):
+                raise
+            master = None
+        if request.action is not PublicationAction.PUBLISH:
+            if master is None or master.status != "ACTIVE":
+                return TargetSend(target="*", idempotency_key=key, sent=True, confirmed=True)
+            master = await self.erp.deactivate_promotion(
+                pid, idempotency_key=key, reason=request.reason or request.action.value
+            )
+            ok = master.status != "ACTIVE"
+            return TargetSend(target="*", idempotency_key=key, sent=True, confirmed=ok)
+        if master is not None and master.status == "ACTIVE":
+            if _same_prices(request, list(master.items)):
+                return TargetSend(target="*", idempotency_key=key, sent=True, confirmed=True)
+            await self.erp.deactivate_promotion(
+                pid, idempotency_key=f"{key}:deactivate", reason="new price version"
+            )
+        stores = request.scope_store_ids or (list(master.store_ids) if master else [])
+        if not stores:
+            return TargetSend(
+                target="*",
+                idempotency_key=key,
+                sent=False,
+                error="ERP does not hold the promotion and the request names no "
+                "scope_store_ids to create it with",
+            )
+        if master is None or not _same_prices(request, list(master.items)):
+            await self.erp.create_promotion(
+                PromotionMasterRequest(
+                    promotion_id=pid,
+                    name=request.name or pid,
+                    offer_type=request.offer_type,
+                    items=_wire_prices(request),
+                    store_ids=stores,
+                    start=request.starts_at,
+                    end=request.ends_at,
+                    deal_id=request.deal_id,
+                ),
+                idempotency_key=f"{key}:create",
+            )
+        master = await self.erp.activate_promotion(
+            pid, idempotency_key=f"{key}:activate", reason=f"price version {request.version}"
+        )
+        return TargetSend(
+            target="*", idempotency_key=key, sent=True, confirmed=master.status == "ACTIVE"
+        )
+
+    # -- read back -------------------------------------------------------------------------
+
+    @activity.defn(name="channel_read_back")
+    async def read_back(self, data: ReadBackInput) -> ReadBackResult:
+        """What the channel shows for each target: is the action applied at this version?"""
+        request = data.request
+        publish = request.action is PublicationAction.PUBLISH
+        try:
+            if request.channel is Channel.POS:
+                entries = {
+                    e.store_id: e for e in await self.pos.promotion_prices(request.promotion_id)
+                }
+                states = []
+                for target in data.targets:
+                    entry = entries.get(target)
+                    if publish:
+                        done = (
+                            entry is not None
+                            and entry.status == "PUBLISHED"
+                            and _same_prices(request, list(entry.prices))
+                        )
+                    else:
+                        done = entry is None or entry.status == "RETRACTED"
+                    detail: str = "no price book entry" if entry is None else entry.status
+                    states.append(ReadBackState(target=target, done=done, detail=detail))
+                return ReadBackResult(states=states)
+            if request.channel is Channel.ERP:
+                master = await _or_none(self.erp.get_promotion(request.promotion_id))
+                if publish:
+                    done = (
+                        master is not None
+                        and master.status == "ACTIVE"
+                        and _same_prices(request, list(master.items))
+                    )
+                else:
+                    done = master is None or master.status != "ACTIVE"
+                detail = "not in ERP" if master is None else master.status
+                return ReadBackResult(
+                    states=[ReadBackState(target=t, done=done, detail=detail) for t in data.targets]
+                )
+            pub = await _or_none(self._digital(request.channel).read_back(request.promotion_id))
+            if publish:
+                done = (
+                    pub is not None and pub.status == "LIVE" and _same_prices(request, pub.prices)
+                )
+            else:
+                done = pub is None or pub.status == "RETRACTED"
+            detail = "never published" if pub is None else f"{pub.status} v{pub.version}"
+            refused = publish and pub is not None and pub.status == "REJECTED"
+            if refused and pub is not None and pub.reason:
+                detail = f"{detail}: {pub.reason}"
+            return ReadBackResult(
+                states=[
+                    ReadBackState(target=t, done=done, detail=detail, refused=refused)
+                    for t in data.targets
+                ]
+            )
+        except TransientError as err:
+            raise ApplicationError(err.message, type=f"transient_{request.channel.value}") from err
+        except BusinessRefusal as err:
+            raise ApplicationError(err.message, type=err.code, non_retryable=True) from err
+
+
+def _missing(err: BusinessRefusal) -> bool:
+    """The system does not hold the thing at all (HTTP 404: ``unknown_promotion``...)."""
+    return err.status == 404 or err.code == "not_found"
+
+
+async def _or_none(call: Awaitable[T]) -> T | None:
+    try:
+        return await call
+    except BusinessRefusal as err:
+        if _missing(err):
+            return None
+        raise
+
+
+__all__ = ["ChannelActivities"]
