@@ -12,6 +12,7 @@ import typer
 from cli import demo, faults, promotion, rebalance, returns
 from cli.common import CliState, override_settings
 from common.config import Settings
+from common.process import run_and_exit
 
 app = typer.Typer(
     help="Retail operations on Temporal: launch promotions, rebalance stock, refund returns.",
@@ -45,4 +46,4 @@ app.add_typer(demo.app, name="demo")
 
 
 if __name__ == "__main__":
-    app()
+    run_and_exit(app)

@@ -19,8 +19,9 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from common.config import Settings
+from common.process import exit_now
 from common.temporal import TemporalUnreachable, connect
-from workflows import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS
 
 log = logging.getLogger("retail.worker")
 
@@ -76,4 +77,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_now(main())

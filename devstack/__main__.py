@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from common.process import exit_now
 from devstack.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

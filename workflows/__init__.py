@@ -1,5 +1,1 @@
-"""One module per workflow: orchestration only. `ALL_WORKFLOWS` is what the worker registers."""
-
-from __future__ import annotations
-
-ALL_WORKFLOWS: list[type] = []
+"""One module per workflow: orchestration only. `workflows.registry` lists what the worker runs."""
