@@ -17,4 +17,30 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.system import SystemActivities
 
     system = SystemActivities(settings.backoffice_url, timeout_s=settings.http_timeout_s)
-    return [system.backoffice_health]
+    activities: list[Callable[..., Any]] = [system.backoffice_health]
+
+    from activities.returns import ReturnActivities
+    from adapters import Backoffice
+
+    returns = ReturnActivities(
+        Backoffice(settings.backoffice_url, timeout_s=settings.http_timeout_s)
+    )
+    activities.extend(returns.all())
+
+    from activities.inventory import InventoryActivities
+
+    inventory = InventoryActivities(settings.backoffice_url, timeout_s=settings.http_timeout_s)
+    activities.extend(inventory.all())  # type: ignore[arg-type]
+
+    from activities.channels import ChannelActivities
+    from activities.sales import SalesActivities
+
+    channels = ChannelActivities(settings.backoffice_url, timeout_s=settings.http_timeout_s)
+    sales = SalesActivities(settings.backoffice_url, timeout_s=settings.http_timeout_s)
+    activities.extend([channels.send_batch, channels.read_back, sales.sales_by_region])
+
+    from activities.promotion import PromotionActivities
+
+    promotion = PromotionActivities(settings.backoffice_url, timeout_s=settings.http_timeout_s)
+    activities.extend(promotion.all())
+    return activities

@@ -1,13 +1,576 @@
-"""`starter.py promotion`: Launch, approve, steer and inspect promotion launches."""
+"""`starter.py promotion`: Launch, approve, steer and inspect promotion launches.
+
+Every command is a thin typer wrapper over an async function that takes an optional
+Temporal `client` (tests and the demo call those directly).
+"""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from cli.common import list_command
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from cli.common import (
+    EXIT_BAD_INPUT,
+    InputError,
+    client_for,
+    console,
+    fail,
+    list_command,
+    load_model,
+    parse_model,
+    run_async,
+    settings_from,
+)
+from common.config import Settings
+from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+from domain.promotion import Offer, PromotionPlan, PromotionPolicy, StoreGateState
+from domain.promotion_status import (
+    TERMINAL_STATES,
+    WORKFLOW_TYPE,
+    CancelRequest,
+    Decision,
+    GateOverride,
+    LaunchInput,
+    PriceChange,
+    PromotionStatus,
+    UpdateAnswer,
+    workflow_id_for,
+)
 
 app = typer.Typer(
     help="Launch, approve, steer and inspect promotion launches.", no_args_is_help=True
 )
 
 app.command("list")(list_command("promotion", "promotion workflows"))
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_POLICY = REPO_ROOT / "examples" / "policy" / "promotion.json"
+EXIT_REFUSED = 1
+
+
+class PromotionError(Exception):
+    """A command that reached Temporal but could not do what was asked (in words)."""
+
+    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------- implementations
+
+
+def load_plan(path: Path | str) -> PromotionPlan:
+    return load_model(path, PromotionPlan)
+
+
+def load_policy(path: Path | str | None = None) -> PromotionPolicy:
+    return load_model(path or DEFAULT_POLICY, PromotionPolicy)
+
+
+async def launch(
+    settings: Settings,
+    plan_path: Path | str,
+    *,
+    policy_path: Path | str | None = None,
+    launched_by: str | None = None,
+    plan: PromotionPlan | None = None,
+    policy: PromotionPolicy | None = None,
+    client: Client | None = None,
+) -> WorkflowHandle[Any, Any]:
+    """Validate the file, then start `PromotionLaunch` (id `promotion-{id}`).
+
+    A malformed plan raises `InputError` before anything is started; a second launch of
+    the same promotion id is refused with `PromotionError("promotion X already runs")`.
+    """
+    plan = plan or load_plan(plan_path)
+    policy = policy or load_policy(policy_path)
+    temporal = await client_for(settings, client)
+    workflow_id = workflow_id_for(plan.promotion_id)
+    try:
+        return await temporal.start_workflow(
+            WORKFLOW_TYPE,
+            LaunchInput(plan=plan, policy=policy, launched_by=launched_by or plan.submitted_by),
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            result_type=PromotionStatus,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(RETAIL_KIND, "promotion"),
+                    SearchAttributePair(RETAIL_STATE, "DRAFT"),
+                    SearchAttributePair(PROMOTION_ID, plan.promotion_id),
+                ]
+            ),
+            static_summary=f"Promotion {plan.promotion_id}: {plan.name}",
+            static_details=(
+                f"{plan.offer.words()} on {len(plan.items)} item(s), "
+                f"{len(plan.stores)} store(s) {' '.join(plan.store_groups)}, channels "
+                f"{', '.join(c.value for c in plan.channels)}; "
+                f"{plan.starts_at.isoformat()} to {plan.ends_at.isoformat()}; "
+                f"submitted by {plan.submitted_by}"
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        running = await _is_running(temporal, workflow_id)
+        if running:
+            raise PromotionError(f"promotion {plan.promotion_id} already runs") from None
+        raise PromotionError(
+            f"promotion {plan.promotion_id} already ran (workflow {workflow_id} is closed); "
+            "use a new promotion id"
+        ) from None
+
+
+async def _is_running(temporal: Client, workflow_id: str) -> bool:
+    try:
+        desc = await temporal.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return False
+    return desc.status == WorkflowExecutionStatus.RUNNING
+
+
+def _handle(temporal: Client, promotion_id: str) -> WorkflowHandle[Any, Any]:
+    return temporal.get_workflow_handle(workflow_id_for(promotion_id))
+
+
+async def _update(
+    settings: Settings,
+    promotion_id: str,
+    name: str,
+    arg: Any,
+    client: Client | None,
+) -> UpdateAnswer:
+    temporal = await client_for(settings, client)
+    handle = _handle(temporal, promotion_id)
+    try:
+        return await handle.execute_update(name, arg, result_type=UpdateAnswer)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = getattr(cause, "message", None) or str(cause or err)
+        raise PromotionError(f"{name} refused: {message}") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise PromotionError(f"no running promotion {promotion_id}", EXIT_BAD_INPUT) from None
+        raise PromotionError(f"{name} failed: {err.message}") from None
+
+
+async def decide(
+    settings: Settings,
+    promotion_id: str,
+    approver: str,
+    *,
+    approve: bool,
+    role: str | None = None,
+    comment: str = "",
+    client: Client | None = None,
+) -> UpdateAnswer:
+    decision = parse_model(
+        Decision,
+        {"approver": approver, "role": role, "comment": comment},
+        source="decision",
+    )
+    return await _update(
+        settings, promotion_id, "approve" if approve else "reject", decision, client
+    )
+
+
+def offer_from(
+    *,
+    percent: str | None = None,
+    amount: str | None = None,
+    price: str | None = None,
+    offer_json: str | None = None,
+) -> Offer:
+    given = [x for x in (percent, amount, price, offer_json) if x is not None]
+    if len(given) != 1:
+        raise InputError(
+            "offer", [("", "give exactly one of --percent, --amount, --price, --offer")]
+        )
+    if offer_json is not None:
+        try:
+            data = json.loads(offer_json)
+        except json.JSONDecodeError as err:
+            raise InputError("--offer", [("", f"is not valid JSON ({err.msg})")]) from None
+    elif percent is not None:
+        data = {"type": "percent_off", "percent": percent}
+    elif amount is not None:
+        data = {"type": "amount_off", "amount": amount}
+    else:
+        data = {"type": "fixed_price", "price": price}
+    return parse_model(Offer, data, source="offer")
+
+
+async def change_price(
+    settings: Settings,
+    promotion_id: str,
+    requested_by: str,
+    offer: Offer,
+    reason: str,
+    *,
+    client: Client | None = None,
+) -> UpdateAnswer:
+    change = parse_model(
+        PriceChange,
+        {"requested_by": requested_by, "offer": offer.model_dump(), "reason": reason},
+        source="price change",
+    )
+    return await _update(settings, promotion_id, "change_price", change, client)
+
+
+async def override_gate(
+    settings: Settings,
+    promotion_id: str,
+    store_id: str,
+    approver: str,
+    reason: str,
+    *,
+    role: str | None = None,
+    client: Client | None = None,
+) -> UpdateAnswer:
+    override = parse_model(
+        GateOverride,
+        {"approver": approver, "store_id": store_id, "reason": reason, "role": role},
+        source="override",
+    )
+    return await _update(settings, promotion_id, "override_gate", override, client)
+
+
+async def cancel(
+    settings: Settings,
+    promotion_id: str,
+    requested_by: str,
+    reason: str,
+    *,
+    role: str | None = None,
+    client: Client | None = None,
+) -> UpdateAnswer:
+    request = parse_model(
+        CancelRequest,
+        {"requested_by": requested_by, "reason": reason, "role": role},
+        source="cancel",
+    )
+    return await _update(settings, promotion_id, "cancel", request, client)
+
+
+async def status(
+    settings: Settings, promotion_id: str, *, client: Client | None = None
+) -> PromotionStatus:
+    temporal = await client_for(settings, client)
+    try:
+        result: PromotionStatus = await _handle(temporal, promotion_id).query(
+            "status", result_type=PromotionStatus
+        )
+        return result
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise PromotionError(f"no promotion {promotion_id}", EXIT_BAD_INPUT) from None
+        raise PromotionError(f"status failed: {err.message}") from None
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def status_renderable(s: PromotionStatus, *, audit_lines: int = 8) -> Group:
+    head = Table.grid(padding=(0, 2))
+    head.add_row("[bold]promotion[/]", f"{s.promotion_id}: {s.name}")
+    head.add_row("[bold]state[/]", f"[bold cyan]{s.state.value}[/] ({s.waiting_for})")
+    head.add_row("[bold]offer[/]", f"{s.offer} (price version {s.version})")
+    head.add_row("[bold]window[/]", f"{s.starts_at.isoformat()} to {s.ends_at.isoformat()}")
+    zones = sorted({st.timezone for st in s.stores if st.timezone})
+    if zones:
+        head.add_row(
+            "[bold]in store time[/]",
+            "; ".join(
+                f"{zone}: {s.starts_at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} to "
+                f"{s.ends_at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M}"
+                for zone in zones
+            ),
+        )
+    if s.metrics is not None:
+        head.add_row(
+            "[bold]money[/]",
+            f"margin impact {s.metrics.margin_impact}, vendor funding {s.metrics.vendor_funding}, "
+            f"unfunded {s.metrics.unfunded_cost}",
+        )
+    head.add_row(
+        "[bold]funding[/]",
+        f"deal {s.funding.deal_id or '-'}: accrued {s.funding.accrued}, claimed "
+        f"{s.funding.claimed}, reversed {s.funding.reversed}"
+        + (f" ({s.funding.reconciliation})" if s.funding.reconciliation else ""),
+    )
+    counts = s.store_counts()
+    head.add_row(
+        "[bold]stores[/]",
+        ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())) or "-",
+    )
+    if s.task_counts:
+        head.add_row(
+            "[bold]store tasks[/]",
+            ", ".join(f"{n} {k.lower()}" for k, n in sorted(s.task_counts.items())),
+        )
+    head.add_row("[bold]rebalance[/]", s.rebalance)
+    head.add_row("[bold]monitor[/]", s.monitor)
+    if s.reasons:
+        head.add_row("[bold red]reasons[/]", "\n".join(s.reasons))
+    parts: list[Any] = [head]
+    if s.approvals:
+        table = Table(title="approvals", title_justify="left")
+        for col in ("role", "state", "by", "deadline", "note"):
+            table.add_column(col)
+        for a in s.approvals:
+            table.add_row(
+                a.role,
+                a.state.value,
+                a.decided_by or "",
+                a.deadline.isoformat(timespec="minutes") if a.deadline else "",
+                (a.comment or "")
+                + (f" (escalated from {a.escalated_from})" if a.escalated_from else ""),
+            )
+        parts.append(table)
+    channels = Table(title="channels", title_justify="left")
+    for col in ("channel", "state", "version", "confirmed", "failed", "detail"):
+        channels.add_column(col)
+    for c in s.channels:
+        channels.add_row(
+            c.channel,
+            c.state,
+            str(c.version),
+            f"{c.confirmed}/{c.targets}",
+            str(c.failed),
+            c.detail,
+        )
+    parts.append(channels)
+    held = [st for st in s.stores if st.gate is StoreGateState.HELD]
+    if held:
+        table = Table(title="held stores", title_justify="left")
+        table.add_column("store")
+        table.add_column("why")
+        for st in held[:20]:
+            table.add_row(st.store_id, st.note)
+        parts.append(table)
+    if s.kpis is not None:
+        kpis = Table(title="KPIs", title_justify="left")
+        kpis.add_column("KPI")
+        kpis.add_column("value", justify="right")
+        for name, value in s.kpis.rows():
+            kpis.add_row(name, value)
+        parts.append(kpis)
+    if s.audit and audit_lines:
+        audit = Table(title="audit trail (latest)", title_justify="left")
+        for col in ("at", "who", "what", "detail"):
+            audit.add_column(col)
+        for e in s.audit[-audit_lines:]:
+            audit.add_row(e.at.isoformat(timespec="seconds"), e.actor, e.action, e.detail)
+        parts.append(audit)
+    return Group(*parts)
+
+
+def kpi_table(s: PromotionStatus) -> Table:
+    table = Table(title=f"KPIs of promotion {s.promotion_id}")
+    table.add_column("KPI")
+    table.add_column("value", justify="right")
+    if s.kpis is not None:
+        for name, value in s.kpis.rows():
+            table.add_row(name, value)
+    return table
+
+
+def _progress_for(s: PromotionStatus) -> Progress:
+    progress = Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed:>5.0f}/{task.total:<5.0f}"),
+        expand=False,
+    )
+    decided = sum(1 for a in s.approvals if a.state.value in ("APPROVED", "ESCALATED"))
+    progress.add_task("approvals", total=max(len(s.approvals), 1), completed=decided)
+    ready = sum(1 for st in s.stores if st.gate is StoreGateState.READY)
+    progress.add_task("inventory gates (ready)", total=max(len(s.stores), 1), completed=ready)
+    for c in s.channels:
+        progress.add_task(
+            f"{c.channel} confirmations", total=max(c.targets, 1), completed=c.confirmed
+        )
+    return progress
+
+
+async def watch(
+    settings: Settings,
+    promotion_id: str,
+    *,
+    interval_s: float = 1.0,
+    client: Client | None = None,
+) -> PromotionStatus:
+    """Redraw the status with progress bars until the promotion reaches a final state."""
+    temporal = await client_for(settings, client)
+    current = await status(settings, promotion_id, client=temporal)
+    with Live(console=console, refresh_per_second=4) as live:
+        while True:
+            live.update(
+                Group(
+                    Panel(
+                        _progress_for(current),
+                        title=f"{current.state.value}: {current.waiting_for}",
+                    ),
+                    status_renderable(current, audit_lines=5),
+                )
+            )
+            if current.state in TERMINAL_STATES:
+                return current
+            await asyncio.sleep(interval_s)
+            current = await status(settings, promotion_id, client=temporal)
+
+
+# --------------------------------------------------------------------------- typer commands
+
+
+def _run(factory: Any) -> Any:
+    try:
+        return run_async(factory)
+    except PromotionError as err:
+        fail(str(err), err.code)
+
+
+@app.command("launch")
+def launch_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(
+        ..., help="the promotion plan (JSON), e.g. examples/promotions/grocery-weekend.json"
+    ),
+    policy: Path | None = typer.Option(None, help="approval matrix and launch policy (JSON)"),
+    by: str | None = typer.Option(None, help="who launches (default: the plan's submitted_by)"),
+) -> None:
+    """Validate a plan and start its PromotionLaunch workflow."""
+    settings = settings_from(ctx)
+    handle = _run(lambda: launch(settings, file, policy_path=policy, launched_by=by))
+    console.print(f"launched [bold]{handle.id}[/] on task queue {settings.task_queue}")
+    console.print(
+        f"watch it: python starter.py promotion status {handle.id.removeprefix('promotion-')} --watch"
+    )
+
+
+@app.command("approve")
+def approve_command(
+    ctx: typer.Context,
+    promotion_id: str = typer.Argument(..., metavar="ID"),
+    approver: str = typer.Option(..., "--approver", "--by", help="who approves"),
+    role: str | None = typer.Option(
+        None, help="the role approved as (when the person holds several)"
+    ),
+    comment: str = typer.Option("", help="a note for the audit trail"),
+) -> None:
+    """Approve a promotion as one of the roles the approval matrix asks for."""
+    settings = settings_from(ctx)
+    answer = _run(
+        lambda: decide(settings, promotion_id, approver, approve=True, role=role, comment=comment)
+    )
+    console.print(f"{answer.message} (state {answer.state.value})")
+
+
+@app.command("reject")
+def reject_command(
+    ctx: typer.Context,
+    promotion_id: str = typer.Argument(..., metavar="ID"),
+    approver: str = typer.Option(..., "--approver", "--by", help="who rejects"),
+    comment: str = typer.Option(..., help="why (required)"),
+    role: str | None = typer.Option(None, help="the role rejected as"),
+) -> None:
+    """Reject a promotion (ends it REJECTED)."""
+    settings = settings_from(ctx)
+    answer = _run(
+        lambda: decide(settings, promotion_id, approver, approve=False, role=role, comment=comment)
+    )
+    console.print(f"{answer.message} (state {answer.state.value})")
+
+
+@app.command("change-price")
+def change_price_command(
+    ctx: typer.Context,
+    promotion_id: str = typer.Argument(..., metavar="ID"),
+    by: str = typer.Option(..., "--by", help="who changes the price"),
+    reason: str = typer.Option(..., help="why (audit trail)"),
+    percent: str | None = typer.Option(None, help="new percent off"),
+    amount: str | None = typer.Option(None, help="new amount off"),
+    price: str | None = typer.Option(None, help="new fixed price"),
+    offer: str | None = typer.Option(None, help="a whole offer as JSON"),
+) -> None:
+    """Change the offer; a material change re-opens approvals, published channels are republished."""
+    settings = settings_from(ctx)
+
+    async def go() -> UpdateAnswer:
+        new_offer = offer_from(percent=percent, amount=amount, price=price, offer_json=offer)
+        return await change_price(settings, promotion_id, by, new_offer, reason)
+
+    answer = _run(go)
+    console.print(f"{answer.message} (state {answer.state.value})")
+
+
+@app.command("override-gate")
+def override_gate_command(
+    ctx: typer.Context,
+    promotion_id: str = typer.Argument(..., metavar="ID"),
+    store: str = typer.Option(..., help="the held store"),
+    approver: str = typer.Option(..., "--approver", "--by", help="who overrides"),
+    reason: str = typer.Option(..., help="why (audit trail)"),
+    role: str | None = typer.Option(None, help="the role acted as"),
+) -> None:
+    """Release a store held by the inventory gate."""
+    settings = settings_from(ctx)
+    answer = _run(lambda: override_gate(settings, promotion_id, store, approver, reason, role=role))
+    console.print(f"{answer.message} (state {answer.state.value})")
+
+
+@app.command("cancel")
+def cancel_command(
+    ctx: typer.Context,
+    promotion_id: str = typer.Argument(..., metavar="ID"),
+    by: str = typer.Option(..., "--by", help="who cancels"),
+    reason: str = typer.Option(..., help="why (audit trail)"),
+    role: str | None = typer.Option(None, help="the role acted as"),
+) -> None:
+    """Cancel: retract every channel, cancel tasks and transfers, reverse accruals."""
+    settings = settings_from(ctx)
+    answer = _run(lambda: cancel(settings, promotion_id, by, reason, role=role))
+    console.print(f"{answer.message} (state {answer.state.value})")
+
+
+@app.command("status")
+def status_command(
+    ctx: typer.Context,
+    promotion_id: str = typer.Argument(..., metavar="ID"),
+    watch_: bool = typer.Option(False, "--watch", help="live progress bars until it ends"),
+    as_json: bool = typer.Option(False, "--json", help="the whole status as JSON"),
+) -> None:
+    """Show a promotion's state, approvals, channels, gates, money, KPIs and audit trail."""
+    settings = settings_from(ctx)
+    if watch_:
+        _run(lambda: watch(settings, promotion_id))
+        return
+    result = _run(lambda: status(settings, promotion_id))
+    if as_json:
+        console.print_json(result.model_dump_json())
+    else:
+        console.print(status_renderable(result))

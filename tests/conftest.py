@@ -1,5 +1,27 @@
 """Shared fixtures: each area keeps its own in tests/fixtures/ and is imported here."""
 
+from tests.fixtures.backoffice import backoffice, backoffice_factory, backoffice_pg, postgres
+from tests.fixtures.promotion import promo_rig
+from tests.fixtures.publication import channel_rig, monitor_rig, stuck_channel_rig
+from tests.fixtures.rebalance import fake_inventory
+from tests.fixtures.returns import codec_client, scripted_returns, seeded_orders
 from tests.fixtures.temporal import env, local_env, run_worker, task_queue
 
-__all__ = ["env", "local_env", "run_worker", "task_queue"]
+__all__ = [
+    "backoffice",
+    "backoffice_factory",
+    "backoffice_pg",
+    "channel_rig",
+    "codec_client",
+    "env",
+    "fake_inventory",
+    "local_env",
+    "monitor_rig",
+    "postgres",
+    "promo_rig",
+    "run_worker",
+    "scripted_returns",
+    "seeded_orders",
+    "stuck_channel_rig",
+    "task_queue",
+]

@@ -1,0 +1,511 @@
+"""PromotionLaunch's side effects: ERP look-ups and funding, WMS coverage, store tasks,
+POS actuals, price read-back and alerts. Every call goes through `adapters/`.
+
+Each activity is idempotent: mutating calls carry a business key (promotion, deal,
+store, task kind...), so a retry or a replay returns the first result. Business refusals
+become non-retryable `ApplicationError`s whose `type` is the refusal code
+(`activities.common.translate_errors`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from temporalio import activity
+
+from activities.common import business_key, heartbeating, translate_errors
+from adapters.base import new_http_client
+from adapters.channels import EcommerceClient, MarketplaceClient
+from adapters.erp import AccrualRequest, ClaimRequest, DealCheckRequest, ErpClient
+from adapters.errors import BusinessRefusal
+from adapters.models import Callback
+from adapters.pos import PosClient
+from adapters.tasks import TaskRequest, TasksClient
+from adapters.wms import WmsClient
+from domain import promotion_activities as acts
+from domain.promotion import (
+    ExistingPromotion,
+    ItemFacts,
+    PlanFacts,
+    Position,
+    StoreFacts,
+    VendorDeal,
+    store_window,
+)
+from domain.promotion_status import TaskStatus
+from domain.publication import Channel
+
+T = TypeVar("T")
+CONCURRENCY = 16
+READBACK_SAMPLE = 50
+"""POS stores read back one by one after a revert (every store's book entry is checked in
+one call; the effective price is sampled)."""
+TASK_CALLBACK_SIGNAL = "store_task_done"
+
+
+async def bounded(
+    calls: list[Callable[[], Awaitable[T]]], *, limit: int = CONCURRENCY, label: str = ""
+) -> list[T]:
+    """Run calls with at most `limit` in flight, heartbeating progress; order kept."""
+    window = asyncio.Semaphore(limit)
+    done = 0
+    async with heartbeating({"label": label, "done": 0, "of": len(calls)}) as progress:
+
+        async def one(call: Callable[[], Awaitable[T]]) -> T:
+            nonlocal done
+            async with window:
+                result = await call()
+            done += 1
+            progress({"label": label, "done": done, "of": len(calls)})
+            return result
+
+        return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+def store_in_group(group: str, store: Any) -> bool:
+    """Store groups: `all`, `region:<name>`, `class:<A|B|C>`, `dc:<id>`, or a region name."""
+    kind, _, value = group.partition(":")
+    if group == "all":
+        return True
+    if not value:
+        return bool(store.region == group)
+    if kind == "region":
+        return bool(store.region == value)
+    if kind == "class":
+        return bool(store.store_class == value)
+    if kind == "dc":
+        return bool(store.dc_id == value)
+    return False
+
+
+class PromotionActivities:
+    def __init__(self, backoffice_url: str, *, timeout_s: float = 10.0) -> None:
+        self._http = new_http_client(backoffice_url, timeout_s=timeout_s)
+        self.erp = ErpClient(http=self._http)
+        self.pos = PosClient(http=self._http)
+        self.wms = WmsClient(http=self._http)
+        self.tasks = TasksClient(http=self._http)
+        self.ecommerce = EcommerceClient(http=self._http)
+        self.marketplace = MarketplaceClient(http=self._http)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.lookup_facts,
+            self.check_deal,
+            self.accrue_funding,
+            self.reverse_accrual,
+            self.claim_funding,
+            self.read_coverage,
+            self.create_tasks,
+            self.task_states,
+            self.cancel_tasks,
+            self.alert,
+            self.read_actuals,
+            self.verify_prices,
+        ]
+
+    # ------------------------------------------------------------------ ERP look-ups
+
+    @activity.defn(name=acts.LOOKUP_FACTS)
+    async def lookup_facts(self, request: acts.LookupRequest) -> PlanFacts:
+        """Items, stores (groups resolved), overlapping promotions and the vendor deal."""
+        plan = request.plan
+        item_ids = [i.item_id for i in plan.items]
+        with translate_errors():
+            found = await self.erp.list_items(item_ids=item_ids, limit=max(len(item_ids), 1))
+            stores = await self.erp.list_stores()
+        items = {
+            i.item_id: ItemFacts(
+                item_id=i.item_id,
+                description=i.name,
+                cost=i.cost,
+                regular_price=i.regular_price,
+                vendor_id=i.vendor_id,
+            )
+            for i in found
+            if i.item_id in item_ids
+        }
+        by_id = {s.store_id: s for s in stores}
+        chosen: list[str] = []
+        unknown_stores = [s for s in plan.stores if s not in by_id]
+        for s in plan.stores:
+            if s in by_id and s not in chosen:
+                chosen.append(s)
+        unknown_groups = []
+        for group in plan.store_groups:
+            members = [s.store_id for s in stores if store_in_group(group, s)]
+            if not members:
+                unknown_groups.append(group)
+            for m in members:
+                if m not in chosen:
+                    chosen.append(m)
+        facts = PlanFacts(
+            items=items,
+            stores={
+                s: StoreFacts(
+                    store_id=s,
+                    store_class=by_id[s].store_class,
+                    region=by_id[s].region,
+                    timezone=by_id[s].timezone,
+                    starts_at=store_window(plan, by_id[s].timezone)[0]
+                    if plan.window_in_store_time
+                    else None,
+                    ends_at=store_window(plan, by_id[s].timezone)[1]
+                    if plan.window_in_store_time
+                    else None,
+                )
+                for s in chosen
+            },
+            unknown_stores=unknown_stores,
+            unknown_groups=unknown_groups,
+            store_ids=chosen,
+            other_promotions=await self._other_promotions(plan.promotion_id, item_ids),
+        )
+        if plan.vendor_deal_id:
+            try:
+                deal = await self.erp.get_deal(plan.vendor_deal_id)
+            except BusinessRefusal as err:
+                if err.status == 404 or err.code in ("not_found", "unknown_deal"):
+                    facts.deal_missing = True
+                    return facts
+                with translate_errors():
+                    raise
+            facts.deal = VendorDeal(
+                deal_id=deal.deal_id,
+                vendor_id=deal.vendor_id,
+                deal_type=deal.deal_type,
+                items=deal.item_ids,
+                funding_per_unit=deal.funding_per_unit,
+                starts_at=deal.valid_from,
+                ends_at=deal.valid_to,
+                max_amount=deal.cap_amount,
+            )
+        return facts
+
+    async def _other_promotions(
+        self, promotion_id: str, item_ids: list[str]
+    ) -> list[ExistingPromotion]:
+        """Promotions in the ERP promotion master that touch the plan's items."""
+        lister = getattr(self.erp, "list_promotions", None)
+        if lister is None:
+            return []
+        with translate_errors():
+            masters = await lister()
+        out = []
+        for m in masters:
+            if m.promotion_id == promotion_id:
+                continue
+            items = [line.item_id for line in m.items]
+            if not set(items).intersection(item_ids):
+                continue
+            out.append(
+                ExistingPromotion(
+                    promotion_id=m.promotion_id,
+                    items=items,
+                    stores=list(m.store_ids),
+                    starts_at=m.start,
+                    ends_at=m.end,
+                    status=m.status,
+                )
+            )
+        return out
+
+    @activity.defn(name=acts.CHECK_DEAL)
+    async def check_deal(self, request: acts.DealCheckInput) -> acts.DealCheckResult:
+        """Ask ERP whether the vendor deal funds these items over this window."""
+        with translate_errors():
+            check = await self.erp.check_deal(
+                request.deal_id,
+                DealCheckRequest(
+                    item_ids=request.item_ids,
+                    start=request.starts_at,
+                    end=request.ends_at,
+                    units_forecast=request.units_forecast,
+                ),
+            )
+        return acts.DealCheckResult(
+            deal_id=check.deal_id,
+            valid=check.valid,
+            reasons=list(check.reasons),
+            deal_type=check.deal_type,
+            funding_per_unit=check.funding_per_unit,
+            fundable_units=check.fundable_units,
+            fundable_amount=check.fundable_amount,
+        )
+
+    # ------------------------------------------------------------------ funding
+
+    @activity.defn(name=acts.ACCRUE_FUNDING)
+    async def accrue_funding(self, request: acts.AccrueInput) -> acts.AccrualResult:
+        """Accrue the expected vendor funding (one accrual per promotion and deal)."""
+        with translate_errors():
+            accrual = await self.erp.accrue(
+                AccrualRequest(
+                    promotion_id=request.promotion_id,
+                    deal_id=request.deal_id,
+                    units=request.units,
+                    amount=request.amount,
+                ),
+                idempotency_key=business_key("accrue", request.promotion_id, request.deal_id),
+            )
+        return acts.AccrualResult(
+            accrual_id=accrual.accrual_id, amount=accrual.amount, status=accrual.status
+        )
+
+    @activity.defn(name=acts.REVERSE_ACCRUAL)
+    async def reverse_accrual(self, request: acts.ReverseInput) -> acts.AccrualResult:
+        """Reverse an accrual (cancel or rollback); reversing twice returns the first."""
+        with translate_errors():
+            accrual = await self.erp.reverse_accrual(
+                request.accrual_id,
+                idempotency_key=business_key("reverse", request.promotion_id, request.accrual_id),
+                reason=request.reason,
+            )
+        return acts.AccrualResult(
+            accrual_id=accrual.accrual_id, amount=accrual.amount, status=accrual.status
+        )
+
+    @activity.defn(name=acts.CLAIM_FUNDING)
+    async def claim_funding(self, request: acts.ClaimInput) -> acts.ClaimResult:
+        """Claim vendor funding on the actual units, then read accrued against claimed."""
+        with translate_errors():
+            claim = await self.erp.claim(
+                ClaimRequest(
+                    promotion_id=request.promotion_id, deal_id=request.deal_id, units=request.units
+                ),
+                idempotency_key=business_key("claim", request.promotion_id, request.deal_id),
+            )
+            summary = await self.erp.funding(request.promotion_id)
+        return acts.ClaimResult(
+            claim_id=claim.claim_id,
+            amount=claim.amount,
+            capped=claim.capped,
+            accrued_amount=summary.accrued_amount,
+            reversed_amount=summary.reversed_amount,
+        )
+
+    # ------------------------------------------------------------------ coverage and actuals
+
+    @activity.defn(name=acts.READ_COVERAGE)
+    async def read_coverage(self, request: acts.CoverageInput) -> acts.CoverageResult:
+        """On hand and in transit per store and item (one WMS read per batch)."""
+        with translate_errors():
+            positions = await self.wms.positions(
+                location_ids=request.store_ids, item_ids=request.item_ids
+            )
+        wanted = set(request.store_ids)
+        return acts.CoverageResult(
+            positions=[
+                Position(
+                    store_id=p.location_id,
+                    item_id=p.item_id,
+                    on_hand=max(p.on_hand, 0),
+                    in_transit=max(p.in_transit, 0),
+                )
+                for p in positions
+                if p.location_id in wanted
+            ]
+        )
+
+    @activity.defn(name=acts.READ_ACTUALS)
+    async def read_actuals(self, request: acts.ActualsInput) -> acts.ActualsResult:
+        """Units sold per item in the live stores over the window, and stores now out of
+        stock of a promoted item."""
+        stores = set(request.store_ids)
+        units: dict[str, int] = {i: 0 for i in request.item_ids}
+        revenue = Decimal(0)
+        out: list[str] = []
+        if stores:
+            with translate_errors():
+                summary = await self.pos.sales(
+                    item_ids=request.item_ids,
+                    store_ids=sorted(stores) if len(stores) <= 200 else None,
+                    since=request.since,
+                    until=request.until,
+                )
+            for line in summary.lines:
+                if line.store_id in stores and line.item_id in units:
+                    units[line.item_id] += line.units
+                    revenue += line.revenue
+            ordered = sorted(stores)
+            batches = [ordered[i : i + 500] for i in range(0, len(ordered), 500)]
+            for batch in batches:
+                with translate_errors():
+                    positions = await self.wms.positions(
+                        location_ids=batch, item_ids=request.item_ids
+                    )
+                for p in positions:
+                    if p.location_id in stores and p.on_hand <= 0 and p.location_id not in out:
+                        out.append(p.location_id)
+        return acts.ActualsResult(units_by_item=units, revenue=revenue, stores_stocked_out=out)
+
+    # ------------------------------------------------------------------ store tasks
+
+    @activity.defn(name=acts.CREATE_TASKS)
+    async def create_tasks(self, request: acts.CreateTasksInput) -> acts.TasksResult:
+        """One task per store (business key `{promotion}-{store}-{kind}`), bounded."""
+        callback = (
+            Callback(workflow_id=request.callback_workflow_id, signal=TASK_CALLBACK_SIGNAL)
+            if request.callback_workflow_id
+            else None
+        )
+
+        def call(store_id: str) -> Callable[[], Awaitable[Any]]:
+            task_id = f"{request.promotion_id}-{store_id}-{request.kind}"
+
+            async def run() -> Any:
+                with translate_errors():
+                    return await self.tasks.create(
+                        TaskRequest(
+                            task_id=task_id,
+                            store_id=store_id,
+                            kind=request.kind,
+                            title=f"{request.description} (promotion {request.promotion_id})",
+                            due_at=request.due_at,
+                            promotion_id=request.promotion_id,
+                            callback=callback,
+                        ),
+                        idempotency_key=business_key("task", task_id),
+                    )
+
+            return run
+
+        created = await bounded(
+            [call(s) for s in request.store_ids], label=f"create {request.kind} tasks"
+        )
+        return acts.TasksResult(tasks=[_task_status(t) for t in created])
+
+    @activity.defn(name=acts.TASK_STATES)
+    async def task_states(self, request: acts.TaskStatesInput) -> acts.TasksResult:
+        with translate_errors():
+            tasks = await self.tasks.list(promotion_id=request.promotion_id)
+        return acts.TasksResult(tasks=[_task_status(t) for t in tasks])
+
+    @activity.defn(name=acts.CANCEL_TASKS)
+    async def cancel_tasks(self, request: acts.CancelTasksInput) -> acts.CancelTasksResult:
+        """Cancel the promotion's open tasks (closed ones are left as they are)."""
+        with translate_errors():
+            open_tasks = await self.tasks.list(promotion_id=request.promotion_id, status="OPEN")
+
+        def call(task_id: str) -> Callable[[], Awaitable[Any]]:
+            async def run() -> Any:
+                with translate_errors():
+                    return await self.tasks.cancel(
+                        task_id,
+                        idempotency_key=business_key("task-cancel", task_id),
+                        reason=request.reason,
+                    )
+
+            return run
+
+        await bounded([call(t.task_id) for t in open_tasks], label="cancel tasks")
+        return acts.CancelTasksResult(cancelled=len(open_tasks))
+
+    # ------------------------------------------------------------------ alerts
+
+    @activity.defn(name=acts.ALERT)
+    async def alert(self, request: acts.AlertInput) -> None:
+        """Tell a role something needs attention. The reference stack has no paging system:
+        the alert goes to the worker log (and the workflow's audit trail records it)."""
+        activity.logger.warning(
+            "ALERT [%s] to %s about promotion %s: %s",
+            request.severity,
+            request.audience,
+            request.promotion_id,
+            request.message,
+        )
+
+    # ------------------------------------------------------------------ read-back
+
+    @activity.defn(name=acts.VERIFY_PRICES)
+    async def verify_prices(self, request: acts.VerifyInput) -> acts.VerifyResult:
+        """Read a channel back and list every place where the price is not as expected."""
+        want_promo = request.expect == "promo"
+        mismatches: list[str] = []
+        checked = 0
+        if request.channel is Channel.POS:
+            with translate_errors():
+                entries = await self.pos.promotion_prices(request.promotion_id)
+            stores = set(request.store_ids)
+            live = {e.store_id for e in entries if e.status == "PUBLISHED"}
+            for store_id in sorted(stores):
+                checked += 1
+                if (store_id in live) != want_promo:
+                    mismatches.append(
+                        f"POS store {store_id}: promotion "
+                        f"{'still published' if store_id in live else 'not published'}"
+                    )
+            if not want_promo:
+                sample = sorted(stores)[:READBACK_SAMPLE]
+                items = [line.item_id for line in request.lines]
+                regular = {line.item_id: line.regular_price for line in request.lines}
+
+                def call(store_id: str) -> Callable[[], Awaitable[Any]]:
+                    async def run() -> Any:
+                        with translate_errors():
+                            return await self.pos.store_prices(store_id, items)
+
+                    return run
+
+                for prices in await bounded([call(s) for s in sample], label="read POS prices"):
+                    for p in prices:
+                        if p.promotion_id == request.promotion_id or p.price != regular.get(
+                            p.item_id, p.price
+                        ):
+                            mismatches.append(
+                                f"POS store {p.store_id} item {p.item_id}: {p.price} "
+                                f"(regular {regular.get(p.item_id)})"
+                            )
+        elif request.channel is Channel.ERP:
+            checked = 1
+            try:
+                master = await self.erp.get_promotion(request.promotion_id)
+                active = master.status == "ACTIVE"
+            except BusinessRefusal as err:
+                if err.status != 404:
+                    with translate_errors():
+                        raise
+                active = False
+            if active != want_promo:
+                mismatches.append(f"ERP promotion master is {'active' if active else 'inactive'}")
+        else:
+            client = self.ecommerce if request.channel is Channel.ECOMMERCE else self.marketplace
+            checked = 1
+            try:
+                publication = await client.read_back(request.promotion_id)
+                is_live = publication.status == "LIVE"
+            except BusinessRefusal as err:
+                if err.status != 404:
+                    with translate_errors():
+                        raise
+                is_live = False
+            if is_live != want_promo:
+                mismatches.append(
+                    f"{request.channel.value}: promotion is {'live' if is_live else 'not live'}"
+                )
+        return acts.VerifyResult(channel=request.channel, checked=checked, mismatches=mismatches)
+
+
+def _task_status(task: Any) -> TaskStatus:
+    states: dict[str, Literal["OPEN", "DONE", "CANCELLED"]] = {
+        "OPEN": "OPEN",
+        "COMPLETED": "DONE",
+        "CANCELLED": "CANCELLED",
+    }
+    state = states[task.status]
+    return TaskStatus(
+        task_id=task.task_id,
+        store_id=task.store_id,
+        kind=task.kind,
+        due_at=task.due_at,
+        state=state,
+    )
+
+
+__all__ = ["PromotionActivities", "store_in_group"]

@@ -1,0 +1,132 @@
+"""`starter.py promotion ...` and `demo promotion` driven like a user would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.service import RPCError
+from typer.testing import CliRunner
+
+from cli import demo_promotion
+from tests.fixtures.promotion import PromoRig
+
+REPO = Path(__file__).resolve().parents[2]
+MALFORMED = REPO / "examples" / "promotions" / "malformed.json"
+
+
+def cli_args(rig: PromoRig, *args: str) -> list[str]:
+    target = rig.client.service_client.config.target_host
+    return ["--address", target, "--task-queue", rig.settings.task_queue, *args]
+
+
+async def invoke(args: list[str]) -> Any:
+    """Run the CLI in a thread (it runs its own event loop, as from a shell)."""
+    import starter
+
+    runner = CliRunner()
+    return await asyncio.to_thread(runner.invoke, starter.app, args, env={"COLUMNS": "250"})
+
+
+async def test_malformed_plan_is_refused_with_field_and_reason_and_nothing_starts(
+    promo_rig: PromoRig,
+) -> None:
+    result = await invoke(cli_args(promo_rig, "promotion", "launch", str(MALFORMED)))
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "ends_at: Value error, must be after starts_at" in out
+    assert "offer: Value error, a percent_off offer needs percent" in out
+    assert "channels.1: Input should be 'erp', 'pos', 'ecommerce' or 'marketplace'" in out
+    with pytest.raises(RPCError):
+        await promo_rig.client.get_workflow_handle("promotion-BROKEN-1").describe()
+
+
+async def test_launch_status_list_refusals_and_duplicate(
+    promo_rig: PromoRig, tmp_path: Path
+) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="CLI")
+    path = tmp_path / "plan.json"
+    path.write_text(plan.model_dump_json())
+    with rig.env.with_time_skipping_disabled():
+        first = await invoke(cli_args(rig, "promotion", "launch", str(path)))
+    assert first.exit_code == 0, first.output
+    assert f"promotion-{plan.promotion_id}" in first.output
+    again = await invoke(cli_args(rig, "promotion", "launch", str(path)))
+    assert again.exit_code == 1
+    assert f"promotion {plan.promotion_id} already runs" in " ".join(again.output.split())
+
+    handle = rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}")
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    refused = await invoke(
+        cli_args(rig, "promotion", "approve", plan.promotion_id, "--approver", "mallory")
+    )
+    assert refused.exit_code == 1
+    assert "mallory is not an approver" in " ".join(refused.output.split())
+
+    listed = ""
+    for _ in range(100):  # visibility is eventually consistent
+        result = await invoke(
+            cli_args(
+                rig,
+                "promotion",
+                "list",
+                "--awaiting",
+                "category_manager",
+                "--state",
+                "awaiting_approval",
+            )
+        )
+        listed = result.output
+        if plan.promotion_id in listed:
+            break
+        await asyncio.sleep(0.1)
+    assert plan.promotion_id in listed
+
+    approved = await invoke(
+        cli_args(rig, "promotion", "approve", plan.promotion_id, "--approver", "alice")
+    )
+    assert approved.exit_code == 0 and "approved by alice" in approved.output
+    status = await invoke(cli_args(rig, "promotion", "status", plan.promotion_id))
+    assert status.exit_code == 0
+    assert "AWAITING_APPROVAL" in status.output and "finance" in status.output
+    as_json = await invoke(cli_args(rig, "promotion", "status", plan.promotion_id, "--json"))
+    assert json.loads(as_json.output)["state"] == "AWAITING_APPROVAL"
+    cancelled = await invoke(
+        cli_args(
+            rig, "promotion", "cancel", plan.promotion_id, "--by", "alice", "--reason", "test over"
+        )
+    )
+    assert cancelled.exit_code == 0, cancelled.output
+    assert (await handle.result())["state"] == "CANCELLED"
+    watched = await invoke(cli_args(rig, "promotion", "status", plan.promotion_id, "--watch"))
+    assert watched.exit_code == 0, watched.output
+    assert "CANCELLED" in watched.output and "ecommerce confirmations" in watched.output
+    missing = await invoke(cli_args(rig, "promotion", "status", "NO-SUCH-PROMO"))
+    assert missing.exit_code == 2 and "no promotion NO-SUCH-PROMO" in missing.output
+
+
+async def test_demo_promotion_runs_end_to_end(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    from rich.console import Console
+
+    out = Console(record=True, width=140)
+    with rig.env.with_time_skipping_disabled():
+        result = await demo_promotion.run_promotion_demo(
+            rig.settings,
+            go_live_after=timedelta(seconds=6),
+            live_for=timedelta(seconds=3),
+            client=rig.client,
+            out=out,
+            poll_s=0.2,
+        )
+    text = out.export_text()
+    assert result.state.value == "ENDED", result.reasons
+    assert result.kpis is not None
+    assert "mallory is not an approver" in text
+    assert "LIVE" in text and "KPIs of promotion" in text
+    assert "/namespaces/default/workflows/promotion-GROCERY-WEEKEND-" in text

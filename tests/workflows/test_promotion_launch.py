@@ -1,0 +1,340 @@
+"""PromotionLaunch against the live backoffice (time-skipping server, explicit fast-forward)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from cli import promotion as cli
+from domain.promotion import Offer
+from domain.promotion_status import PromotionStatus, SignalledDecision
+from tests.fixtures.promotion import PromoRig, load_policy
+
+
+async def test_happy_path_end_to_end_reverts_and_verifies_prices(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="HAPPY", length=timedelta(days=1))
+    # few monitor checks: every skipped timer costs real time on the test server
+    handle = await rig.launch(plan, load_policy(monitor={"check_interval": "PT12H"}))
+    waiting = await rig.wait_state(handle, "AWAITING_APPROVAL")
+    assert [a.role for a in waiting.approvals] == ["category_manager", "finance"]
+    assert waiting.awaiting_role == "category_manager"
+    await rig.approve_all(handle, plan)
+    scheduled = await rig.wait_state(handle, "SCHEDULED")
+    assert all(c.state == "CONFIRMED" for c in scheduled.channels), scheduled.channels
+    assert scheduled.funding.accrued == Decimal("420.00")
+    desc = await handle.describe()
+    assert desc.typed_search_attributes is not None
+
+    await rig.env.fast_forward(handle)
+    result: PromotionStatus = await handle.result()
+    assert result.state.value == "ENDED", result.reasons
+    assert {c.state for c in result.channels} == {"REVERTED"}
+    assert any(e.action == "verified" and e.detail.startswith("pos") for e in result.audit)
+    assert result.kpis is not None
+    assert result.kpis.launch_accuracy_pct == Decimal("100.0")
+    assert result.funding.claim_id and result.funding.reconciliation
+    assert result.kpis.rebate_recovery_pct is not None
+
+    async with rig.backoffice.adapters() as bo:
+        # the regular price is back in every store (read back, not trusted)
+        for store_id in plan.stores:
+            prices = await bo.pos.store_prices(store_id, [i.item_id for i in plan.items])
+            for p in prices:
+                assert p.price == p.regular_price and p.promotion_id != plan.promotion_id
+        master = await bo.erp.get_promotion(plan.promotion_id)
+        assert master.status != "ACTIVE"
+    # nothing published twice: one price book effect per store, one per digital channel
+    published = await rig.backoffice.ledger_count(
+        system="pos", operation="publish_prices", subject_prefix=f"pos_price:{plan.promotion_id}:"
+    )
+    assert published == len(plan.stores)
+    assert (
+        await rig.backoffice.ledger_count(
+            system="ecommerce", operation="publish", subject=f"ecommerce:{plan.promotion_id}"
+        )
+        == 1
+    )
+
+
+async def test_invalid_plan_is_rejected_with_every_reason(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(
+        prefix="BAD",
+        items=[
+            {"item_id": "I0012", "forecast_units_per_store": 10},
+            {"item_id": "NOPE-1", "forecast_units_per_store": 10},
+        ],
+        stores=["S001", "S999"],
+    )
+    handle = await rig.launch(plan)
+    result: PromotionStatus = await handle.result()
+    assert result.state.value == "REJECTED"
+    assert "items.1.item_id: unknown item NOPE-1" in result.reasons
+    assert "stores: unknown store S999" in result.reasons
+    assert result.approvals == []
+
+
+async def test_rejected_by_an_approver(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="REJ")
+    handle = await rig.launch(plan)
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    with pytest.raises(cli.PromotionError, match="a rejection needs a reason"):
+        await cli.decide(rig.settings, plan.promotion_id, "alice", approve=False, client=rig.client)
+    await cli.decide(
+        rig.settings,
+        plan.promotion_id,
+        "alice",
+        approve=False,
+        comment="clashes with the flyer",
+        client=rig.client,
+    )
+    result: PromotionStatus = await handle.result()
+    assert result.state.value == "REJECTED"
+    assert result.reasons == ["rejected by alice (category_manager): clashes with the flyer"]
+    assert result.funding.accrual_id is None
+    assert not any(c.state != "PENDING" for c in result.channels)
+
+
+async def test_unauthorized_approver_refused_by_validator_and_absent_from_history(
+    promo_rig: PromoRig,
+) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="AUTH")
+    handle = await rig.launch(plan)
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    with pytest.raises(cli.PromotionError, match="mallory is not an approver"):
+        await cli.decide(
+            rig.settings, plan.promotion_id, "mallory", approve=True, client=rig.client
+        )
+    with pytest.raises(cli.PromotionError, match="needs a decision from category_manager, finance"):
+        await cli.decide(rig.settings, plan.promotion_id, "lena", approve=True, client=rig.client)
+    # a signal-only system gets the same checks; the refusal lands in the audit trail
+    await handle.signal("approval", SignalledDecision(approver="eve", approve=True))
+    audited = await rig.wait_for(
+        handle, lambda s: any(e.action == "decision refused" for e in s.audit), what="audit"
+    )
+    assert "eve is not an approver" in audited.audit[-1].detail
+    # the same decision by signal from someone who holds the role is taken
+    await handle.signal("approval", SignalledDecision(approver="alice", approve=True))
+    signalled = await rig.wait_for(
+        handle, lambda s: s.approvals[0].state.value == "APPROVED", what="signalled approval"
+    )
+    assert signalled.awaiting_role == "finance"
+    assert any(e.action == "approved" and "via signal" in e.detail for e in signalled.audit)
+    # a duplicate decision is idempotent
+    again = await cli.decide(
+        rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client
+    )
+    assert "nothing changed" in again.message
+
+    history = await handle.fetch_history()
+    text = json.dumps(history.to_json_dict())
+    assert "mallory" not in text and "lena" not in text
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    result: PromotionStatus = await handle.result()
+    assert result.state.value == "CANCELLED"
+
+
+async def test_approval_deadline_reminder_then_escalation(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="ESC", start_in=timedelta(days=10))
+    handle = await rig.launch(plan)
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    await rig.env.fast_forward(handle, timedelta(hours=13))
+    reminded = await rig.wait_for(handle, lambda s: s.approvals[0].reminded, what="the reminder")
+    assert reminded.approvals[0].state.value == "PENDING"
+    await rig.env.fast_forward(handle, timedelta(hours=12))
+    escalated = await rig.wait_for(
+        handle, lambda s: s.awaiting_role == "merchandising_director", what="escalation"
+    )
+    assert [a.role for a in escalated.approvals] == [
+        "category_manager",
+        "merchandising_director",
+        "finance",
+    ]
+    assert escalated.approvals[0].state.value == "ESCALATED"
+    assert any(e.action == "escalated" for e in escalated.audit)
+    # the escalated role is closed to its original approvers, open to the director
+    with pytest.raises(cli.PromotionError, match="escalated to merchandising_director"):
+        await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
+    await cli.decide(rig.settings, plan.promotion_id, "dana", approve=True, client=rig.client)
+    await cli.decide(rig.settings, plan.promotion_id, "frank", approve=True, client=rig.client)
+    await rig.wait_state(handle, "SCHEDULED")
+    await cli.cancel(rig.settings, plan.promotion_id, "dana", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+
+
+async def test_store_held_then_overridden(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    # S010 has too little of I0156 for a class B store and no rebalancing is allowed
+    plan = rig.plan(prefix="HELD", stores=["S001", "S004", "S010"])
+    handle = await rig.launch(plan, load_policy(rebalance=None))
+    await rig.approve_all(handle, plan)
+    scheduled = await rig.wait_state(handle, "SCHEDULED")
+    held = {s.store_id: s for s in scheduled.stores}
+    assert held["S010"].gate.value == "HELD" and not held["S010"].published
+    assert held["S001"].published and held["S004"].published
+    with pytest.raises(cli.PromotionError, match="holds none of the roles"):
+        await cli.override_gate(
+            rig.settings, plan.promotion_id, "S010", "alice", "looks fine", client=rig.client
+        )
+    with pytest.raises(cli.PromotionError, match="not held"):
+        await cli.override_gate(
+            rig.settings, plan.promotion_id, "S004", "olga", "why not", client=rig.client
+        )
+    answer = await cli.override_gate(
+        rig.settings, plan.promotion_id, "S010", "olga", "delivery due tomorrow", client=rig.client
+    )
+    assert "will be published" in answer.message
+    released = await rig.wait_for(
+        handle,
+        lambda s: any(st.store_id == "S010" and st.published for st in s.stores),
+        what="S010 published",
+    )
+    s010 = next(s for s in released.stores if s.store_id == "S010")
+    assert s010.gate.value == "READY" and s010.overridden_by == "olga"
+    assert any(e.action == "gate overridden" for e in released.audit)
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+
+
+async def test_rebalancing_child_raises_coverage(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="REBAL", stores=["S001", "S010"])
+    handle = await rig.launch(plan)
+    await rig.approve_all(handle, plan)
+    scheduled = await rig.wait_state(handle, "SCHEDULED")
+    s010 = next(s for s in scheduled.stores if s.store_id == "S010")
+    assert s010.gate.value == "READY", (s010.note, scheduled.rebalance)
+    assert s010.coverage is not None and s010.coverage >= Decimal("1.0")
+    assert scheduled.rebalance.startswith(f"rebalance-{plan.promotion_id}-preposition")
+    assert "completed" in scheduled.rebalance
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+
+
+async def test_price_change_after_approval_reopens_and_republishes(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="PRICE")
+    handle = await rig.launch(plan)
+    await rig.approve_all(handle, plan)
+    await rig.wait_state(handle, "SCHEDULED")
+    with pytest.raises(cli.PromotionError, match="margin floor"):
+        await cli.change_price(
+            rig.settings,
+            plan.promotion_id,
+            "ana",
+            Offer.model_validate({"type": "percent_off", "percent": "70"}),
+            "too deep",
+            client=rig.client,
+        )
+    answer = await cli.change_price(
+        rig.settings,
+        plan.promotion_id,
+        "ana",
+        Offer.model_validate({"type": "percent_off", "percent": "35"}),
+        "competitor matched our price",
+        client=rig.client,
+    )
+    assert "re-opens category_manager" in answer.message
+    reopened = await rig.wait_state(handle, "AWAITING_APPROVAL")
+    assert reopened.awaiting_role == "category_manager" and reopened.version == 2
+    await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
+    republished = await rig.wait_for(
+        handle,
+        lambda s: s.state.value == "SCHEDULED" and all(c.version == 2 for c in s.channels),
+        what="republished at version 2",
+    )
+    assert all(c.state == "CONFIRMED" for c in republished.channels)
+    async with rig.backoffice.adapters() as bo:
+        entries = await bo.pos.promotion_prices(plan.promotion_id)
+        assert {str(p.price) for e in entries for p in e.prices if p.item_id == "I0012"} == {"4.54"}
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+
+
+async def test_cancel_while_publishing_retracts_everything(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="CANCEL")
+    # e-commerce confirms late, so the launch sits in PUBLISHING while we cancel
+    async with rig.backoffice.fault("ecommerce", "events", late_seconds=3):
+        handle = await rig.launch(plan)
+        await rig.approve_all(handle, plan)
+        await rig.wait_state(handle, "PUBLISHING")
+        with pytest.raises(cli.PromotionError, match="holds none of the roles"):
+            await cli.cancel(rig.settings, plan.promotion_id, "olga", "no", client=rig.client)
+        await cli.cancel(
+            rig.settings, plan.promotion_id, "alice", "supplier pulled the deal", client=rig.client
+        )
+        result: PromotionStatus = await handle.result()
+    assert result.state.value == "CANCELLED"
+    assert {c.state for c in result.channels} == {"RETRACTED"}
+    assert result.funding.reversed == result.funding.accrued > 0
+    assert not any(s.published for s in result.stores)
+    async with rig.backoffice.adapters() as bo:
+        entries = await bo.pos.promotion_prices(plan.promotion_id)
+        assert entries and {e.status for e in entries} == {"RETRACTED"}
+        assert (await bo.ecommerce.read_back(plan.promotion_id)).status == "RETRACTED"
+        assert (await bo.marketplace.read_back(plan.promotion_id)).status == "RETRACTED"
+        assert (await bo.erp.get_promotion(plan.promotion_id)).status != "ACTIVE"
+        tasks = await bo.tasks.list(promotion_id=plan.promotion_id)
+        assert tasks and {t.status for t in tasks} == {"CANCELLED"}
+    prefix = f"pos_price:{plan.promotion_id}:"
+    assert await rig.backoffice.ledger_count(
+        system="pos", operation="publish_prices", subject_prefix=prefix
+    ) == len(plan.stores)
+    assert await rig.backoffice.ledger_count(
+        system="pos", operation="retract_prices", subject_prefix=f"pos_retract:{plan.promotion_id}:"
+    ) == len(plan.stores)
+
+
+async def test_duplicate_start_is_refused(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="DUP")
+    handle = await rig.launch(plan)
+    with pytest.raises(cli.PromotionError, match=f"promotion {plan.promotion_id} already runs"):
+        await rig.launch(plan)
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+    with pytest.raises(cli.PromotionError, match="already ran"):
+        await rig.launch(plan)
+
+
+async def test_permanent_channel_failure_compensates_and_ends_failed(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="FAIL")
+    async with rig.backoffice.fault("marketplace", "publish", refusal_rate=1.0):
+        handle = await rig.launch(plan)
+        await rig.approve_all(handle, plan)
+        result: PromotionStatus = await handle.result()
+    assert result.state.value == "FAILED"
+    assert any("marketplace could not be published" in r for r in result.reasons), result.reasons
+    assert result.funding.reversed == result.funding.accrued > 0
+    assert next(c for c in result.channels if c.channel == "pos").state == "RETRACTED"
+    assert [e.action for e in result.audit][-1] == "rollback finished"
+    async with rig.backoffice.adapters() as bo:
+        entries = await bo.pos.promotion_prices(plan.promotion_id)
+        assert {e.status for e in entries} == {"RETRACTED"}
+
+
+async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="TZ", stores=["S001", "S011", "S021"], window_in_store_time=True)
+    handle = await rig.launch(plan)
+    await rig.approve_all(handle, plan)
+    scheduled = await rig.wait_state(handle, "SCHEDULED")
+    pos = next(c for c in scheduled.channels if c.channel == "pos")
+    assert pos.confirmed == 3 and pos.state == "CONFIRMED"
+    async with rig.backoffice.adapters() as bo:
+        entries = {e.store_id: e for e in await bo.pos.promotion_prices(plan.promotion_id)}
+    # Los Angeles goes live three hours after New York; the earliest store sets go-live
+    assert entries["S021"].start - entries["S001"].start == timedelta(hours=3)
+    assert scheduled.starts_at == entries["S001"].start
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"

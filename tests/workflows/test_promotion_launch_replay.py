@@ -1,0 +1,75 @@
+"""The recorded PromotionLaunch history replays against the current workflow code.
+
+Re-record (after an intended, patched change) with:
+
+    RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_promotion_launch_replay.py
+
+The recorded run: the sample supplier-funded plan, an unauthorized approver refused, an
+`approval` signal refused into the audit trail, two approvals, a price change after
+approval (re-opens category_manager, republishes version 2), then the whole window on the
+skipped clock: live with the sell-through monitor, revert verified, funding claimed, KPIs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from cli import promotion as cli
+from common.temporal import data_converter
+from domain.promotion import Offer
+from domain.promotion_status import PromotionStatus, SignalledDecision
+from tests.fixtures.promotion import PromoRig
+from workflows.promotion_launch import PromotionLaunch
+
+HISTORY = Path(__file__).resolve().parent.parent / "histories" / "promotion_launch.json"
+RECORD = os.environ.get("RECORD_HISTORIES") == "1"
+RECORDED_ID = "RECORDED-1"
+
+
+@pytest.mark.skipif(not RECORD, reason="set RECORD_HISTORIES=1 to re-record the history")
+async def test_record_history(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(promotion_id=RECORDED_ID)
+    handle = await rig.launch(plan)
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    with pytest.raises(cli.PromotionError):
+        await cli.decide(
+            rig.settings, plan.promotion_id, "mallory", approve=True, client=rig.client
+        )
+    await handle.signal("approval", SignalledDecision(approver="eve", approve=True))
+    await rig.approve_all(handle, plan)
+    await rig.wait_state(handle, "SCHEDULED")
+    await cli.change_price(
+        rig.settings,
+        plan.promotion_id,
+        "ana",
+        Offer.model_validate({"type": "percent_off", "percent": "35"}),
+        "competitor price",
+        client=rig.client,
+    )
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
+    await rig.wait_for(
+        handle,
+        lambda s: s.state.value == "SCHEDULED" and all(c.version == 2 for c in s.channels),
+        what="republished",
+    )
+    await rig.env.fast_forward(handle)
+    result: PromotionStatus = await handle.result()
+    assert result.state.value == "ENDED", result.reasons
+    history = await handle.fetch_history()
+    HISTORY.write_text(history.to_json())
+
+
+async def test_recorded_history_replays_against_current_code() -> None:
+    if not HISTORY.exists():
+        pytest.fail(f"{HISTORY.name} is missing: record it with RECORD_HISTORIES=1")
+    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", HISTORY.read_text())
+    replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
