@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from cli import demo_promotion
 from cli.common import client_for, console, run_async, settings_from
 from common.config import Settings
 
@@ -74,9 +76,28 @@ def tour(ctx: typer.Context) -> None:
     )
 
 
+demo_promotion.register(app)
+
+
 @app.command("run")
-def run(ctx: typer.Context) -> None:
-    """The main job of `make demo`: the tour of the running stack."""
+def run(
+    ctx: typer.Context,
+    go_live_after: int = typer.Option(60, help="seconds from launch to go-live"),
+    live_for: int = typer.Option(120, help="seconds the promotion stays live"),
+) -> None:
+    """The main job of `make demo`: the tour, then the sample promotion end to end."""
     tour(ctx)
     settings = settings_from(ctx)
-    console.print(f"\nOpen the Temporal UI: [bold]{settings.ui_url}[/]")
+
+    async def go() -> demo_promotion.PromotionStatus:
+        return await demo_promotion.run_promotion_demo(
+            settings,
+            go_live_after=timedelta(seconds=go_live_after),
+            live_for=timedelta(seconds=live_for),
+        )
+
+    result = run_async(go)
+    console.print(f"\nThe stack keeps running; the Temporal UI is at [bold]{settings.ui_url}[/]")
+    console.print("Stop everything with [bold]make stop[/].")
+    if result.state.value != "ENDED":
+        raise typer.Exit(1)
