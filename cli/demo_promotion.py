@@ -187,8 +187,6 @@ async def run_promotion_demo(
 
     out.rule("[bold]Result")
     out.print(promo.status_renderable(status, audit_lines=0))
-    if status.kpis is not None:
-        out.print(promo.kpi_table(status))
     out.print(f"Open it in the Temporal UI: [link]{ui_link(settings, handle.id)}[/link]")
     return status
 

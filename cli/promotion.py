@@ -373,12 +373,7 @@ def status_renderable(s: PromotionStatus, *, audit_lines: int = 8) -> Group:
             table.add_row(st.store_id, st.note)
         parts.append(table)
     if s.kpis is not None:
-        kpis = Table(title="KPIs", title_justify="left")
-        kpis.add_column("KPI")
-        kpis.add_column("value", justify="right")
-        for name, value in s.kpis.rows():
-            kpis.add_row(name, value)
-        parts.append(kpis)
+        parts.append(kpi_table(s))
     if s.audit and audit_lines:
         audit = Table(title="audit trail (latest)", title_justify="left")
         for col in ("at", "who", "what", "detail"):

@@ -69,7 +69,7 @@ async def test_launch_status_list_refusals_and_duplicate(
     assert "mallory is not an approver" in " ".join(refused.output.split())
 
     listed = ""
-    for _ in range(100):  # visibility is eventually consistent
+    for _ in range(300):  # visibility is eventually consistent (bounded: 30 s)
         result = await invoke(
             cli_args(
                 rig,
