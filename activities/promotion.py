@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -31,6 +32,7 @@ from domain.promotion import (
     ItemFacts,
     PlanFacts,
     Position,
+    PromotionPlan,
     StoreFacts,
     VendorDeal,
     store_window,
@@ -44,6 +46,7 @@ READBACK_SAMPLE = 50
 """POS stores read back one by one after a revert (every store's book entry is checked in
 one call; the effective price is sampled)."""
 TASK_CALLBACK_SIGNAL = "store_task_done"
+STORE_TIME_SLACK = timedelta(days=1)
 
 
 async def bounded(
@@ -165,7 +168,7 @@ class PromotionActivities:
             unknown_stores=unknown_stores,
             unknown_groups=unknown_groups,
             store_ids=chosen,
-            other_promotions=await self._other_promotions(plan.promotion_id, item_ids),
+            other_promotions=await self._other_promotions(plan, item_ids),
         )
         if plan.vendor_deal_id:
             try:
@@ -189,17 +192,22 @@ class PromotionActivities:
         return facts
 
     async def _other_promotions(
-        self, promotion_id: str, item_ids: list[str]
+        self, plan: PromotionPlan, item_ids: list[str]
     ) -> list[ExistingPromotion]:
-        """Promotions in the ERP promotion master that touch the plan's items."""
-        lister = getattr(self.erp, "list_promotions", None)
-        if lister is None:
-            return []
+        """Live (DRAFT or ACTIVE) promotion masters on the plan's items whose window comes
+        near the plan's; `domain.promotion.validate_plan` judges the overlap (items, stores,
+        window). The plan's own master (a republish, a price change) is left out."""
+        # a day either side: a window in store time runs up to 14 hours off UTC
         with translate_errors():
-            masters = await lister()
+            masters = await self.erp.list_promotions(
+                item_ids=item_ids,
+                active_from=plan.starts_at - STORE_TIME_SLACK,
+                active_until=plan.ends_at + STORE_TIME_SLACK,
+                statuses=["DRAFT", "ACTIVE"],
+            )
         out = []
         for m in masters:
-            if m.promotion_id == promotion_id:
+            if m.promotion_id == plan.promotion_id:
                 continue
             items = [line.item_id for line in m.items]
             if not set(items).intersection(item_ids):

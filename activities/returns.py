@@ -24,7 +24,7 @@ from adapters import Backoffice
 from adapters.erp import Item, PostingRequest
 from adapters.errors import BusinessRefusal
 from adapters.fraud import FraudRequest
-from adapters.pos import RefundRequest
+from adapters.pos import RefundRequest, ReturnedLine
 from adapters.tasks import TaskRequest
 from adapters.wms import RestockRequest
 from domain.returns import (
@@ -72,6 +72,7 @@ class ReturnActivities:
             known = lines.get(line.item_id)
             if known is not None:  # the same item on two lines: one returnable line
                 known.quantity += line.quantity
+                known.returned_quantity += line.returned_quantity
                 continue
             lines[line.item_id] = OrderLine(
                 sku=line.item_id,
@@ -79,7 +80,7 @@ class ReturnActivities:
                 category=item.category,
                 unit_price=line.unit_price,
                 quantity=line.quantity,
-                returned_quantity=int(getattr(line, "returned_quantity", 0) or 0),
+                returned_quantity=line.returned_quantity,
                 final_sale=line.final_sale or item.final_sale,
                 vendor_id=item.vendor_id,
                 unit_cost=item.cost,
@@ -129,7 +130,10 @@ class ReturnActivities:
     @activity.defn(name="returns.refund_tender")
     @refusals_are_final
     async def refund_tender(self, leg: RefundLeg) -> LegResult:
-        """One refund leg on the POS; `tender_declined` means: fall back to store credit."""
+        """One refund leg on the POS; `tender_declined` means: fall back to store credit.
+
+        The leg names the returned lines: the POS counts them as returned on the order
+        once per RMA (every leg names the same lines; an idempotent replay changes nothing)."""
         allocation = leg.allocation
         fallback = (
             allocation.method is TenderType.STORE_CREDIT
@@ -147,6 +151,9 @@ class ReturnActivities:
                 tender_id=None if fallback else allocation.tender_id,
                 amount=allocation.amount,
                 reason=leg.reason or f"return {leg.rma_id}",
+                lines=[
+                    ReturnedLine(item_id=line.sku, quantity=line.quantity) for line in leg.lines
+                ],
             ),
             idempotency_key=allocation.idempotency_key,
         )

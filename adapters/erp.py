@@ -379,6 +379,32 @@ class ErpClient(BaseAdapter):
             result=PromotionMaster,
         )
 
+    async def list_promotions(
+        self,
+        *,
+        item_ids: list[str] | None = None,
+        store_ids: list[str] | None = None,
+        active_from: datetime | None = None,
+        active_until: datetime | None = None,
+        statuses: list[PromotionStatus] | None = None,
+    ) -> list[PromotionMaster]:
+        """Promotion masters on any of ``item_ids``, in any of ``store_ids``, whose window
+        overlaps ``[active_from, active_until)``, in one of ``statuses`` (each filter
+        optional), ordered by promotion id."""
+        return await self._call(
+            "GET",
+            "/promotions",
+            operation="list_promotions",
+            result=list[PromotionMaster],
+            params={
+                "item_id": item_ids,
+                "store_id": store_ids,
+                "from": active_from,
+                "until": active_until,
+                "status": statuses,
+            },
+        )
+
     # funding
     async def accrue(self, request: AccrualRequest, *, idempotency_key: str) -> Accrual:
         return await self._call(
@@ -481,6 +507,7 @@ __all__ = [
     "PostingRequest",
     "PromotionMaster",
     "PromotionMasterRequest",
+    "PromotionStatus",
     "StatusChange",
     "Store",
     "TransferClaim",

@@ -8,9 +8,10 @@
 * Orders and customers: receipt lookup for returns, the original tenders, the customer's
   return history.
 * Refunds: one call per tender (``card``, ``gift_card``, ``store_credit``, ``cash``), each
-  with its own idempotency key. A tender that cannot take the money back (closed card,
-  injected refusal) raises ``BusinessRefusal(code="tender_declined")``; the returns
-  workflow then refunds that amount as ``store_credit`` (which always works).
+  with its own idempotency key, naming the order lines the return takes back (kept as the
+  lines' ``returned_quantity``, once per return). A tender that cannot take the money back
+  (closed card, injected refusal) raises ``BusinessRefusal(code="tender_declined")``; the
+  returns workflow then refunds that amount as ``store_credit`` (which always works).
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ class OrderLine(ResultModel):
     quantity: int
     unit_price: Decimal
     final_sale: bool = False
+    returned_quantity: int = 0
+    """Units of this line already returned (refunded), over every return on the order."""
 
 
 class Order(ResultModel):
@@ -139,6 +142,13 @@ class Customer(ResultModel):
     returned_value_last_365d: Decimal
 
 
+class ReturnedLine(Model):
+    """Units of one item of the order taken back by a return."""
+
+    item_id: Identifier
+    quantity: PositiveQuantity
+
+
 class RefundRequest(Model):
     """Give money back on one tender of an order, for one return (RMA).
 
@@ -152,6 +162,10 @@ class RefundRequest(Model):
     tender_id: str | None = None
     amount: Money
     reason: str = Field(default="", max_length=500)
+    lines: list[ReturnedLine] = Field(default_factory=list)
+    """The order's items this return takes back. Every leg of one return names the same
+    lines: the POS records them once per ``rma_id`` (the order lines' ``returned_quantity``)
+    and refuses a return of more than is left on the order."""
 
 
 class Refund(ResultModel):
@@ -297,6 +311,7 @@ __all__ = [
     "PromotionPriceEntry",
     "Refund",
     "RefundRequest",
+    "ReturnedLine",
     "SaleRequest",
     "SalesLine",
     "SalesSummary",

@@ -143,6 +143,8 @@ class OrderRow(SQLModel, table=True):
     customer_id: str = Field(index=True)
     store_id: str
     ordered_at: datetime = Field(sa_type=UTCDateTime)
+    # each line: line_no, item_id, quantity, unit_price, final_sale and, once returns are
+    # refunded against it, returned_by {rma_id: units} (the API's returned_quantity is the sum)
     lines: list[dict[str, Any]] = Field(sa_type=JSON)
     total: Decimal = Field(sa_type=DecimalText)
 

@@ -785,6 +785,9 @@ class RefundLeg(BaseModel):
     order_id: str
     allocation: TenderAllocation
     reason: str = ""
+    lines: list[ReturnLineRequest] = Field(default_factory=list)
+    """What the return takes back: the POS records it against the order lines (once per
+    RMA, whatever the number of legs), so a later return sees it as already returned."""
 
 
 class LegResult(BaseModel):

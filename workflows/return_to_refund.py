@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         RefundLeg,
         ReturnException,
         ReturnInput,
+        ReturnLineRequest,
         ReturnState,
         ReturnStatus,
         Role,
@@ -574,9 +575,15 @@ class ReturnToRefund:
         leg.refund_id = result.refund_id
 
     async def _pay(self, rma_id: str, order_id: str, allocation: TenderAllocation) -> LegResult:
+        # every leg names the lines taken back: the POS records them once per return
+        quote = self._st.quote
+        lines = [
+            ReturnLineRequest(sku=q.sku, quantity=q.quantity)
+            for q in (quote.lines if quote else [])
+        ]
         return await workflow.execute_activity(
             "returns.refund_tender",
-            RefundLeg(rma_id=rma_id, order_id=order_id, allocation=allocation),
+            RefundLeg(rma_id=rma_id, order_id=order_id, allocation=allocation, lines=lines),
             result_type=LegResult,
             start_to_close_timeout=CALL_TIMEOUT,
             retry_policy=WRITE_RETRY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -358,6 +359,73 @@ async def deactivate_promotion(
     return await mutate(
         request, body, _set_status(promotion_id, body, "INACTIVE", "deactivate_promotion")
     )
+
+
+PROMOTION_STATUSES = ("DRAFT", "ACTIVE", "INACTIVE")
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise bad_input(field, "needs a time zone (for example 2026-12-04T13:00:00Z)")
+    return value
+
+
+@router.get("/promotions")
+async def list_promotions(
+    request: Request,
+    item_id: str | None = Query(
+        default=None, description="comma-separated item ids: promotions on any of them"
+    ),
+    store_id: str | None = Query(
+        default=None, description="comma-separated store ids: promotions in any of them"
+    ),
+    active_from: datetime | None = Query(
+        default=None, alias="from", description="promotions still running at or after this"
+    ),
+    active_until: datetime | None = Query(
+        default=None, alias="until", description="promotions starting before this"
+    ),
+    status: str | None = Query(
+        default=None, description="comma-separated states: DRAFT, ACTIVE, INACTIVE"
+    ),
+) -> list[PromotionMaster]:
+    """The promotion master: items (with prices), stores, window and state, filtered.
+
+    A promotion matches the window when it overlaps ``[from, until)``: it ends after
+    ``from`` and starts before ``until`` (either bound may be left out).
+    """
+    await gate(request, SYSTEM, "list_promotions")
+    items = split_ids(item_id)
+    stores = split_ids(store_id)
+    statuses = split_ids(status)
+    _aware(active_from, "from")
+    _aware(active_until, "until")
+    if active_from is not None and active_until is not None:
+        check_window(active_from, active_until, field="until")
+    for index, value in enumerate(statuses or []):
+        if value not in PROMOTION_STATUSES:
+            raise bad_input(
+                f"status[{index}]",
+                f"unknown promotion state {value!r}; use {', '.join(PROMOTION_STATUSES)}",
+            )
+
+    def matches(row: PromotionRow) -> bool:
+        if items and not {line["item_id"] for line in row.items}.intersection(items):
+            return False
+        if stores and not set(row.store_ids).intersection(stores):
+            return False
+        if active_from is not None and row.end <= active_from:
+            return False
+        return active_until is None or row.start < active_until
+
+    def q(s: Session) -> list[PromotionMaster]:
+        stmt = select(PromotionRow).order_by(col(PromotionRow.promotion_id))
+        if statuses:
+            stmt = stmt.where(col(PromotionRow.status).in_(statuses))
+        return [promotion_model(r) for r in s.exec(stmt) if matches(r)]
+
+    result: list[PromotionMaster] = await read(request, q)
+    return result
 
 
 @router.get("/promotions/{promotion_id}")

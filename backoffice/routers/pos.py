@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +21,7 @@ from adapters.pos import (
     PromotionPriceEntry,
     Refund,
     RefundRequest,
+    ReturnedLine,
     SaleRequest,
     SalesLine,
     SalesSummary,
@@ -412,6 +414,9 @@ def order_model(s: Session, row: OrderRow) -> Order:
         .order_by(col(TenderRow.tender_id))
     ).all()
     data: dict[str, Any] = row.model_dump()
+    data["lines"] = [
+        {**line, "returned_quantity": _returned(line)} for line in data.get("lines") or []
+    ]
     data["tenders"] = [t.model_dump() for t in tenders]
     return Order.model_validate(data)
 
@@ -492,6 +497,59 @@ async def customer_orders(customer_id: str, request: Request) -> list[Order]:
 # -- refunds -------------------------------------------------------------------------------
 
 
+def _returned(line: dict[str, Any]) -> int:
+    """Units of an order line returned so far: one entry per return (RMA) in the line's
+    ``returned_by`` map, so a second leg of the same return never counts twice."""
+    return sum(int(q) for q in (line.get("returned_by") or {}).values())
+
+
+def _record_return(order: OrderRow, rma_id: str, lines: list[ReturnedLine]) -> list[dict[str, Any]]:
+    """The order's lines with this return's units recorded against them (first line of an
+    item first), replacing whatever an earlier leg of the same return recorded. Refuses an
+    item not on the order and more units than are left to return."""
+    no_duplicates([line.item_id for line in lines], field="lines")
+    updated = copy.deepcopy(list(order.lines))
+    for line in updated:
+        line["returned_by"] = {
+            rma: q for rma, q in (line.get("returned_by") or {}).items() if rma != rma_id
+        }
+    for index, wanted in enumerate(lines):
+        mine = sorted(
+            (line for line in updated if line["item_id"] == wanted.item_id),
+            key=lambda line: int(line["line_no"]),
+        )
+        if not mine:
+            raise ApiError(
+                400,
+                "unknown_line",
+                f"lines[{index}]: item {wanted.item_id!r} is not on order {order.order_id}",
+                field=f"lines[{index}].item_id",
+            )
+        bought = sum(int(line["quantity"]) for line in mine)
+        returned = sum(_returned(line) for line in mine)
+        left = bought - returned
+        if wanted.quantity > left:
+            raise ApiError(
+                422,
+                "return_exceeds_quantity",
+                f"lines[{index}]: {wanted.quantity} of item {wanted.item_id} cannot be "
+                f"returned: order {order.order_id} has {bought}, {returned} already returned, "
+                f"{left} left",
+                field=f"lines[{index}].quantity",
+                returnable=left,
+            )
+        todo = wanted.quantity
+        for line in mine:
+            take = min(int(line["quantity"]) - _returned(line), todo)
+            if take > 0:
+                line["returned_by"][rma_id] = take
+                todo -= take
+    for line in updated:
+        if not line["returned_by"]:
+            del line["returned_by"]
+    return updated
+
+
 @router.post("/refunds")
 async def refund(body: RefundRequest, request: Request) -> JSONResponse:
     """Refund on one tender. Refusals: unknown order/tender, tender of another type,
@@ -504,9 +562,15 @@ async def refund(body: RefundRequest, request: Request) -> JSONResponse:
 
     def fn(ctx: Ctx) -> Refund:
         s = ctx.session
-        order = s.get(OrderRow, body.order_id)
+        order = s.exec(
+            select(OrderRow).where(OrderRow.order_id == body.order_id).with_for_update()
+        ).first()
         if order is None:
             raise not_found("order", body.order_id, field="order_id")
+        if body.lines:
+            # the units come back with the money: recorded once per return (RMA)
+            order.lines = _record_return(order, body.rma_id, body.lines)
+            s.add(order)
         store_credit_id = None
         tender_id = body.tender_id
         if tender_id:

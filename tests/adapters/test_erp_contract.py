@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -132,6 +133,81 @@ async def test_promotion_bad_input_writes_nothing(bo: Backoffice, live: LiveBack
     with pytest.raises(BusinessRefusal):
         await bo.erp.get_promotion(pid)
     assert await live.ledger_count(subject=f"promotion:{pid}") == 0
+
+
+async def test_list_promotions_filters_by_item_store_window_and_state(
+    bo: Backoffice,
+) -> None:
+    # a window far ahead that no other test uses, so only these promotions can match it
+    base = now().replace(microsecond=0) + timedelta(days=500 + uuid.uuid4().int % 1000)
+    tag = uuid.uuid4().hex[:8]
+
+    async def make(n: int, items: list[str], stores: list[str], days: tuple[int, int]) -> str:
+        pid = f"PL-{tag}-{n}"
+        await bo.erp.create_promotion(
+            PromotionMasterRequest(
+                promotion_id=pid,
+                name=f"listing {n}",
+                items=[PriceLine(item_id=i, price=Decimal("9.99")) for i in items],
+                store_ids=stores,
+                start=base + timedelta(days=days[0]),
+                end=base + timedelta(days=days[1]),
+            ),
+            idempotency_key=key(),
+        )
+        return pid
+
+    a = await make(1, ["I0001", "I0002"], ["S001", "S002"], (0, 7))
+    b = await make(2, ["I0002"], ["S003"], (5, 12))
+    c = await make(3, ["I0003"], ["S001"], (20, 27))
+    await bo.erp.activate_promotion(a, idempotency_key=key())
+    await bo.erp.activate_promotion(c, idempotency_key=key())
+    await bo.erp.deactivate_promotion(c, idempotency_key=key(), reason="withdrawn")
+    mine = {a, b, c}
+
+    async def ids(**filters: Any) -> list[str]:
+        found = await bo.erp.list_promotions(
+            active_from=base - timedelta(days=1), active_until=base + timedelta(days=60), **filters
+        )
+        return [p.promotion_id for p in found if p.promotion_id in mine]
+
+    assert await ids() == [a, b, c]  # ordered by promotion id
+    listed = {p.promotion_id: p for p in await bo.erp.list_promotions(item_ids=["I0001"])}
+    first = listed[a]
+    assert first.status == "ACTIVE" and first.store_ids == ["S001", "S002"]
+    assert [line.item_id for line in first.items] == ["I0001", "I0002"]
+    assert first.start == base and first.end == base + timedelta(days=7)
+    assert b not in listed and c not in listed
+    assert await ids(item_ids=["I0002"]) == [a, b]
+    assert await ids(item_ids=["I0003", "I0001"]) == [a, c]
+    assert await ids(store_ids=["S001"]) == [a, c]
+    assert await ids(item_ids=["I0002"], store_ids=["S003"]) == [b]
+    assert await ids(statuses=["ACTIVE"]) == [a]
+    assert await ids(statuses=["DRAFT", "ACTIVE"]) == [a, b]
+    assert await ids(statuses=["INACTIVE"]) == [c]
+    # the window: overlapping [from, until); a promotion ending at `from` does not overlap
+    window = await bo.erp.list_promotions(
+        active_from=base + timedelta(days=7), active_until=base + timedelta(days=8)
+    )
+    assert [p.promotion_id for p in window if p.promotion_id in mine] == [b]
+    only_from = await bo.erp.list_promotions(active_from=base + timedelta(days=13))
+    assert [p.promotion_id for p in only_from if p.promotion_id in mine] == [c]
+    only_until = await bo.erp.list_promotions(active_until=base + timedelta(days=5))
+    assert [p.promotion_id for p in only_until if p.promotion_id in mine] == [a]
+
+
+async def test_list_promotions_bad_filters_are_refused_in_words(bo: Backoffice) -> None:
+    start = now()
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.erp.list_promotions(active_from=start, active_until=start - timedelta(days=1))
+    assert err.value.status == 400 and err.value.field == "until"
+    assert "backwards" in err.value.message
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.erp.list_promotions(statuses=["LIVE"])  # type: ignore[list-item]
+    assert err.value.field == "status[0]" and "unknown promotion state 'LIVE'" in err.value.message
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.erp.list_promotions(active_from=start.replace(tzinfo=None))
+    assert err.value.field == "from" and "time zone" in err.value.message
 
 
 async def test_accrue_claim_reconcile_and_reverse(bo: Backoffice) -> None:

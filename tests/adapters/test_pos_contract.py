@@ -14,6 +14,7 @@ from adapters.pos import (
     PriceBookRequest,
     PriceBookRetractRequest,
     RefundRequest,
+    ReturnedLine,
     SaleRequest,
 )
 from tests.adapters.helpers import key, now, uid
@@ -225,3 +226,78 @@ async def test_closed_card_declines_and_store_credit_fallback(bo: Backoffice) ->
         idempotency_key=key(),
     )
     assert fallback.store_credit_id and fallback.tender_id is None
+
+
+async def _order_to_return(bo: Backoffice) -> tuple[Order, str, int]:
+    """An order nobody refunded yet with an item bought twice or more, and that item."""
+    for n in range(1, 400):
+        order = await bo.pos.get_order(f"O{n:05d}")
+        if n % 13 == 0 or any(t.refunded_amount > 0 for t in order.tenders):
+            continue  # closed card, or touched by another test
+        if any(line.returned_quantity for line in order.lines):
+            continue
+        bought: dict[str, int] = {}
+        for line in order.lines:
+            bought[line.item_id] = bought.get(line.item_id, 0) + line.quantity
+        item_id, quantity = max(bought.items(), key=lambda kv: kv[1])
+        if quantity >= 2 and all(t.amount >= Decimal("2.00") for t in order.tenders):
+            return order, item_id, quantity
+    raise AssertionError("no unrefunded order with an item bought twice")
+
+
+async def _returned(bo: Backoffice, order_id: str, item_id: str) -> int:
+    order = await bo.pos.get_order(order_id)
+    return sum(line.returned_quantity for line in order.lines if line.item_id == item_id)
+
+
+async def test_returned_quantity_counts_each_return_once(
+    bo: Backoffice, live: LiveBackoffice
+) -> None:
+    order, item_id, bought = await _order_to_return(bo)
+    tender = order.tenders[0]
+    rma = uid("RMA")
+    leg = RefundRequest(
+        order_id=order.order_id,
+        rma_id=rma,
+        tender_type=tender.tender_type,
+        tender_id=tender.tender_id,
+        amount=Decimal("0.50"),
+        lines=[ReturnedLine(item_id=item_id, quantity=1)],
+    )
+    first_key = key()
+    first = await bo.pos.refund(leg, idempotency_key=first_key)
+    assert await _returned(bo, order.order_id, item_id) == 1
+    # a replay of the same call (same key) changes nothing
+    again = await bo.pos.refund(leg, idempotency_key=first_key)
+    assert again.refund_id == first.refund_id
+    assert await _returned(bo, order.order_id, item_id) == 1
+    # a second leg of the same return (another key, the same lines) takes money, not units
+    await bo.pos.refund(leg.model_copy(update={"amount": Decimal("0.25")}), idempotency_key=key())
+    assert await _returned(bo, order.order_id, item_id) == 1
+    assert len(await bo.pos.refunds(rma_id=rma)) == 2
+    # another return takes the rest back
+    rest = leg.model_copy(
+        update={"rma_id": uid("RMA"), "lines": [ReturnedLine(item_id=item_id, quantity=bought - 1)]}
+    )
+    await bo.pos.refund(rest, idempotency_key=key())
+    assert await _returned(bo, order.order_id, item_id) == bought
+
+    # a third return of the same item: refused in words, nothing written
+    late = leg.model_copy(
+        update={"rma_id": uid("RMA"), "lines": [ReturnedLine(item_id=item_id, quantity=1)]}
+    )
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.refund(late, idempotency_key=key())
+    assert err.value.code == "return_exceeds_quantity" and err.value.status == 422
+    assert err.value.field == "lines[0].quantity"
+    assert f"has {bought}, {bought} already returned, 0 left" in err.value.message
+    assert await bo.pos.refunds(rma_id=late.rma_id) == []
+    assert await live.ledger_count(subject_prefix=f"refund:{late.rma_id}:") == 0
+    # an item that is not on the order
+    stranger = late.model_copy(update={"lines": [ReturnedLine(item_id="I9999", quantity=1)]})
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.pos.refund(stranger, idempotency_key=key())
+    assert err.value.code == "unknown_line" and err.value.field == "lines[0].item_id"
+    assert await _returned(bo, order.order_id, item_id) == bought
+    paid = (await bo.pos.get_order(order.order_id)).tenders[0]
+    assert paid.refunded_amount == Decimal("0.50") + Decimal("0.25") + Decimal("0.50")

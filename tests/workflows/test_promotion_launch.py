@@ -7,9 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from temporalio.testing import ActivityEnvironment
 
+from activities.promotion import PromotionActivities
 from cli import promotion as cli
 from domain.promotion import Offer
+from domain.promotion_activities import LookupRequest
 from domain.promotion_status import PromotionStatus, SignalledDecision
 from tests.fixtures.promotion import PromoRig, load_policy
 
@@ -338,3 +341,56 @@ async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig)
     assert scheduled.starts_at == entries["S001"].start
     await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
     assert (await handle.result()).state.value == "CANCELLED"
+
+
+async def test_overlapping_promotion_on_the_same_item_and_store_is_rejected(
+    promo_rig: PromoRig,
+) -> None:
+    rig = promo_rig
+    # a window 40 days out that no other test uses: the ERP promotion master is shared
+    first = rig.plan(prefix="FIRST", start_in=timedelta(days=40), stores=["S001", "S004"])
+    handle = await rig.launch(first)
+    try:
+        await rig.approve_all(handle, first)
+        await rig.wait_state(handle, "SCHEDULED")
+        async with rig.backoffice.adapters() as bo:
+            assert (await bo.erp.get_promotion(first.promotion_id)).status == "ACTIVE"
+
+        # a republish looks the plan up again: it never conflicts with its own master
+        activities = PromotionActivities(rig.settings.backoffice_url)
+        try:
+            facts = await ActivityEnvironment().run(
+                activities.lookup_facts, LookupRequest(plan=first)
+            )
+        finally:
+            await activities.aclose()
+        assert first.promotion_id not in {p.promotion_id for p in facts.other_promotions}
+
+        # same items, S004 shared, the window overlapping the first one's second day
+        clash = rig.plan(prefix="CLASH", start_in=timedelta(days=41), stores=["S004", "S011"])
+        rejected: PromotionStatus = await (await rig.launch(clash)).result()
+        assert rejected.state.value == "REJECTED"
+        assert rejected.reasons == [
+            f"items: conflicts with promotion {first.promotion_id} on I0012, I0060, I0156 "
+            "in 1 store(s) (S004) during an overlapping window"
+        ]
+        assert rejected.approvals == []
+
+        # the same window in other stores, and the same stores after the first one ends
+        elsewhere = rig.plan(prefix="ELSEWHERE", start_in=timedelta(days=41), stores=["S011"])
+        later = rig.plan(
+            prefix="LATER", start_in=timedelta(days=42, hours=1), stores=["S001", "S004"]
+        )
+        for plan in (elsewhere, later):
+            other = await rig.launch(plan)
+            waiting = await rig.wait_state(other, "AWAITING_APPROVAL", "REJECTED")
+            assert waiting.state.value == "AWAITING_APPROVAL", waiting.reasons
+            await cli.cancel(
+                rig.settings, plan.promotion_id, "alice", "test over", client=rig.client
+            )
+            assert (await other.result()).state.value == "CANCELLED"
+    finally:
+        await cli.cancel(rig.settings, first.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+    async with rig.backoffice.adapters() as bo:
+        assert (await bo.erp.get_promotion(first.promotion_id)).status != "ACTIVE"

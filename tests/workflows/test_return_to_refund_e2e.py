@@ -439,3 +439,54 @@ async def test_declines_name_every_reason(
     assert "belongs to another customer" in " ".join(d.message for d in status.declines)
     for rma in (first.rma_id, second.rma_id, other.rma_id):
         assert await pos_refunds(backoffice, rma) == []
+
+
+async def test_second_return_for_more_than_is_left_is_declined(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    returns_worker: None,
+    backoffice: Any,
+    seeded_orders: SeededOrders,
+) -> None:
+    def one_item_bought_twice(order: Any, lines: list[tuple[str, int]]) -> bool:
+        return len(lines) == 1 and lines[0][1] >= 2
+
+    found = await seeded_orders.find("low", accept=one_item_bought_twice)
+    ((sku, bought),) = found.lines
+    order = found.order
+
+    def rma(quantity: int) -> ReturnRequest:
+        return return_request(
+            order.order_id,
+            [(sku, quantity)],
+            customer_id=order.customer_id,
+            store_id=order.store_id,
+            reason=found.reason,
+        )
+
+    # the first return takes all but one unit back and is refunded
+    first = rma(bought - 1)
+    handle = await start(env, task_queue, first)
+    await bring_in(handle, Condition.UNOPENED)
+    status = await handle.result()
+    assert status.state is ReturnState.CLOSED, status.declines
+    async with backoffice.adapters() as bo:
+        lines = (await bo.pos.get_order(order.order_id)).lines
+    assert sum(line.returned_quantity for line in lines if line.item_id == sku) == bought - 1
+
+    # a second return of two units on the same line: only one is left
+    second = rma(2)
+    status = await (await start(env, task_queue, second, skip_time=True)).result()
+    assert status.state is ReturnState.DECLINED
+    assert [(d.reason, d.sku) for d in status.declines] == [(DeclineReason.QUANTITY_EXCEEDED, sku)]
+    assert status.declines[0].message == (
+        f"sku {sku}: 2 asked, {bought} bought, {bought - 1} already returned"
+    )
+    assert await pos_refunds(backoffice, second.rma_id) == []
+
+    # what is left can still come back
+    third = rma(1)
+    handle = await start(env, task_queue, third)
+    waiting = await wait_for_state(handle, ReturnState.AWAITING_ITEM)
+    assert waiting.declines == [] and waiting.quote is not None
+    await handle.terminate(reason="test over")
