@@ -56,6 +56,9 @@ class FaultSpec(Model):
     late_rate: float = Field(default=1.0, ge=0, le=1)
     stale_stock: bool = False
     wrong_stock_rate: float = Field(default=0.0, ge=0, le=1)
+    stores: list[str] = Field(default_factory=list, max_length=10_000)
+    """Only calls naming one of these stores misbehave (empty: every call). Lets a drill
+    fail the POS of one region while the rest of the estate answers."""
 
     @model_validator(mode="after")
     def _window(self) -> FaultSpec:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -73,9 +73,12 @@ def state_of(request: Request) -> BackofficeState:
     return request.app.state.backoffice
 
 
-async def gate(request: Request, system: str, operation: str) -> None:
-    """Apply injected faults for (system, operation) before doing anything."""
-    await state_of(request).faults.gate(system, operation)
+async def gate(
+    request: Request, system: str, operation: str, *, stores: Sequence[str] = ()
+) -> None:
+    """Apply injected faults for (system, operation) before doing anything; `stores` are
+    the stores the call names, for faults scoped to some stores."""
+    await state_of(request).faults.gate(system, operation, stores)
 
 
 async def read(request: Request, fn: Callable[[Session], Any]) -> Any:

@@ -14,6 +14,7 @@ import hashlib
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -135,10 +136,15 @@ class FaultRegistry:
         with self._lock:
             state.calls += 1
 
-    async def gate(self, system: str, operation: str) -> None:
-        """Apply outage, latency, error and refusal faults to one call (before any work)."""
+    async def gate(self, system: str, operation: str, stores: Sequence[str] = ()) -> None:
+        """Apply outage, latency, error and refusal faults to one call (before any work).
+
+        A fault scoped to stores applies only to calls naming at least one of them.
+        """
         state = self.match(system, operation)
         if state is None:
+            return
+        if state.spec.stores and not set(state.spec.stores).intersection(stores):
             return
         self.count_call(state)
         spec = state.spec

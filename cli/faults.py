@@ -101,6 +101,9 @@ def set_command(
     late_rate: float | None = typer.Option(None, help="share of events delayed (default 1)"),
     stale_stock: bool = typer.Option(False, "--stale-stock", help="positions ignore new moves"),
     wrong_stock_rate: float | None = typer.Option(None, help="share of wrong on-hand figures"),
+    store: list[str] | None = typer.Option(
+        None, "--store", help="only calls naming this store (repeatable; default: every call)"
+    ),
     url: str | None = URL_OPTION,
 ) -> None:
     """Add (or replace) the fault of SYSTEM and --operation."""
@@ -121,6 +124,7 @@ def set_command(
             late_rate=late_rate,
             stale_stock=stale_stock or None,
             wrong_stock_rate=wrong_stock_rate,
+            stores=store or None,
         )
     except InputError as err:
         fail(str(err))

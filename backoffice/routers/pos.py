@@ -60,7 +60,7 @@ CENT = Decimal("0.01")
 
 @router.post("/price-book/publish")
 async def publish_prices(body: PriceBookRequest, request: Request) -> JSONResponse:
-    await gate(request, SYSTEM, "publish_prices")
+    await gate(request, SYSTEM, "publish_prices", stores=body.store_ids)
     check_window(body.start, body.end)
     no_duplicates(body.store_ids, field="store_ids")
     no_duplicates([p.item_id for p in body.prices], field="prices")
@@ -123,7 +123,7 @@ async def publish_prices(body: PriceBookRequest, request: Request) -> JSONRespon
 
 @router.post("/price-book/retract")
 async def retract_prices(body: PriceBookRetractRequest, request: Request) -> JSONResponse:
-    await gate(request, SYSTEM, "retract_prices")
+    await gate(request, SYSTEM, "retract_prices", stores=body.store_ids)
     no_duplicates(body.store_ids, field="store_ids")
 
     def fn(ctx: Ctx) -> PriceBookResult:

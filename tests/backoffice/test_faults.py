@@ -168,3 +168,36 @@ def test_cli_set_list_clear(backoffice: LiveBackoffice) -> None:
     assert unknown.exit_code == 2 and "SYSTEM" in unknown.output
     down = runner.invoke(app, ["faults", "list", "--url", "http://127.0.0.1:9"])
     assert down.exit_code == 3 and "not reachable" in down.output
+
+
+async def test_a_fault_scoped_to_stores_refuses_only_calls_naming_them(
+    backoffice: LiveBackoffice,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from adapters.pos import PriceBookRequest, PriceLine
+
+    start = datetime.now(UTC) + timedelta(days=1)
+
+    def request(store: str) -> PriceBookRequest:
+        return PriceBookRequest(
+            promotion_id=uid("P"),
+            store_ids=[store],
+            prices=[PriceLine(item_id="I0005", price=Decimal("1.99"))],
+            start=start,
+            end=start + timedelta(days=2),
+        )
+
+    async with backoffice.adapters() as bo:
+        async with backoffice.fault(
+            "pos", "publish_prices", refusal_rate=1, stores=["S011", "S020"]
+        ) as fault:
+            assert fault.spec.stores == ["S011", "S020"]
+            with pytest.raises(BusinessRefusal) as err:
+                await bo.pos.publish_prices(request("S011"), idempotency_key=key())
+            assert "injected refusal" in err.value.message
+            published = await bo.pos.publish_prices(request("S001"), idempotency_key=key())
+            assert published.status == "PUBLISHED"
+        assert (await bo.pos.publish_prices(request("S020"), idempotency_key=key())).status == (
+            "PUBLISHED"
+        )

@@ -326,6 +326,58 @@ async def test_permanent_channel_failure_compensates_and_ends_failed(promo_rig: 
         assert {e.status for e in entries} == {"RETRACTED"}
 
 
+CENTRAL_STORES = ["S011", "S020", "S026"]  # the sample plan's stores in region "central"
+
+
+async def test_pos_refusing_one_region_holds_its_stores_within_policy(promo_rig: PromoRig) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="REGION")
+    policy = load_policy()
+    policy = policy.model_copy(
+        update={
+            "publication": policy.publication.model_copy(
+                update={"on_store_failure": "hold_store", "max_failed_store_pct": Decimal(50)}
+            )
+        }
+    )
+    async with rig.backoffice.fault(
+        "pos", "publish_prices", refusal_rate=1.0, stores=CENTRAL_STORES
+    ):
+        handle = await rig.launch(plan, policy)
+        await rig.approve_all(handle, plan)
+        scheduled = await rig.wait_state(handle, "SCHEDULED")
+    gates = {s.store_id: s for s in scheduled.stores}
+    for store_id in CENTRAL_STORES:
+        assert gates[store_id].gate.value == "HELD" and not gates[store_id].published
+    others = [s for s in plan.stores if s not in CENTRAL_STORES]
+    assert all(gates[s].published for s in others)
+    assert any(e.action == "stores held" for e in scheduled.audit)
+    async with rig.backoffice.adapters() as bo:
+        live = {e.store_id for e in await bo.pos.promotion_prices(plan.promotion_id)}
+    assert live == set(others)
+    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    assert (await handle.result()).state.value == "CANCELLED"
+
+
+async def test_pos_refusing_one_region_beyond_policy_fails_and_rolls_back(
+    promo_rig: PromoRig,
+) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="REGIONFAIL")
+    async with rig.backoffice.fault(
+        "pos", "publish_prices", refusal_rate=1.0, stores=CENTRAL_STORES
+    ):
+        handle = await rig.launch(plan)  # the example policy holds at most 10% of stores
+        await rig.approve_all(handle, plan)
+        result: PromotionStatus = await handle.result()
+    assert result.state.value == "FAILED"
+    assert any("could not be published to pos" in r for r in result.reasons), result.reasons
+    assert result.funding.reversed == result.funding.accrued > 0
+    async with rig.backoffice.adapters() as bo:
+        entries = await bo.pos.promotion_prices(plan.promotion_id)
+    assert entries and {e.status for e in entries} == {"RETRACTED"}
+
+
 async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig) -> None:
     rig = promo_rig
     plan = rig.plan(prefix="TZ", stores=["S001", "S011", "S021"], window_in_store_time=True)
