@@ -240,7 +240,8 @@ class ReturnActivities:
                 title=f"Contact customer {masked} about return {notice.rma_id}: {notice.message}"[
                     :300
                 ],
-                due_at=datetime.now(UTC) + timedelta(days=1),
+                # from the first schedule, not now: a retry must resend the identical body
+                due_at=activity.info().scheduled_time + timedelta(days=1),
             ),
             idempotency_key=notice.idempotency_key,
         )

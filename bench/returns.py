@@ -278,8 +278,8 @@ def cli(argv: list[str] | None = None) -> None:
         "--sandbox",
         choices=("isolated", "package"),
         default="isolated",
-        help="isolated: sibling workflow modules passed through (default); package: as "
-        "worker.py, every run re-imports the whole workflows package",
+        help="isolated: sibling workflow modules passed through explicitly (default); "
+        "package: the default sandbox, as worker.py runs it",
     )
     args = parser.parse_args(argv)
     if args.count < 1 or args.concurrency < 1:
