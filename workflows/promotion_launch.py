@@ -206,6 +206,16 @@ class PromotionLaunch:
                 f"cancelled by {self._cancel.requested_by}: {self._cancel.reason}"
             )
             final = PromotionState.CANCELLED
+        except asyncio.CancelledError:
+            # a workflow cancellation (Temporal UI, `temporal workflow cancel`): the same
+            # saga as the `cancel` update; the activities it schedules run normally
+            self._cancel = CancelRequest(
+                requested_by="temporal",
+                reason="workflow cancellation requested (Temporal UI or API)",
+            )
+            self._audit("temporal", "cancel requested", self._cancel.reason)
+            await self._compensate(f"cancelled from Temporal: {self._cancel.reason}")
+            final = PromotionState.CANCELLED
         except ReapprovalRejected as err:
             self.reasons.append(str(err))
             await self._compensate(str(err))

@@ -296,6 +296,29 @@ async def test_cancel_while_publishing_retracts_everything(promo_rig: PromoRig) 
     ) == len(plan.stores)
 
 
+async def test_cancelling_the_workflow_from_temporal_runs_the_same_rollback(
+    promo_rig: PromoRig,
+) -> None:
+    """Operations cancel from the Temporal UI: the saga still retracts and reverses."""
+    rig = promo_rig
+    plan = rig.plan(prefix="UICANCEL")
+    handle = await rig.launch(plan)
+    await rig.approve_all(handle, plan)
+    await rig.wait_state(handle, "SCHEDULED")
+    await handle.cancel()
+    result: PromotionStatus = await handle.result()
+    assert result.state.value == "CANCELLED"
+    assert any(e.action == "cancel requested" and e.actor == "temporal" for e in result.audit)
+    assert {c.state for c in result.channels} == {"RETRACTED"}
+    assert result.funding.reversed == result.funding.accrued > 0
+    async with rig.backoffice.adapters() as bo:
+        entries = await bo.pos.promotion_prices(plan.promotion_id)
+        assert entries and {e.status for e in entries} == {"RETRACTED"}
+        assert (await bo.erp.get_promotion(plan.promotion_id)).status != "ACTIVE"
+        tasks = await bo.tasks.list(promotion_id=plan.promotion_id)
+        assert tasks and {t.status for t in tasks} == {"CANCELLED"}
+
+
 async def test_duplicate_start_is_refused(promo_rig: PromoRig) -> None:
     rig = promo_rig
     plan = rig.plan(prefix="DUP")
