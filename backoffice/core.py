@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.base import IDEMPOTENCY_HEADER, REPLAY_HEADER
 from backoffice.config import BackofficeConfig
 from backoffice.db import Database, IdempotencyRow, LedgerRow, OutboxRow, utcnow
-from backoffice.errors import ApiError
+from backoffice.errors import ApiError, not_found
 from backoffice.faults import FaultRegistry
 
 if TYPE_CHECKING:
@@ -79,6 +79,17 @@ async def gate(
     """Apply injected faults for (system, operation) before doing anything; `stores` are
     the stores the call names, for faults scoped to some stores."""
     await state_of(request).faults.gate(system, operation, stores)
+
+
+R = TypeVar("R")
+
+
+def get_or_404(session: Session, model: type[R], key: Any, what: str, label: str = "") -> R:
+    """The row of `model` with primary key `key`, or a 404 naming the unknown `what`."""
+    row = session.get(model, key)
+    if row is None:
+        raise not_found(what, label or str(key))
+    return row
 
 
 async def read(request: Request, fn: Callable[[Session], Any]) -> Any:

@@ -13,7 +13,16 @@ from sqlmodel import Session, col, select
 
 from adapters.channels import Publication, PublicationRequest
 from adapters.models import ChannelEvent
-from backoffice.core import BackofficeState, Ctx, gate, mutate, new_id, read, run_ticker_sync
+from backoffice.core import (
+    BackofficeState,
+    Ctx,
+    gate,
+    get_or_404,
+    mutate,
+    new_id,
+    read,
+    run_ticker_sync,
+)
 from backoffice.db import PublicationRow, utcnow
 from backoffice.errors import not_found
 from backoffice.routers.common import check_window, known_items, no_duplicates
@@ -110,9 +119,13 @@ def make_router(channel: str) -> APIRouter:
         await gate(request, channel, "read_back")
 
         def q(s: Session) -> Publication:
-            row = s.get(PublicationRow, (channel, promotion_id))
-            if row is None:
-                raise not_found("publication", f"{channel}/{promotion_id}")
+            row = get_or_404(
+                s,
+                PublicationRow,
+                (channel, promotion_id),
+                "publication",
+                f"{channel}/{promotion_id}",
+            )
             return publication_model(row)
 
         result: Publication = await read(request, q)

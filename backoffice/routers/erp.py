@@ -31,7 +31,7 @@ from adapters.erp import (
     TransferClaimRequest,
     Vendor,
 )
-from backoffice.core import Ctx, gate, mutate, new_id, read
+from backoffice.core import Ctx, gate, get_or_404, mutate, new_id, read
 from backoffice.db import (
     AccrualRow,
     ClaimRow,
@@ -110,9 +110,7 @@ async def get_item(item_id: str, request: Request) -> Item:
     await gate(request, SYSTEM, "get_item")
 
     def q(s: Session) -> Item:
-        row = s.get(ItemRow, item_id)
-        if row is None:
-            raise not_found("item", item_id)
+        row = get_or_404(s, ItemRow, item_id, "item")
         return item_model(row)
 
     result: Item = await read(request, q)
@@ -142,9 +140,7 @@ async def get_store(store_id: str, request: Request) -> Store:
     await gate(request, SYSTEM, "get_store")
 
     def q(s: Session) -> Store:
-        row = s.get(StoreRow, store_id)
-        if row is None:
-            raise not_found("store", store_id)
+        row = get_or_404(s, StoreRow, store_id, "store")
         return Store.model_validate(row.model_dump())
 
     result: Store = await read(request, q)
@@ -168,9 +164,7 @@ async def get_vendor(vendor_id: str, request: Request) -> Vendor:
     await gate(request, SYSTEM, "get_vendor")
 
     def q(s: Session) -> Vendor:
-        row = s.get(VendorRow, vendor_id)
-        if row is None:
-            raise not_found("vendor", vendor_id)
+        row = get_or_404(s, VendorRow, vendor_id, "vendor")
         return Vendor.model_validate(row.model_dump())
 
     result: Vendor = await read(request, q)
@@ -199,9 +193,7 @@ async def get_deal(deal_id: str, request: Request) -> Deal:
     await gate(request, SYSTEM, "get_deal")
 
     def q(s: Session) -> Deal:
-        row = s.get(DealRow, deal_id)
-        if row is None:
-            raise not_found("deal", deal_id)
+        row = get_or_404(s, DealRow, deal_id, "deal")
         return deal_model(row)
 
     result: Deal = await read(request, q)
@@ -433,9 +425,7 @@ async def get_promotion(promotion_id: str, request: Request) -> PromotionMaster:
     await gate(request, SYSTEM, "get_promotion")
 
     def q(s: Session) -> PromotionMaster:
-        row = s.get(PromotionRow, promotion_id)
-        if row is None:
-            raise not_found("promotion", promotion_id)
+        row = get_or_404(s, PromotionRow, promotion_id, "promotion")
         return promotion_model(row)
 
     result: PromotionMaster = await read(request, q)

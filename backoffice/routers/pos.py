@@ -27,7 +27,7 @@ from adapters.pos import (
     SalesSummary,
     StorePrice,
 )
-from backoffice.core import Ctx, gate, mutate, new_id, read
+from backoffice.core import Ctx, gate, get_or_404, mutate, new_id, read
 from backoffice.db import (
     CustomerRow,
     OrderRow,
@@ -426,9 +426,7 @@ async def get_order(order_id: str, request: Request) -> Order:
     await gate(request, SYSTEM, "get_order")
 
     def q(s: Session) -> Order:
-        row = s.get(OrderRow, order_id)
-        if row is None:
-            raise not_found("order", order_id)
+        row = get_or_404(s, OrderRow, order_id, "order")
         return order_model(s, row)
 
     result: Order = await read(request, q)
@@ -454,9 +452,7 @@ async def get_customer(customer_id: str, request: Request) -> Customer:
     await gate(request, SYSTEM, "get_customer")
 
     def q(s: Session) -> Customer:
-        row = s.get(CustomerRow, customer_id)
-        if row is None:
-            raise not_found("customer", customer_id)
+        row = get_or_404(s, CustomerRow, customer_id, "customer")
         orders = s.exec(
             select(func.count()).select_from(OrderRow).where(OrderRow.customer_id == customer_id)
         ).one()

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from adapters.models import TaskEvent
 from adapters.tasks import StoreTask, TaskRequest
-from backoffice.core import BackofficeState, Ctx, gate, mutate, read, run_ticker_sync
+from backoffice.core import BackofficeState, Ctx, gate, get_or_404, mutate, read, run_ticker_sync
 from backoffice.db import TaskRow, utcnow
 from backoffice.errors import ApiError, bad_input, not_found
 from backoffice.routers.common import known_stores
@@ -133,9 +133,7 @@ async def get_task(task_id: str, request: Request) -> StoreTask:
     await gate(request, SYSTEM, "get_task")
 
     def q(s: Session) -> StoreTask:
-        row = s.get(TaskRow, task_id)
-        if row is None:
-            raise not_found("task", task_id)
+        row = get_or_404(s, TaskRow, task_id, "task")
         return task_model(row)
 
     result: StoreTask = await read(request, q)

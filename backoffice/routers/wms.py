@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from adapters.models import WmsEvent
 from adapters.wms import AdvanceRequest, Position, RestockRequest, Transfer, TransferRequest
-from backoffice.core import BackofficeState, Ctx, gate, mutate, read, run_ticker_sync
+from backoffice.core import BackofficeState, Ctx, gate, get_or_404, mutate, read, run_ticker_sync
 from backoffice.db import MovementRow, PositionRow, TransferRow, utcnow
 from backoffice.errors import ApiError, bad_input, not_found
 from backoffice.faults import seeded_unit
@@ -254,9 +254,7 @@ async def get_transfer(transfer_id: str, request: Request) -> Transfer:
     await gate(request, SYSTEM, "get_transfer")
 
     def q(s: Session) -> Transfer:
-        row = s.get(TransferRow, transfer_id)
-        if row is None:
-            raise not_found("transfer", transfer_id)
+        row = get_or_404(s, TransferRow, transfer_id, "transfer")
         return transfer_model(row)
 
     result: Transfer = await read(request, q)
