@@ -12,12 +12,14 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import build_activities
+from activities import activity_name, build_activities, with_fakes
 from common.config import Settings
 from common.process import exit_now
 from common.temporal import TemporalUnreachable, connect
@@ -33,14 +35,33 @@ def worker_identity() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    fakes: Sequence[Callable[..., Any]] = (),
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
+    **options: Any,
+) -> Worker:
+    """The worker: every workflow and every activity of the project (the one registry).
+
+    Tests and benchmarks build their workers here too. `fakes` replace activities of the
+    same registered name (scripted edges, see `fakes/`); `extra_workflows` and
+    `extra_activities` add test-only definitions, never under a name the product uses."""
+    activities = with_fakes(build_activities(settings), fakes)
+    taken = {activity_name(fn) for fn in activities}
+    clash = sorted(taken & {activity_name(fn) for fn in extra_activities})
+    if clash:
+        raise ValueError(f"extra activities reuse product names: {', '.join(clash)}; use fakes")
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=list(ALL_WORKFLOWS),
-        activities=build_activities(settings),
-        identity=worker_identity(),
-        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        workflows=[*ALL_WORKFLOWS, *extra_workflows],
+        activities=[*activities, *extra_activities],
+        identity=options.pop("identity", worker_identity()),
+        graceful_shutdown_timeout=options.pop("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN),
+        **options,
     )
 
 

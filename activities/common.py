@@ -30,12 +30,9 @@ Heartbeats for long calls::
     async with heartbeating("waiting for the WMS"):
         await wms.release_transfer(...)
 
-Retry policies and timeouts the workflows pass at call sites (import this module in a
-workflow through ``workflow.unsafe.imports_passed_through()``; it imports no httpx)::
-
-    await workflow.execute_activity_method(
-        Acts.publish_pos, req, start_to_close_timeout=CALL_TIMEOUT,
-        retry_policy=BACKOFFICE_RETRY, summary="publish POS prices batch 3")
+Retry policies and timeouts are not here: each process's contract module gives every
+activity its options (`domain.activity_options.ActivitySpec`), and the workflow calls it
+with `workflows.activity_calls.call(SPEC, arg, summary=...)`.
 """
 
 from __future__ import annotations
@@ -48,8 +45,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from temporalio import activity
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from domain.activity_options import TRANSIENT_PREFIX
 
 if TYPE_CHECKING:  # keep workflow imports free of the adapters package
     from adapters.errors import BackofficeError
@@ -57,64 +55,9 @@ if TYPE_CHECKING:  # keep workflow imports free of the adapters package
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# -- refusal types every activity may raise (ApplicationError.type) ------------------------
-
-TRANSIENT_PREFIX = "transient_"
-"""``ApplicationError.type`` of retryable backoffice failures: ``transient_<system>``."""
-
-NON_RETRYABLE_TYPES: tuple[str, ...] = (
-    "invalid_input",
-    "idempotency_conflict",
-    "missing_idempotency_key",
-    "not_found",
-)
-"""Refusal types that never make sense to retry whatever the call (for RetryPolicy lists).
-
-Refusals raised through this module are already ``non_retryable``; the list is for
-workflows that also want ``non_retryable_error_types`` spelled out at the call site.
-"""
-
-# -- retry policies and timeouts (pass them at the call site) ------------------------------
-
-BACKOFFICE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=0,  # unlimited: bounded by schedule_to_close_timeout
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
-"""Default for mutating calls to a system of record: keep trying (same key), slowly."""
-
-READ_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=500),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=10,
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
-"""Reads (positions, read-back, sales, scores): quicker, give up after 10 attempts."""
-
-MONEY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=0,
-    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
-)
-"""Refunds and postings: never give up on a transient fault, never retry a refusal."""
-
-CALL_TIMEOUT = timedelta(seconds=30)
-"""``start_to_close_timeout`` for one backoffice call."""
-
-MUTATION_DEADLINE = timedelta(minutes=15)
-"""``schedule_to_close_timeout`` for a mutating call retried with BACKOFFICE_RETRY."""
-
-LONG_CALL_TIMEOUT = timedelta(minutes=10)
-"""``start_to_close_timeout`` for batch calls that heartbeat."""
-
-HEARTBEAT_TIMEOUT = timedelta(seconds=20)
-"""``heartbeat_timeout`` to pair with :func:`heartbeating` (which beats every 5 s)."""
-
+# -- refusal types (ApplicationError.type) and call options live in the contracts ------------
+# `domain.activity_options` holds the retry policies and timeouts; each process's contract
+# module gives every activity its own. This module only makes activities safe to retry.
 
 # -- idempotency keys ----------------------------------------------------------------------
 
@@ -248,15 +191,6 @@ def last_heartbeat(default: T) -> T | Any:
 
 
 __all__ = [
-    "BACKOFFICE_RETRY",
-    "CALL_TIMEOUT",
-    "HEARTBEAT_TIMEOUT",
-    "LONG_CALL_TIMEOUT",
-    "MONEY_RETRY",
-    "MUTATION_DEADLINE",
-    "NON_RETRYABLE_TYPES",
-    "READ_RETRY",
-    "TRANSIENT_PREFIX",
     "as_application_error",
     "business_key",
     "heartbeating",

@@ -14,7 +14,9 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from common.config import Settings
 from common.temporal import TemporalUnreachable, connect
@@ -25,6 +27,7 @@ err_console = Console(stderr=True)
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
+EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNREACHABLE = 3
 
@@ -40,6 +43,64 @@ class InputError(Exception):
             for field, reason in problems
         ]
         super().__init__("\n".join(lines))
+
+
+class CommandError(Exception):
+    """A command reached Temporal but could not do what was asked: words and an exit code.
+
+    The one error type of every command group: refusals by a workflow's validator, an
+    unknown or finished workflow, an RPC failure, all said in one line."""
+
+    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def update_name(update: Any) -> str:
+    """The registered name of a typed update reference (`PromotionLaunch.approve`)."""
+    if isinstance(update, UpdateMethodMultiParam):
+        name = update._defn.name
+        if name:
+            return name
+    return str(update)
+
+
+def refusal_words(err: WorkflowUpdateFailedError) -> str:
+    """Why a workflow refused an update, as its validator said it."""
+    cause = err.cause
+    return getattr(cause, "message", None) or str(cause or err)
+
+
+def rpc_words(err: RPCError, what: str) -> str:
+    """An RPC failure about `what` ("promotion P-1") in words."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        if "completed" in err.message or "already finished" in err.message:
+            return f"{what} has already finished"
+        return f"no {what}: nothing by that id in Temporal"
+    return f"Temporal refused the call for {what}: {err.message}"
+
+
+def _rpc_error(err: RPCError, what: str) -> CommandError:
+    code = EXIT_BAD_INPUT if err.status == RPCStatusCode.NOT_FOUND else EXIT_REFUSED
+    return CommandError(rpc_words(err, what), code)
+
+
+async def send_update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any, *, what: str) -> Any:
+    """Send a typed update; a refusal or an RPC failure becomes one `CommandError`."""
+    try:
+        return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as err:
+        raise CommandError(f"{update_name(update)} refused: {refusal_words(err)}") from None
+    except RPCError as err:
+        raise _rpc_error(err, what) from None
+
+
+async def run_query(handle: WorkflowHandle[Any, Any], query: Any, *, what: str) -> Any:
+    """Run a typed query; an RPC failure becomes one `CommandError`."""
+    try:
+        return await handle.query(query)
+    except RPCError as err:
+        raise _rpc_error(err, what) from None
 
 
 @dataclass
@@ -113,6 +174,8 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(_call(factory))
     except InputError as err:
         fail(str(err), EXIT_BAD_INPUT)
+    except CommandError as err:
+        fail(str(err), err.code)
     except TemporalUnreachable as err:
         fail(str(err), EXIT_UNREACHABLE)
 

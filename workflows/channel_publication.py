@@ -39,8 +39,8 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, Field
 
-    from activities.common import HEARTBEAT_TIMEOUT, NON_RETRYABLE_TYPES, READ_RETRY
     from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+    from domain.activity_options import HEARTBEAT_TIMEOUT, NON_RETRYABLE_TYPES, READ_RETRY
     from domain.publication import (
         ChannelAck,
         PublicationAction,

@@ -33,7 +33,6 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from activities.common import BACKOFFICE_RETRY, CALL_TIMEOUT, MONEY_RETRY, READ_RETRY
     from common.search_attributes import (
         AMOUNT_AT_RISK,
         AWAITING_ROLE,
@@ -43,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         STORE_COUNT,
     )
     from domain import promotion_activities as acts
+    from domain.activity_options import BACKOFFICE_RETRY, CALL_TIMEOUT, MONEY_RETRY, READ_RETRY
     from domain.promotion import (
         ApprovalState,
         PlanFacts,

@@ -28,8 +28,8 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlr
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.common import READ_RETRY
     from common.search_attributes import AWAITING_ROLE, PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+    from domain.activity_options import READ_RETRY
     from domain.publication import (
         Channel,
         PriceLine,

@@ -10,11 +10,11 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.common import (
-        CALL_TIMEOUT,
         heartbeating,
         idempotency_key,
         refusals_are_final,
     )
+    from domain.activity_options import CALL_TIMEOUT
 
 FAST_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),

@@ -11,13 +11,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.common import (
-    BACKOFFICE_RETRY,
     as_application_error,
     business_key,
     heartbeating,
     translate_errors,
 )
 from adapters.errors import BusinessRefusal, TransientError
+from domain.activity_options import BACKOFFICE_RETRY
 from tests.backoffice.conventions_workflow import (
     ConventionsWorkflow,
     HeartbeatWorkflow,

@@ -1,0 +1,107 @@
+"""How activities are called: the spec every contract module declares for each activity.
+
+A contract module (`domain/<process>/contract.py`) names each of its activities once, with
+its input and output models, its timeouts and its retry policy::
+
+    LOOKUP_FACTS = ActivitySpec(
+        "promotion_lookup_facts", LookupRequest, PlanFacts, READ_RETRY,
+        start_to_close=LONG_CALL_TIMEOUT,
+    )
+
+The activity implementation registers under `LOOKUP_FACTS.name`; the workflow calls it with
+`workflows.activity_calls.call(LOOKUP_FACTS, arg, summary=...)`. So the answer to "which
+activity does this, and how does it retry?" is one line in one file.
+
+The base policies below are the house defaults; a contract may define its own where a
+process needs other values (and says why there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
+
+from temporalio.common import RetryPolicy
+
+ResultT = TypeVar("ResultT")
+
+NON_RETRYABLE_TYPES: tuple[str, ...] = (
+    "invalid_input",
+    "idempotency_conflict",
+    "missing_idempotency_key",
+    "not_found",
+)
+"""Refusal types that never make sense to retry whatever the call.
+
+Refusals raised by activities are already non-retryable `ApplicationError`s; the list is
+spelled out in every policy as well so a refusal raised without that flag still stops."""
+
+TRANSIENT_PREFIX = "transient_"
+"""`ApplicationError.type` of retryable backoffice failures: `transient_<system>`."""
+
+BACKOFFICE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=0,  # unlimited: bounded by the schedule-to-close timeout
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+"""Mutating calls to a system of record: keep trying with the same key, slowly."""
+
+READ_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=10,
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+"""Reads (positions, read-back, sales, scores): quicker, give up after 10 attempts."""
+
+MONEY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=0,
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+"""Refunds, accruals, claims and postings: never give up on a transient fault (every call
+carries an idempotency key), never retry a refusal."""
+
+CALL_TIMEOUT = timedelta(seconds=30)
+"""`start_to_close_timeout` for one backoffice call."""
+
+LONG_CALL_TIMEOUT = timedelta(minutes=10)
+"""`start_to_close_timeout` for batch calls (they heartbeat)."""
+
+HEARTBEAT_TIMEOUT = timedelta(seconds=20)
+"""`heartbeat_timeout` to pair with `activities.common.heartbeating` (beats every 5 s)."""
+
+MUTATION_DEADLINE = timedelta(minutes=15)
+"""`schedule_to_close_timeout` for a mutating call retried with BACKOFFICE_RETRY."""
+
+CALL_DEADLINE = timedelta(minutes=30)
+"""Default `schedule_to_close_timeout`: how long all attempts of one call may take."""
+
+
+@dataclass(frozen=True)
+class ActivitySpec(Generic[ResultT]):
+    """One activity of a process: its registered name, payload types and call options."""
+
+    name: str
+    input: type[Any] | None
+    output: type[ResultT] | None
+    retry: RetryPolicy
+    start_to_close: timedelta = CALL_TIMEOUT
+    schedule_to_close: timedelta | None = CALL_DEADLINE
+    heartbeat: timedelta | None = None
+
+    def with_options(self, **changes: Any) -> ActivitySpec[ResultT]:
+        """The same activity with other call options (a deadline, a retry policy)."""
+        return dataclasses.replace(self, **changes)
+
+
+def specs_of(module: Any) -> list[ActivitySpec[Any]]:
+    """Every `ActivitySpec` a contract module declares (for the registry's checks)."""
+    return [v for v in vars(module).values() if isinstance(v, ActivitySpec)]

@@ -1,0 +1,31 @@
+"""Call an activity from a workflow by its contract spec (name, types, timeouts, retries)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.activity_options import ActivitySpec
+
+R = TypeVar("R")
+
+SUMMARY_LIMIT = 200
+"""The UI shows an activity's summary on one line; longer ones are cut."""
+
+
+async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str) -> R:
+    """Run the activity `spec` names with `arg`, with the options the contract gives it."""
+    args = [] if arg is None else [arg]
+    result = await workflow.execute_activity(
+        spec.name,
+        args=args,
+        result_type=spec.output,
+        start_to_close_timeout=spec.start_to_close,
+        schedule_to_close_timeout=spec.schedule_to_close,
+        heartbeat_timeout=spec.heartbeat,
+        retry_policy=spec.retry,
+        summary=summary[:SUMMARY_LIMIT],
+    )
+    return result
