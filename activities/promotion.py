@@ -26,18 +26,18 @@ from adapters.models import Callback
 from adapters.pos import PosClient
 from adapters.tasks import TaskRequest, TasksClient
 from adapters.wms import WmsClient
-from domain import promotion_activities as acts
-from domain.promotion import (
+from domain.promotion import contract as c
+from domain.promotion.gates import Position
+from domain.promotion.plan import (
     ExistingPromotion,
     ItemFacts,
     PlanFacts,
-    Position,
     PromotionPlan,
     StoreFacts,
     VendorDeal,
-    store_window,
 )
-from domain.promotion_status import TaskStatus
+from domain.promotion.status import TaskStatus
+from domain.promotion.validation import store_window
 from domain.publication import Channel
 
 T = TypeVar("T")
@@ -115,8 +115,8 @@ class PromotionActivities:
 
     # ------------------------------------------------------------------ ERP look-ups
 
-    @activity.defn(name=acts.LOOKUP_FACTS)
-    async def lookup_facts(self, request: acts.LookupRequest) -> PlanFacts:
+    @activity.defn(name=c.LOOKUP_FACTS.name)
+    async def lookup_facts(self, request: c.LookupRequest) -> PlanFacts:
         """Items, stores (groups resolved), overlapping promotions and the vendor deal."""
         plan = request.plan
         item_ids = [i.item_id for i in plan.items]
@@ -224,8 +224,8 @@ class PromotionActivities:
             )
         return out
 
-    @activity.defn(name=acts.CHECK_DEAL)
-    async def check_deal(self, request: acts.DealCheckInput) -> acts.DealCheckResult:
+    @activity.defn(name=c.CHECK_DEAL.name)
+    async def check_deal(self, request: c.DealCheckInput) -> c.DealCheckResult:
         """Ask ERP whether the vendor deal funds these items over this window."""
         with translate_errors():
             check = await self.erp.check_deal(
@@ -237,7 +237,7 @@ class PromotionActivities:
                     units_forecast=request.units_forecast,
                 ),
             )
-        return acts.DealCheckResult(
+        return c.DealCheckResult(
             deal_id=check.deal_id,
             valid=check.valid,
             reasons=list(check.reasons),
@@ -249,8 +249,8 @@ class PromotionActivities:
 
     # ------------------------------------------------------------------ funding
 
-    @activity.defn(name=acts.ACCRUE_FUNDING)
-    async def accrue_funding(self, request: acts.AccrueInput) -> acts.AccrualResult:
+    @activity.defn(name=c.ACCRUE_FUNDING.name)
+    async def accrue_funding(self, request: c.AccrueInput) -> c.AccrualResult:
         """Accrue the expected vendor funding (one accrual per promotion and deal)."""
         with translate_errors():
             accrual = await self.erp.accrue(
@@ -262,12 +262,12 @@ class PromotionActivities:
                 ),
                 idempotency_key=business_key("accrue", request.promotion_id, request.deal_id),
             )
-        return acts.AccrualResult(
+        return c.AccrualResult(
             accrual_id=accrual.accrual_id, amount=accrual.amount, status=accrual.status
         )
 
-    @activity.defn(name=acts.REVERSE_ACCRUAL)
-    async def reverse_accrual(self, request: acts.ReverseInput) -> acts.AccrualResult:
+    @activity.defn(name=c.REVERSE_ACCRUAL.name)
+    async def reverse_accrual(self, request: c.ReverseInput) -> c.AccrualResult:
         """Reverse an accrual (cancel or rollback); reversing twice returns the first."""
         with translate_errors():
             accrual = await self.erp.reverse_accrual(
@@ -275,12 +275,12 @@ class PromotionActivities:
                 idempotency_key=business_key("reverse", request.promotion_id, request.accrual_id),
                 reason=request.reason,
             )
-        return acts.AccrualResult(
+        return c.AccrualResult(
             accrual_id=accrual.accrual_id, amount=accrual.amount, status=accrual.status
         )
 
-    @activity.defn(name=acts.CLAIM_FUNDING)
-    async def claim_funding(self, request: acts.ClaimInput) -> acts.ClaimResult:
+    @activity.defn(name=c.CLAIM_FUNDING.name)
+    async def claim_funding(self, request: c.ClaimInput) -> c.ClaimResult:
         """Claim vendor funding on the actual units, then read accrued against claimed."""
         with translate_errors():
             claim = await self.erp.claim(
@@ -290,7 +290,7 @@ class PromotionActivities:
                 idempotency_key=business_key("claim", request.promotion_id, request.deal_id),
             )
             summary = await self.erp.funding(request.promotion_id)
-        return acts.ClaimResult(
+        return c.ClaimResult(
             claim_id=claim.claim_id,
             amount=claim.amount,
             capped=claim.capped,
@@ -300,15 +300,15 @@ class PromotionActivities:
 
     # ------------------------------------------------------------------ coverage and actuals
 
-    @activity.defn(name=acts.READ_COVERAGE)
-    async def read_coverage(self, request: acts.CoverageInput) -> acts.CoverageResult:
+    @activity.defn(name=c.READ_COVERAGE.name)
+    async def read_coverage(self, request: c.CoverageInput) -> c.CoverageResult:
         """On hand and in transit per store and item (one WMS read per batch)."""
         with translate_errors():
             positions = await self.wms.positions(
                 location_ids=request.store_ids, item_ids=request.item_ids
             )
         wanted = set(request.store_ids)
-        return acts.CoverageResult(
+        return c.CoverageResult(
             positions=[
                 Position(
                     store_id=p.location_id,
@@ -321,8 +321,8 @@ class PromotionActivities:
             ]
         )
 
-    @activity.defn(name=acts.READ_ACTUALS)
-    async def read_actuals(self, request: acts.ActualsInput) -> acts.ActualsResult:
+    @activity.defn(name=c.READ_ACTUALS.name)
+    async def read_actuals(self, request: c.ActualsInput) -> c.ActualsResult:
         """Units sold per item in the live stores over the window, and stores now out of
         stock of a promoted item."""
         stores = set(request.store_ids)
@@ -351,12 +351,12 @@ class PromotionActivities:
                 for p in positions:
                     if p.location_id in stores and p.on_hand <= 0 and p.location_id not in out:
                         out.append(p.location_id)
-        return acts.ActualsResult(units_by_item=units, revenue=revenue, stores_stocked_out=out)
+        return c.ActualsResult(units_by_item=units, revenue=revenue, stores_stocked_out=out)
 
     # ------------------------------------------------------------------ store tasks
 
-    @activity.defn(name=acts.CREATE_TASKS)
-    async def create_tasks(self, request: acts.CreateTasksInput) -> acts.TasksResult:
+    @activity.defn(name=c.CREATE_TASKS.name)
+    async def create_tasks(self, request: c.CreateTasksInput) -> c.TasksResult:
         """One task per store (business key `{promotion}-{store}-{kind}`), bounded."""
         callback = (
             Callback(workflow_id=request.callback_workflow_id, signal=TASK_CALLBACK_SIGNAL)
@@ -387,16 +387,16 @@ class PromotionActivities:
         created = await bounded(
             [call(s) for s in request.store_ids], label=f"create {request.kind} tasks"
         )
-        return acts.TasksResult(tasks=[_task_status(t) for t in created])
+        return c.TasksResult(tasks=[_task_status(t) for t in created])
 
-    @activity.defn(name=acts.TASK_STATES)
-    async def task_states(self, request: acts.TaskStatesInput) -> acts.TasksResult:
+    @activity.defn(name=c.TASK_STATES.name)
+    async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:
         with translate_errors():
             tasks = await self.tasks.list(promotion_id=request.promotion_id)
-        return acts.TasksResult(tasks=[_task_status(t) for t in tasks])
+        return c.TasksResult(tasks=[_task_status(t) for t in tasks])
 
-    @activity.defn(name=acts.CANCEL_TASKS)
-    async def cancel_tasks(self, request: acts.CancelTasksInput) -> acts.CancelTasksResult:
+    @activity.defn(name=c.CANCEL_TASKS.name)
+    async def cancel_tasks(self, request: c.CancelTasksInput) -> c.CancelTasksResult:
         """Cancel the promotion's open tasks (closed ones are left as they are)."""
         with translate_errors():
             open_tasks = await self.tasks.list(promotion_id=request.promotion_id, status="OPEN")
@@ -413,12 +413,12 @@ class PromotionActivities:
             return run
 
         await bounded([call(t.task_id) for t in open_tasks], label="cancel tasks")
-        return acts.CancelTasksResult(cancelled=len(open_tasks))
+        return c.CancelTasksResult(cancelled=len(open_tasks))
 
     # ------------------------------------------------------------------ alerts
 
-    @activity.defn(name=acts.ALERT)
-    async def alert(self, request: acts.AlertInput) -> None:
+    @activity.defn(name=c.ALERT.name)
+    async def alert(self, request: c.AlertInput) -> None:
         """Tell a role something needs attention. The reference stack has no paging system:
         the alert goes to the worker log (and the workflow's audit trail records it)."""
         activity.logger.warning(
@@ -431,8 +431,8 @@ class PromotionActivities:
 
     # ------------------------------------------------------------------ read-back
 
-    @activity.defn(name=acts.VERIFY_PRICES)
-    async def verify_prices(self, request: acts.VerifyInput) -> acts.VerifyResult:
+    @activity.defn(name=c.VERIFY_PRICES.name)
+    async def verify_prices(self, request: c.VerifyInput) -> c.VerifyResult:
         """Read a channel back and list every place where the price is not as expected."""
         want_promo = request.expect == "promo"
         mismatches: list[str] = []
@@ -497,7 +497,7 @@ class PromotionActivities:
                 mismatches.append(
                     f"{request.channel.value}: promotion is {'live' if is_live else 'not live'}"
                 )
-        return acts.VerifyResult(channel=request.channel, checked=checked, mismatches=mismatches)
+        return c.VerifyResult(channel=request.channel, checked=checked, mismatches=mismatches)
 
 
 def _task_status(task: Any) -> TaskStatus:

@@ -45,8 +45,8 @@ from cli import promotion as promo  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from common.temporal import data_converter  # noqa: E402
-from domain.promotion import PromotionPlan  # noqa: E402
-from domain.promotion_status import PromotionStatus  # noqa: E402
+from domain.promotion.plan import PromotionPlan  # noqa: E402
+from domain.promotion.status import PromotionStatus  # noqa: E402
 
 SAMPLE = REPO / "examples" / "promotions" / "grocery-weekend.json"
 PEOPLE = {

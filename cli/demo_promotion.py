@@ -23,8 +23,9 @@ from temporalio.client import Client
 from cli import promotion as promo
 from cli.common import client_for, console, run_async, settings_from
 from common.config import Settings
-from domain.promotion import PromotionPlan, PromotionPolicy, TaskTemplate
-from domain.promotion_status import TERMINAL_STATES, PromotionStatus
+from domain.promotion.plan import PromotionPlan
+from domain.promotion.policy import PromotionPolicy, TaskTemplate
+from domain.promotion.status import TERMINAL_STATES, PromotionStatus
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "promotions" / "grocery-weekend.json"
 

@@ -47,19 +47,20 @@ from cli.common import (
 )
 from common.config import Settings
 from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
-from domain.promotion import Offer, PromotionPlan, PromotionPolicy, StoreGateState
-from domain.promotion_status import (
-    TERMINAL_STATES,
+from domain.promotion.contract import (
     WORKFLOW_TYPE,
     CancelRequest,
     Decision,
     GateOverride,
     LaunchInput,
     PriceChange,
-    PromotionStatus,
     UpdateAnswer,
-    workflow_id_for,
 )
+from domain.promotion.contract import workflow_id as workflow_id_for
+from domain.promotion.gates import StoreGateState
+from domain.promotion.plan import Offer, PromotionPlan
+from domain.promotion.policy import PromotionPolicy
+from domain.promotion.status import TERMINAL_STATES, PromotionStatus
 
 app = typer.Typer(
     help="Launch, approve, steer and inspect promotion launches.", no_args_is_help=True

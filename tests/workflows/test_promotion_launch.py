@@ -11,9 +11,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.promotion import PromotionActivities
 from cli import promotion as cli
-from domain.promotion import Offer
-from domain.promotion_activities import LookupRequest
-from domain.promotion_status import PromotionStatus, SignalledDecision
+from domain.promotion.contract import LookupRequest, SignalledDecision
+from domain.promotion.plan import Offer
+from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig, load_policy
 
 

@@ -21,8 +21,9 @@ from temporalio.worker import Replayer
 
 from cli import promotion as cli
 from common.temporal import data_converter
-from domain.promotion import Offer
-from domain.promotion_status import PromotionStatus, SignalledDecision
+from domain.promotion.contract import SignalledDecision
+from domain.promotion.plan import Offer
+from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig
 from workflows.promotion_launch import PromotionLaunch
 

@@ -1,4 +1,4 @@
-"""PromotionLaunch's messages and its `status`: what a UI, a script or a test reads.
+"""PromotionLaunch's `status`: what a UI, a script or a test reads.
 
 Pure pydantic. The states follow DESIGN.md: DRAFT -> VALIDATING -> AWAITING_APPROVAL ->
 APPROVED -> PREPARING -> PUBLISHING -> SCHEDULED -> LIVE -> ENDING -> ENDED, with the
@@ -11,26 +11,21 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
-from domain.promotion import (
-    Offer,
-    PlanMetrics,
-    PromotionKpis,
-    PromotionPlan,
-    PromotionPolicy,
-    RequiredApproval,
-    StoreGateState,
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
 )
+
+from domain.audit import AuditEntry
+from domain.promotion.approvals import RequiredApproval
+from domain.promotion.gates import StoreGateState
+from domain.promotion.kpis import PromotionKpis
+from domain.promotion.plan import PlanMetrics
 from domain.publication import PriceLine
 
-WORKFLOW_TYPE = "PromotionLaunch"
 TASKS_SHOWN = 200
 """Tasks listed one by one in `status` (thousands of stores would make it megabytes)."""
-
-
-def workflow_id_for(promotion_id: str) -> str:
-    return f"promotion-{promotion_id}"
 
 
 class PromotionState(StrEnum):
@@ -52,86 +47,6 @@ class PromotionState(StrEnum):
 TERMINAL_STATES = frozenset(
     {PromotionState.ENDED, PromotionState.REJECTED, PromotionState.CANCELLED, PromotionState.FAILED}
 )
-
-
-class LaunchInput(BaseModel):
-    """What `promotion launch FILE` starts the workflow with: the plan and the policy."""
-
-    plan: PromotionPlan
-    policy: PromotionPolicy
-    launched_by: str = ""
-
-
-# --------------------------------------------------------------------------- messages
-
-
-class Decision(BaseModel):
-    """`approve` / `reject` update (and the `approval` signal) payload."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    approver: str = Field(min_length=1)
-    role: str | None = None
-    comment: str = ""
-
-
-class SignalledDecision(Decision):
-    """The `approval` signal: the same decision, with approve or reject spelled out."""
-
-    approve: bool = True
-
-
-class PriceChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    requested_by: str = Field(min_length=1)
-    offer: Offer
-    reason: str = Field(min_length=1)
-
-
-class GateOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    approver: str = Field(min_length=1)
-    store_id: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
-    role: str | None = None
-
-
-class CancelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    requested_by: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
-    role: str | None = None
-
-
-class TaskDone(BaseModel):
-    """`store_task_done` signal (the backoffice's task event, or any system that pushes)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    event_id: str
-    task_id: str
-    status: Literal["completed", "cancelled"] = "completed"
-    completed_by: str | None = None
-
-
-class UpdateAnswer(BaseModel):
-    """What every update returns: the state afterwards and a sentence."""
-
-    state: PromotionState
-    message: str
-
-
-# --------------------------------------------------------------------------- status
-
-
-class AuditEntry(BaseModel):
-    at: AwareDatetime
-    actor: str
-    action: str
-    detail: str = ""
 
 
 class ChannelStatus(BaseModel):

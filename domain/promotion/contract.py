@@ -1,0 +1,323 @@
+"""The PromotionLaunch contract: its names, its messages, its activities and their options.
+
+Workflow type `PromotionLaunch`, id `promotion-{promotion_id}` (a business key: a second
+start is refused). Everything that talks to the workflow (the CLI, the ingress, tests,
+benchmarks) and everything it calls takes names and payload types from here.
+
+Messages: updates `approve`, `reject`, `change_price`, `override_gate`, `cancel` (each with a
+validator); signals `approval` (the decision of a signal-only system; a refused one is
+written to the audit trail) and `store_task_done`; query `status`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.activity_options import (
+    BACKOFFICE_RETRY,
+    MONEY_RETRY,
+    READ_RETRY,
+    ActivitySpec,
+)
+from domain.promotion.gates import Position
+from domain.promotion.plan import Offer, PlanFacts, PromotionPlan
+from domain.promotion.policy import PromotionPolicy
+from domain.promotion.status import PromotionState, TaskStatus
+from domain.publication import Channel, PriceLine
+
+WORKFLOW_TYPE = "PromotionLaunch"
+
+# updates
+APPROVE = "approve"
+REJECT = "reject"
+CHANGE_PRICE = "change_price"
+OVERRIDE_GATE = "override_gate"
+CANCEL = "cancel"
+# signals
+APPROVAL = "approval"
+STORE_TASK_DONE = "store_task_done"
+# queries
+STATUS = "status"
+
+
+def workflow_id(promotion_id: str) -> str:
+    """`promotion-{promotion_id}`: the business key of a launch."""
+    return f"promotion-{promotion_id}"
+
+
+def preposition_plan_id(promotion_id: str, round_: int) -> str:
+    """The plan id of the InventoryRebalance child that pre-positions stock for a launch."""
+    return f"{promotion_id}-preposition-{round_}"
+
+
+COVERAGE_BATCH = 500
+"""Stores per coverage read (one WMS call each, run side by side)."""
+
+TASK_CALLBACK_LIMIT = 100
+"""Up to this many stores, each task completion is signalled back; above, the SLA check
+reads task states in bulk (thousands of signals would bloat the history)."""
+
+AUDITED_STORES = 20
+"""Held stores named one by one in the audit trail; the rest are counted."""
+
+LONG_READ = timedelta(minutes=5)
+"""`start_to_close_timeout` of the calls that read or write thousands of stores."""
+REBALANCE_WAIT_FLOOR = timedelta(seconds=1)
+MONITOR_WRAP_UP = timedelta(hours=1)
+"""How long the launch waits for its sell-through monitor to finish after the end."""
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class LaunchInput(BaseModel):
+    """What `promotion launch FILE` starts the workflow with: the plan and the policy."""
+
+    plan: PromotionPlan
+    policy: PromotionPolicy
+    launched_by: str = ""
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class Decision(BaseModel):
+    """`approve` / `reject` update (and the `approval` signal) payload."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approver: str = Field(min_length=1)
+    role: str | None = None
+    comment: str = ""
+
+
+class SignalledDecision(Decision):
+    """The `approval` signal: the same decision, with approve or reject spelled out."""
+
+    approve: bool = True
+
+
+class PriceChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requested_by: str = Field(min_length=1)
+    offer: Offer
+    reason: str = Field(min_length=1)
+
+
+class GateOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approver: str = Field(min_length=1)
+    store_id: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    role: str | None = None
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requested_by: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    role: str | None = None
+
+
+class TaskDone(BaseModel):
+    """`store_task_done` signal (the backoffice's task event, or any system that pushes)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str
+    task_id: str
+    status: Literal["completed", "cancelled"] = "completed"
+    completed_by: str | None = None
+
+
+class UpdateAnswer(BaseModel):
+    """What every update returns: the state afterwards and a sentence."""
+
+    state: PromotionState
+    message: str
+
+
+# --------------------------------------------------------------------------- activity payloads
+
+
+class LookupRequest(BaseModel):
+    plan: PromotionPlan
+
+
+class DealCheckInput(BaseModel):
+    promotion_id: str
+    deal_id: str
+    item_ids: list[str]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    units_forecast: int = Field(ge=0)
+
+
+class DealCheckResult(BaseModel):
+    deal_id: str
+    valid: bool
+    reasons: list[str] = Field(default_factory=list)
+    deal_type: str
+    funding_per_unit: Decimal
+    fundable_units: int
+    fundable_amount: Decimal
+
+
+class AccrueInput(BaseModel):
+    promotion_id: str
+    deal_id: str
+    units: int = Field(ge=0)
+    amount: Decimal = Field(ge=0)
+
+
+class AccrualResult(BaseModel):
+    accrual_id: str
+    amount: Decimal
+    status: str
+
+
+class ReverseInput(BaseModel):
+    promotion_id: str
+    accrual_id: str
+    reason: str
+
+
+class ClaimInput(BaseModel):
+    promotion_id: str
+    deal_id: str
+    units: int = Field(ge=0)
+
+
+class ClaimResult(BaseModel):
+    claim_id: str
+    amount: Decimal
+    capped: bool
+    accrued_amount: Decimal
+    reversed_amount: Decimal = Decimal(0)
+
+
+class CoverageInput(BaseModel):
+    store_ids: list[str]
+    item_ids: list[str]
+
+
+class CoverageResult(BaseModel):
+    positions: list[Position]
+
+
+class CreateTasksInput(BaseModel):
+    promotion_id: str
+    store_ids: list[str]
+    kind: Literal["signage", "labor"]
+    description: str
+    due_at: AwareDatetime
+    callback_workflow_id: str | None = None
+
+
+class TasksResult(BaseModel):
+    tasks: list[TaskStatus]
+
+
+class TaskStatesInput(BaseModel):
+    promotion_id: str
+
+
+class CancelTasksInput(BaseModel):
+    promotion_id: str
+    reason: str
+
+
+class CancelTasksResult(BaseModel):
+    cancelled: int
+
+
+class AlertInput(BaseModel):
+    promotion_id: str
+    severity: Literal["info", "warning", "critical"]
+    audience: str
+    message: str
+
+
+class ActualsInput(BaseModel):
+    promotion_id: str
+    item_ids: list[str]
+    store_ids: list[str]
+    since: datetime
+    until: datetime
+
+
+class ActualsResult(BaseModel):
+    units_by_item: dict[str, int]
+    revenue: Decimal
+    stores_stocked_out: list[str]
+
+
+class VerifyInput(BaseModel):
+    promotion_id: str
+    channel: Channel
+    store_ids: list[str]
+    lines: list[PriceLine]
+    expect: Literal["regular", "promo"]
+
+
+class VerifyResult(BaseModel):
+    channel: Channel
+    checked: int
+    mismatches: list[str]
+
+
+# --------------------------------------------------------------------------- activities
+
+LOOKUP_FACTS = ActivitySpec(
+    "promotion_lookup_facts", LookupRequest, PlanFacts, READ_RETRY, start_to_close=LONG_READ
+)
+"""Items, stores (groups resolved), overlapping promotions and the deal, from ERP."""
+CHECK_DEAL = ActivitySpec("promotion_check_deal", DealCheckInput, DealCheckResult, READ_RETRY)
+"""The vendor deal valid for these items, window and units (ERP)."""
+ACCRUE_FUNDING = ActivitySpec("promotion_accrue_funding", AccrueInput, AccrualResult, MONEY_RETRY)
+"""Accrue vendor funding at launch (ERP; idempotent per promotion)."""
+REVERSE_ACCRUAL = ActivitySpec(
+    "promotion_reverse_accrual", ReverseInput, AccrualResult, MONEY_RETRY
+)
+"""Reverse the accrual in a rollback (ERP)."""
+CLAIM_FUNDING = ActivitySpec("promotion_claim_funding", ClaimInput, ClaimResult, MONEY_RETRY)
+"""Claim vendor funding on actual units at the end (ERP)."""
+READ_COVERAGE = ActivitySpec(
+    "promotion_read_coverage", CoverageInput, CoverageResult, READ_RETRY, start_to_close=LONG_READ
+)
+"""Stock positions (on hand, in transit) of a batch of stores (WMS)."""
+CREATE_TASKS = ActivitySpec(
+    "promotion_create_tasks",
+    CreateTasksInput,
+    TasksResult,
+    BACKOFFICE_RETRY,
+    start_to_close=LONG_READ,
+)
+"""Signage and labor tasks in the stores, with their SLA (store tasks)."""
+TASK_STATES = ActivitySpec("promotion_task_states", TaskStatesInput, TasksResult, READ_RETRY)
+"""The states of the promotion's store tasks (store tasks)."""
+CANCEL_TASKS = ActivitySpec(
+    "promotion_cancel_tasks",
+    CancelTasksInput,
+    CancelTasksResult,
+    BACKOFFICE_RETRY,
+    start_to_close=LONG_READ,
+)
+"""Cancel the promotion's open store tasks (store tasks)."""
+ALERT: ActivitySpec[None] = ActivitySpec("promotion_alert", AlertInput, None, BACKOFFICE_RETRY)
+"""Alert a role (reminders, escalations, missed SLAs, failed verification)."""
+READ_ACTUALS = ActivitySpec(
+    "promotion_read_actuals", ActualsInput, ActualsResult, READ_RETRY, start_to_close=LONG_READ
+)
+"""Units sold per item in the live stores during the window (POS)."""
+VERIFY_PRICES = ActivitySpec(
+    "promotion_verify_prices", VerifyInput, VerifyResult, READ_RETRY, start_to_close=LONG_READ
+)
+"""Read a channel back: regular (after the end) or promotional prices expected."""

@@ -1,0 +1,248 @@
+"""The promotion plan: the offer, its items and stores, and what the ERP says about them.
+
+Pure pydantic: the facts (items, stores, other promotions, vendor deals) are read by an
+activity and judged by `domain.promotion.validation`. Money is `Decimal`; times are aware.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from domain.money import HUNDRED, cents
+from domain.publication import Channel
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class OfferType(StrEnum):
+    PERCENT_OFF = "percent_off"
+    AMOUNT_OFF = "amount_off"
+    FIXED_PRICE = "fixed_price"
+    BUY_X_GET_Y = "buy_x_get_y"
+    SPEND_THRESHOLD = "spend_threshold"
+
+
+_OFFER_FIELDS: dict[OfferType, tuple[str, ...]] = {
+    OfferType.PERCENT_OFF: ("percent",),
+    OfferType.AMOUNT_OFF: ("amount",),
+    OfferType.FIXED_PRICE: ("price",),
+    OfferType.BUY_X_GET_Y: ("buy", "get"),
+    OfferType.SPEND_THRESHOLD: ("threshold", "amount"),
+}
+
+
+class Offer(BaseModel):
+    """What the customer gets. Each type needs its own fields (see `_OFFER_FIELDS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: OfferType
+    percent: Decimal | None = Field(default=None, gt=0, lt=100)
+    amount: Decimal | None = Field(default=None, gt=0)
+    price: Decimal | None = Field(default=None, gt=0)
+    buy: int | None = Field(default=None, ge=1)
+    get: int | None = Field(default=None, ge=1)
+    threshold: Decimal | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> Offer:
+        needed = _OFFER_FIELDS[self.type]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"a {self.type.value} offer needs {', '.join(missing)}")
+        extra = [
+            name
+            for names in _OFFER_FIELDS.values()
+            for name in names
+            if name not in needed and getattr(self, name) is not None
+        ]
+        if extra:
+            raise ValueError(
+                f"a {self.type.value} offer does not take {', '.join(sorted(set(extra)))}"
+            )
+        if (
+            self.type is OfferType.SPEND_THRESHOLD
+            and self.amount is not None
+            and self.threshold is not None
+            and self.amount >= self.threshold
+        ):
+            raise ValueError("the amount off must be smaller than the spend threshold")
+        return self
+
+    def unit_price(self, regular: Decimal) -> Decimal:
+        """The effective promoted unit price of an item whose regular price is `regular`."""
+        if self.type is OfferType.PERCENT_OFF:
+            assert self.percent is not None
+            return cents(regular * (HUNDRED - self.percent) / HUNDRED)
+        if self.type is OfferType.AMOUNT_OFF:
+            assert self.amount is not None
+            return cents(max(regular - self.amount, Decimal(0)))
+        if self.type is OfferType.FIXED_PRICE:
+            assert self.price is not None
+            return cents(self.price)
+        if self.type is OfferType.BUY_X_GET_Y:
+            assert self.buy is not None and self.get is not None
+            return cents(regular * self.buy / (self.buy + self.get))
+        assert self.amount is not None and self.threshold is not None
+        return cents(regular * (self.threshold - self.amount) / self.threshold)
+
+    def words(self) -> str:
+        if self.type is OfferType.PERCENT_OFF:
+            return f"{self.percent}% off"
+        if self.type is OfferType.AMOUNT_OFF:
+            return f"{self.amount} off"
+        if self.type is OfferType.FIXED_PRICE:
+            return f"now {self.price}"
+        if self.type is OfferType.BUY_X_GET_Y:
+            return f"buy {self.buy} get {self.get} free"
+        return f"{self.amount} off when you spend {self.threshold}"
+
+
+class PlanItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(min_length=1)
+    forecast_units_per_store: int = Field(
+        ge=0, description="promotion demand per store over the whole window"
+    )
+
+
+class PromotionPlan(BaseModel):
+    """A promotion as the analyst submits it (examples/promotions/*.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    promotion_id: str
+    name: str = Field(min_length=1)
+    offer: Offer
+    items: list[PlanItem] = Field(min_length=1)
+    stores: list[str] = Field(default_factory=list)
+    store_groups: list[str] = Field(default_factory=list)
+    channels: list[Channel] = Field(min_length=1)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    forecast_uplift_pct: Decimal = Field(default=Decimal(0), ge=0)
+    vendor_deal_id: str | None = None
+    submitted_by: str = Field(min_length=1)
+    window_in_store_time: bool = Field(
+        default=False,
+        description="the wall-clock times of starts_at/ends_at apply in each store's own "
+        "time zone (a 08:00 start is 08:00 in New York and 08:00 in Los Angeles)",
+    )
+
+    @field_validator("promotion_id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(
+                "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("ends_at")
+    @classmethod
+    def _end_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("starts_at")
+        if isinstance(start, datetime) and value <= start:
+            raise ValueError(f"must be after starts_at ({start.isoformat()})")
+        return value
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, value: list[PlanItem]) -> list[PlanItem]:
+        seen: set[str] = set()
+        for item in value:
+            if item.item_id in seen:
+                raise ValueError(f"item {item.item_id} is listed twice")
+            seen.add(item.item_id)
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[Channel]) -> list[Channel]:
+        if len(set(value)) != len(value):
+            raise ValueError("a channel is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _has_stores(self) -> PromotionPlan:
+        if not self.stores and not self.store_groups:
+            raise ValueError("stores or store_groups: name at least one store or store group")
+        return self
+
+
+class ItemFacts(BaseModel):
+    item_id: str
+    description: str = ""
+    cost: Decimal
+    regular_price: Decimal
+    vendor_id: str | None = None
+
+
+class StoreFacts(BaseModel):
+    store_id: str
+    store_class: str = "B"
+    region: str = ""
+    timezone: str = "UTC"
+    starts_at: AwareDatetime | None = None
+    """The store's own go-live (UTC), when the plan's window is in store time."""
+    ends_at: AwareDatetime | None = None
+
+
+class ExistingPromotion(BaseModel):
+    promotion_id: str
+    items: list[str]
+    stores: list[str]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    status: str = "ACTIVE"
+
+
+class VendorDeal(BaseModel):
+    deal_id: str
+    vendor_id: str
+    deal_type: Literal["off_invoice", "bill_back", "scan_based", "rebate"]
+    items: list[str]
+    funding_per_unit: Decimal = Field(ge=0)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    status: str = "ACTIVE"
+    max_amount: Decimal | None = None
+
+
+class PlanFacts(BaseModel):
+    """What the ERP said about a plan: read once by an activity, judged here."""
+
+    items: dict[str, ItemFacts]
+    stores: dict[str, StoreFacts]
+    unknown_stores: list[str] = Field(default_factory=list)
+    unknown_groups: list[str] = Field(default_factory=list)
+    store_ids: list[str] = Field(default_factory=list)
+    other_promotions: list[ExistingPromotion] = Field(default_factory=list)
+    deal: VendorDeal | None = None
+    deal_missing: bool = False
+
+
+class PlanMetrics(BaseModel):
+    discount_depth_pct: Decimal
+    margin_impact: Decimal
+    vendor_funding: Decimal
+    unfunded_cost: Decimal
+    store_count: int
+    planned_units: int
+    planned_revenue: Decimal
+    planned_margin: Decimal

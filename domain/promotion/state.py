@@ -1,0 +1,150 @@
+"""The whole state of one PromotionLaunch run, as one model.
+
+The workflow keeps exactly this (plus the handles of its children, which are not data);
+`status()` is a view of it. Pure pydantic: phases and handlers change it, and the rules
+in the sibling modules judge it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from domain.audit import AuditEntry
+from domain.promotion.approvals import RequiredApproval, current_approval
+from domain.promotion.contract import CancelRequest, LaunchInput
+from domain.promotion.gates import StoreGateState
+from domain.promotion.kpis import PromotionKpis
+from domain.promotion.plan import PlanFacts, PlanMetrics, PromotionPlan, VendorDeal
+from domain.promotion.policy import PromotionPolicy
+from domain.promotion.status import (
+    TASKS_SHOWN,
+    ChannelStatus,
+    FundingStatus,
+    PromotionState,
+    PromotionStatus,
+    StoreStatus,
+    TaskStatus,
+)
+from domain.publication import PriceLine
+
+
+class LaunchState(BaseModel):
+    """Everything a launch knows; the workflow's only data attribute."""
+
+    plan: PromotionPlan
+    policy: PromotionPolicy
+    launched_by: str
+    state: PromotionState = PromotionState.DRAFT
+    waiting_for: str = "starting"
+    version: int = 1
+    lines: list[PriceLine] = Field(default_factory=list)
+    metrics: PlanMetrics | None = None
+    tiers: list[str] = Field(default_factory=list)
+    approvals: list[RequiredApproval] = Field(default_factory=list)
+    approval_round: int = 1
+    decisions: int = 0
+    """Counts decisions (and escalations): the approval wait wakes when it moves."""
+    facts: PlanFacts | None = None
+    deal: VendorDeal | None = None
+    stores: dict[str, StoreStatus] = Field(default_factory=dict)
+    channels: dict[str, ChannelStatus] = Field(default_factory=dict)
+    tasks: dict[str, TaskStatus] = Field(default_factory=dict)
+    funding: FundingStatus = Field(default_factory=FundingStatus)
+    rebalance: str = "not needed"
+    monitor: str = "not started"
+    kpis: PromotionKpis | None = None
+    reasons: list[str] = Field(default_factory=list)
+    audit: list[AuditEntry] = Field(default_factory=list)
+    cancel: CancelRequest | None = None
+    price_pending: bool = False
+    """A price change accepted after approval, waiting to be applied by the main flow."""
+    reapproval: list[str] = Field(default_factory=list)
+    """Roles the pending price change re-opens."""
+    release: list[str] = Field(default_factory=list)
+    """Stores released by a gate override, waiting to be published."""
+    seen_events: set[str] = Field(default_factory=set)
+    published: dict[str, list[str]] = Field(default_factory=dict)
+    """Targets confirmed per channel (in order)."""
+    attempted: dict[str, list[str]] = Field(default_factory=dict)
+    """Targets ever sent per channel (in order): what a rollback retracts."""
+    targets_planned: int = 0
+    targets_on_time: int = 0
+
+    @classmethod
+    def start(cls, inp: LaunchInput) -> LaunchState:
+        return cls(
+            plan=inp.plan,
+            policy=inp.policy,
+            launched_by=inp.launched_by or inp.plan.submitted_by,
+            channels={c.value: ChannelStatus(channel=c.value) for c in inp.plan.channels},
+            funding=FundingStatus(deal_id=inp.plan.vendor_deal_id),
+        )
+
+    # ------------------------------------------------------------------ store windows
+
+    def window(self, store_id: str) -> tuple[datetime, datetime]:
+        """A store's window in UTC: its own when the plan runs in store time."""
+        facts = self.facts.stores.get(store_id) if self.facts is not None else None
+        if facts is not None and facts.starts_at is not None and facts.ends_at is not None:
+            return facts.starts_at, facts.ends_at
+        return self.plan.starts_at, self.plan.ends_at
+
+    @property
+    def first_start(self) -> datetime:
+        return min([self.window(s)[0] for s in self.stores] or [self.plan.starts_at])
+
+    @property
+    def last_end(self) -> datetime:
+        return max([self.window(s)[1] for s in self.stores] or [self.plan.ends_at])
+
+    # ------------------------------------------------------------------ views
+
+    def stores_in(self, gate: StoreGateState) -> list[str]:
+        return [s for s, st in self.stores.items() if st.gate is gate]
+
+    def live_stores(self) -> list[str]:
+        return [s for s, st in self.stores.items() if st.published]
+
+    def awaiting_role(self) -> str | None:
+        current = current_approval(self.approvals)
+        if current is None or self.state is not PromotionState.AWAITING_APPROVAL:
+            return None
+        return current.role
+
+    def task_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for task in self.tasks.values():
+            counts[task.state] = counts.get(task.state, 0) + 1
+        return counts
+
+    def status(self) -> PromotionStatus:
+        return PromotionStatus(
+            promotion_id=self.plan.promotion_id,
+            name=self.plan.name,
+            state=self.state,
+            waiting_for=self.waiting_for,
+            version=self.version,
+            offer=self.plan.offer.words(),
+            starts_at=self.first_start,
+            ends_at=self.last_end,
+            lines=list(self.lines),
+            metrics=self.metrics,
+            tiers=self.tiers,
+            approvals=self.approvals,
+            awaiting_role=self.awaiting_role(),
+            channels=list(self.channels.values()),
+            stores=list(self.stores.values()),
+            tasks=sorted(
+                self.tasks.values(),
+                key=lambda t: ({"LATE": 0, "OPEN": 1}.get(t.state, 2), t.task_id),
+            )[:TASKS_SHOWN],
+            task_counts=self.task_counts(),
+            funding=self.funding,
+            rebalance=self.rebalance,
+            monitor=self.monitor,
+            kpis=self.kpis,
+            reasons=self.reasons,
+            audit=self.audit,
+        )

@@ -1,0 +1,326 @@
+"""Scripted systems for a promotion launch: ERP, WMS, store tasks, POS sales and channels.
+
+`ScriptedRetail` answers every activity a PromotionLaunch (and its publication and monitor
+children) calls, from memory, and records every effect, so a fast orchestration test can
+drive each branch (a rejection, an escalation, a cancel in any state, stores failing to
+publish) in seconds and then count what was accrued, claimed, reversed and retracted.
+
+    retail = ScriptedRetail.for_plan(plan)
+    retail.fail_targets["pos"] = {"S011"}         # POS refuses one store
+    retail.hold("promotion_accrue_funding")       # block accrual until released
+    async with run_worker(client, fakes=retail.activities()):
+        ...
+
+Names come from the contracts (`domain.promotion.contract`, `domain.publication`,
+`domain.sellthrough`), so a fake cannot stand in for an activity that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+
+from domain.money import cents
+from domain.promotion import contract as c
+from domain.promotion.gates import Position
+from domain.promotion.plan import ItemFacts, PlanFacts, PromotionPlan, StoreFacts, VendorDeal
+from domain.promotion.status import TaskStatus
+from domain.publication import (
+    PublicationAction,
+    ReadBackInput,
+    ReadBackResult,
+    ReadBackState,
+    SendBatchInput,
+    SendBatchResult,
+    TargetSend,
+)
+from domain.sellthrough import RegionSales, SalesQuery
+
+SEND_BATCH = "channel_send_batch"
+READ_BACK = "channel_read_back"
+SALES_BY_REGION = "sales_by_region"
+
+DEFAULT_REGULAR_PRICE = Decimal("10.00")
+DEFAULT_COST = Decimal("5.00")
+DEFAULT_FUNDING_PER_UNIT = Decimal("1.50")
+
+
+@dataclass
+class ScriptedRetail:
+    """The systems of record of one promotion, in memory, with an effect ledger."""
+
+    facts: PlanFacts
+    stock_per_item: int = 1000
+    """On hand per store and item (ample by default: every gate opens)."""
+    units_sold: dict[str, int] = field(default_factory=dict)
+    """Units sold per item over the window (POS actuals at the end)."""
+    fail_targets: dict[str, set[str]] = field(default_factory=dict)
+    """Per channel value, targets whose every send is refused."""
+    deal_valid: bool = True
+    accrued: dict[str, Decimal] = field(default_factory=dict)
+    reversed: dict[str, Decimal] = field(default_factory=dict)
+    claimed: dict[str, Decimal] = field(default_factory=dict)
+    live: dict[str, set[str]] = field(default_factory=dict)
+    """Per channel value, targets where the promotion is live now."""
+    sends: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(channel, action, target, version) of every send."""
+    tasks: dict[str, TaskStatus] = field(default_factory=dict)
+    alerts: list[c.AlertInput] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    @classmethod
+    def for_plan(
+        cls,
+        plan: PromotionPlan,
+        *,
+        regular_price: Decimal = DEFAULT_REGULAR_PRICE,
+        cost: Decimal = DEFAULT_COST,
+        funding_per_unit: Decimal = DEFAULT_FUNDING_PER_UNIT,
+        regions: dict[str, str] | None = None,
+        **options: Any,
+    ) -> ScriptedRetail:
+        """Facts for `plan`: every item and store known, the deal (if any) funding all
+        items over the plan's window; `regions` maps stores to regions (default "east")."""
+        items = {
+            i.item_id: ItemFacts(item_id=i.item_id, cost=cost, regular_price=regular_price)
+            for i in plan.items
+        }
+        stores = {
+            s: StoreFacts(store_id=s, store_class="B", region=(regions or {}).get(s, "east"))
+            for s in plan.stores
+        }
+        deal = None
+        if plan.vendor_deal_id:
+            deal = VendorDeal(
+                deal_id=plan.vendor_deal_id,
+                vendor_id="V-SCRIPTED",
+                deal_type="scan_based",
+                items=list(items),
+                funding_per_unit=funding_per_unit,
+                starts_at=plan.starts_at,
+                ends_at=plan.ends_at,
+            )
+        facts = PlanFacts(items=items, stores=stores, store_ids=list(stores), deal=deal)
+        return cls(facts=facts, **options)
+
+    # ------------------------------------------------------------------ test controls
+
+    def hold(self, activity_name: str) -> asyncio.Event:
+        """Block every call of `activity_name` until the returned event is set."""
+        return self._holds.setdefault(activity_name, asyncio.Event())
+
+    def release_all(self) -> None:
+        for event in self._holds.values():
+            event.set()
+
+    def called(self, name: str) -> int:
+        return self.calls.count(name)
+
+    async def _enter(self, name: str) -> None:
+        self.calls.append(name)
+        hold = self._holds.get(name)
+        if hold is not None:
+            await hold.wait()
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            self.lookup_facts,
+            self.check_deal,
+            self.accrue_funding,
+            self.reverse_accrual,
+            self.claim_funding,
+            self.read_coverage,
+            self.create_tasks,
+            self.task_states,
+            self.cancel_tasks,
+            self.alert,
+            self.read_actuals,
+            self.verify_prices,
+            self.send_batch,
+            self.read_back,
+            self.sales_by_region,
+        ]
+
+    # ------------------------------------------------------------------ ERP
+
+    @activity.defn(name=c.LOOKUP_FACTS.name)
+    async def lookup_facts(self, request: c.LookupRequest) -> PlanFacts:
+        await self._enter(c.LOOKUP_FACTS.name)
+        return self.facts
+
+    @activity.defn(name=c.CHECK_DEAL.name)
+    async def check_deal(self, request: c.DealCheckInput) -> c.DealCheckResult:
+        await self._enter(c.CHECK_DEAL.name)
+        deal = self.facts.deal
+        per_unit = deal.funding_per_unit if deal else Decimal(0)
+        return c.DealCheckResult(
+            deal_id=request.deal_id,
+            valid=self.deal_valid and deal is not None,
+            reasons=[] if self.deal_valid else [f"deal {request.deal_id} has expired"],
+            deal_type=deal.deal_type if deal else "scan_based",
+            funding_per_unit=per_unit,
+            fundable_units=request.units_forecast,
+            fundable_amount=cents(per_unit * request.units_forecast),
+        )
+
+    @activity.defn(name=c.ACCRUE_FUNDING.name)
+    async def accrue_funding(self, request: c.AccrueInput) -> c.AccrualResult:
+        await self._enter(c.ACCRUE_FUNDING.name)
+        accrual_id = f"ACR-{request.promotion_id}"
+        self.accrued[accrual_id] = request.amount  # idempotent per promotion
+        return c.AccrualResult(accrual_id=accrual_id, amount=request.amount, status="ACCRUED")
+
+    @activity.defn(name=c.REVERSE_ACCRUAL.name)
+    async def reverse_accrual(self, request: c.ReverseInput) -> c.AccrualResult:
+        await self._enter(c.REVERSE_ACCRUAL.name)
+        amount = self.accrued[request.accrual_id]
+        self.reversed[request.accrual_id] = amount
+        return c.AccrualResult(accrual_id=request.accrual_id, amount=amount, status="REVERSED")
+
+    @activity.defn(name=c.CLAIM_FUNDING.name)
+    async def claim_funding(self, request: c.ClaimInput) -> c.ClaimResult:
+        await self._enter(c.CLAIM_FUNDING.name)
+        deal = self.facts.deal
+        assert deal is not None
+        amount = cents(deal.funding_per_unit * request.units)
+        accrued = self.accrued.get(f"ACR-{request.promotion_id}", Decimal(0))
+        self.claimed[request.promotion_id] = amount
+        return c.ClaimResult(
+            claim_id=f"CLM-{request.promotion_id}",
+            amount=amount,
+            capped=False,
+            accrued_amount=accrued,
+        )
+
+    # ------------------------------------------------------------------ WMS, tasks, POS
+
+    @activity.defn(name=c.READ_COVERAGE.name)
+    async def read_coverage(self, request: c.CoverageInput) -> c.CoverageResult:
+        await self._enter(c.READ_COVERAGE.name)
+        return c.CoverageResult(
+            positions=[
+                Position(store_id=s, item_id=i, on_hand=self.stock_per_item)
+                for s in request.store_ids
+                for i in request.item_ids
+            ]
+        )
+
+    @activity.defn(name=c.CREATE_TASKS.name)
+    async def create_tasks(self, request: c.CreateTasksInput) -> c.TasksResult:
+        await self._enter(c.CREATE_TASKS.name)
+        created = []
+        for store_id in request.store_ids:
+            task_id = f"T-{request.promotion_id}-{request.kind}-{store_id}"
+            task = self.tasks.setdefault(
+                task_id,
+                TaskStatus(
+                    task_id=task_id, store_id=store_id, kind=request.kind, due_at=request.due_at
+                ),
+            )
+            created.append(task)
+        return c.TasksResult(tasks=created)
+
+    @activity.defn(name=c.TASK_STATES.name)
+    async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:
+        await self._enter(c.TASK_STATES.name)
+        return c.TasksResult(tasks=list(self.tasks.values()))
+
+    @activity.defn(name=c.CANCEL_TASKS.name)
+    async def cancel_tasks(self, request: c.CancelTasksInput) -> c.CancelTasksResult:
+        await self._enter(c.CANCEL_TASKS.name)
+        open_tasks = [t for t in self.tasks.values() if t.state in ("OPEN", "LATE")]
+        for t in open_tasks:
+            t.state = "CANCELLED"
+        return c.CancelTasksResult(cancelled=len(open_tasks))
+
+    @activity.defn(name=c.ALERT.name)
+    async def alert(self, request: c.AlertInput) -> None:
+        await self._enter(c.ALERT.name)
+        self.alerts.append(request)
+
+    @activity.defn(name=c.READ_ACTUALS.name)
+    async def read_actuals(self, request: c.ActualsInput) -> c.ActualsResult:
+        await self._enter(c.READ_ACTUALS.name)
+        units = {i: self.units_sold.get(i, 0) for i in request.item_ids}
+        price = {i: f.regular_price for i, f in self.facts.items.items()}
+        return c.ActualsResult(
+            units_by_item=units,
+            revenue=cents(sum((price[i] * n for i, n in units.items()), Decimal(0))),
+            stores_stocked_out=[],
+        )
+
+    @activity.defn(name=c.VERIFY_PRICES.name)
+    async def verify_prices(self, request: c.VerifyInput) -> c.VerifyResult:
+        await self._enter(c.VERIFY_PRICES.name)
+        live = self.live.get(request.channel.value, set())
+        wrong = [t for t in request.store_ids or ["*"] if t in live]
+        return c.VerifyResult(
+            channel=request.channel,
+            checked=len(request.store_ids or ["*"]) * len(request.lines),
+            mismatches=[f"{t}: promotion still live" for t in wrong],
+        )
+
+    @activity.defn(name=SALES_BY_REGION)
+    async def sales_by_region(self, query: SalesQuery) -> RegionSales:
+        await self._enter(SALES_BY_REGION)
+        return RegionSales(
+            since=query.since,
+            until=query.until,
+            units={region: {i: 0 for i in query.item_ids} for region in query.stores_by_region},
+        )
+
+    # ------------------------------------------------------------------ channels
+
+    @activity.defn(name=SEND_BATCH)
+    async def send_batch(self, data: SendBatchInput) -> SendBatchResult:
+        """Every channel confirms at once (no ack signal needed); refused targets fail."""
+        await self._enter(SEND_BATCH)
+        request = data.request
+        channel = request.channel.value
+        refused = self.fail_targets.get(channel, set())
+        live = self.live.setdefault(channel, set())
+        out = []
+        for s in data.sends:
+            self.sends.append((channel, request.action.value, s.target, request.version))
+            key = f"{request.promotion_id}/{channel}/{request.action.value}/v{request.version}"
+            if s.target in refused:
+                out.append(
+                    TargetSend(
+                        target=s.target,
+                        idempotency_key=f"{key}/{s.target}",
+                        sent=False,
+                        error=f"{channel} refused {s.target}: price book locked",
+                    )
+                )
+                continue
+            if request.action is PublicationAction.PUBLISH:
+                live.add(s.target)
+            else:
+                live.discard(s.target)
+            out.append(
+                TargetSend(
+                    target=s.target,
+                    idempotency_key=f"{key}/{s.target}",
+                    sent=True,
+                    confirmed=True,
+                    publication_id=f"PUB-{next(self._ids)}",
+                )
+            )
+        return SendBatchResult(sends=out)
+
+    @activity.defn(name=READ_BACK)
+    async def read_back(self, data: ReadBackInput) -> ReadBackResult:
+        await self._enter(READ_BACK)
+        live = self.live.get(data.request.channel.value, set())
+        want_live = data.request.action is PublicationAction.PUBLISH
+        return ReadBackResult(
+            states=[ReadBackState(target=t, done=(t in live) == want_live) for t in data.targets]
+        )

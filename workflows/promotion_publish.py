@@ -1,0 +1,190 @@
+"""PromotionLaunch, PUBLISHING: send the current price version to every channel through
+ChannelPublication batch children, and record what each channel confirmed.
+
+Used by the first publication, by republication after a price change, by the release of
+overridden stores, by the revert at the end and by the retraction of a rollback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.promotion.gates import StoreGateState
+    from domain.promotion.publishing import group_by, judge_round, rounds
+    from domain.publication import (
+        ALL_TARGETS,
+        STORE_SCOPED,
+        Channel,
+        PublicationAction,
+        PublicationOutcome,
+        PublicationRequest,
+    )
+
+from workflows.channel_publication import publish_all
+from workflows.promotion_run import LaunchFailed, LaunchRun
+
+
+def request(
+    run: LaunchRun,
+    channel: Channel,
+    action: PublicationAction,
+    targets: list[str],
+    reason: str = "",
+    *,
+    window: tuple[datetime, datetime] | None = None,
+) -> PublicationRequest:
+    s = run.s
+    pub = s.policy.publication
+    starts_at, ends_at = window or (s.first_start, s.last_end)
+    return PublicationRequest(
+        promotion_id=run.promotion_id,
+        channel=channel,
+        action=action,
+        targets=targets,
+        lines=list(s.lines),
+        version=s.version,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        ack_timeout=pub.ack_timeout,
+        max_republish=pub.max_republish,
+        name=s.plan.name,
+        offer_type=s.plan.offer.type.value,
+        scope_store_ids=s.stores_in(StoreGateState.READY) or list(s.stores),
+        deal_id=s.plan.vendor_deal_id,
+        reason=reason,
+    )
+
+
+def requests_for(
+    run: LaunchRun,
+    channel: Channel,
+    action: PublicationAction,
+    targets: list[str],
+    reason: str = "",
+) -> list[PublicationRequest]:
+    """One request per distinct store window for POS (store time), else one request."""
+    if channel not in STORE_SCOPED:
+        return [request(run, channel, action, targets, reason)]
+    groups = group_by(targets, run.s.window)
+    return [
+        request(run, channel, action, group, reason, window=window)
+        for window, group in groups.items()
+    ]
+
+
+async def fan_out(run: LaunchRun, requests: list[PublicationRequest]) -> list[PublicationOutcome]:
+    """Run the requests as batch children, round after round; mark channels SENT."""
+    if not requests:
+        return []
+    s = run.s
+    pub = s.policy.publication
+    for r in requests:
+        status = s.channels[r.channel.value]
+        status.state = "SENT"
+        status.version = r.version
+        attempted = s.attempted.setdefault(r.channel.value, [])
+        known = set(attempted)
+        for t in r.targets:
+            if t not in known:
+                attempted.append(t)
+                known.add(t)
+    outcomes: list[PublicationOutcome] = []
+    for round_ in rounds(requests):
+        outcomes += await publish_all(
+            workflow.info().workflow_id,
+            round_,
+            batch_size=pub.batch_size,
+            max_pending_children=pub.max_pending_children,
+        )
+    return outcomes
+
+
+async def publish(
+    run: LaunchRun, store_ids: list[str] | None = None, *, first: bool = False
+) -> None:
+    """Publish the current price version: every channel, or POS for `store_ids` only."""
+    s = run.s
+    ready = s.stores_in(StoreGateState.READY) if store_ids is None else store_ids
+    requests: list[PublicationRequest] = []
+    for channel in s.plan.channels:
+        if channel in STORE_SCOPED:
+            if ready:
+                requests += requests_for(run, channel, PublicationAction.PUBLISH, ready)
+        elif store_ids is None:
+            requests.append(request(run, channel, PublicationAction.PUBLISH, [ALL_TARGETS]))
+    record(run, await fan_out(run, requests), first=first)
+
+
+async def republish(run: LaunchRun) -> None:
+    """Send the current version to every target that confirmed an earlier one."""
+    s = run.s
+    requests: list[PublicationRequest] = []
+    for channel_value, targets in s.published.items():
+        if targets:
+            requests += requests_for(
+                run, Channel(channel_value), PublicationAction.PUBLISH, list(targets)
+            )
+    record(run, await fan_out(run, requests), first=False)
+    run.audit("workflow", "republished", f"price version {s.version}")
+
+
+def record(run: LaunchRun, outcomes: list[PublicationOutcome], *, first: bool) -> None:
+    """Record a round's confirmations per channel and store; hold failed stores or fail
+    the launch, as the policy says (`domain.promotion.publishing.judge_round`)."""
+    s = run.s
+    for outcome in outcomes:
+        status = s.channels[outcome.channel.value]
+        published = s.published.setdefault(outcome.channel.value, [])
+        seen = set(published)
+        for o in outcome.outcomes:
+            if o.state == "CONFIRMED" and o.target not in seen:
+                published.append(o.target)
+                seen.add(o.target)
+            if outcome.channel in STORE_SCOPED and o.target in s.stores:
+                s.stores[o.target].published = o.state == "CONFIRMED"
+        if first:
+            s.targets_planned += len(outcome.outcomes)
+            s.targets_on_time += sum(
+                1 for o in outcome.outcomes if o.state == "CONFIRMED" and o.attempts <= 1
+            )
+        status.targets = len(set(s.attempted.get(outcome.channel.value, [])))
+        status.confirmed = len(published)
+        status.failed = outcome.failed
+        status.reconciled_by_readback += outcome.reconciled_by_readback
+        status.republished += outcome.republished
+        status.duplicate_acks_dropped += outcome.duplicate_acks_dropped
+        status.state = (
+            "FAILED"
+            if outcome.failed and not published
+            else ("CONFIRMED" if published else status.state)
+        )
+        status.detail = (
+            f"v{outcome.version}: {outcome.confirmed} confirmed, {outcome.failed} failed"
+        )
+    verdict = judge_round(outcomes, s.policy.publication)
+    for channel_value, failed in verdict.held.items():
+        for store_id in failed:
+            st = s.stores.get(store_id)
+            if st is not None:
+                st.gate = StoreGateState.HELD
+                st.note = f"{channel_value} publication failed"
+        run.audit(
+            "workflow",
+            "stores held",
+            f"{len(failed)} store(s) not published to {channel_value}, held by "
+            f"policy: {', '.join(failed[:10])}",
+        )
+    if verdict.failures:
+        raise LaunchFailed("; ".join(verdict.failures))
+
+
+def publishing_words(run: LaunchRun) -> str:
+    s = run.s
+    ready = len(s.stores_in(StoreGateState.READY))
+    return (
+        f"publishing price version {s.version} to "
+        f"{', '.join(c.value for c in s.plan.channels)} ({ready} stores), waiting for "
+        "confirmations"
+    )
