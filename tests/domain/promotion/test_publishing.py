@@ -44,7 +44,14 @@ def outcome(channel: Channel, states: dict[str, str]) -> PublicationOutcome:
         action=PublicationAction.PUBLISH,
         version=1,
         outcomes=[
-            TargetOutcome(target=t, state=s, attempts=1, reason="refused" if s == "FAILED" else "")  # type: ignore[arg-type]
+            TargetOutcome.model_validate(
+                {
+                    "target": t,
+                    "state": s,
+                    "attempts": 1,
+                    "reason": "refused" if s == "FAILED" else "",
+                }
+            )
             for t, s in states.items()
         ],
         confirmed=len(states) - failed,
