@@ -21,6 +21,7 @@ import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +50,8 @@ SALES_BY_REGION = "sales_by_region"
 DEFAULT_REGULAR_PRICE = Decimal("10.00")
 DEFAULT_COST = Decimal("5.00")
 DEFAULT_FUNDING_PER_UNIT = Decimal("1.50")
+DEAL_SLACK = timedelta(days=365)
+"""The scripted deal runs this long around the sample window: any test window fits."""
 
 
 @dataclass
@@ -105,8 +108,8 @@ class ScriptedRetail:
                 deal_type="scan_based",
                 items=list(items),
                 funding_per_unit=funding_per_unit,
-                starts_at=plan.starts_at,
-                ends_at=plan.ends_at,
+                starts_at=plan.starts_at - DEAL_SLACK,
+                ends_at=plan.ends_at + DEAL_SLACK,
             )
         facts = PlanFacts(items=items, stores=stores, store_ids=list(stores), deal=deal)
         return cls(facts=facts, **options)

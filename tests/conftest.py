@@ -1,7 +1,7 @@
 """Shared fixtures: each area keeps its own in tests/fixtures/ and is imported here."""
 
 from tests.fixtures.backoffice import backoffice, backoffice_factory, backoffice_pg, postgres
-from tests.fixtures.promotion import promo_rig
+from tests.fixtures.promotion import fast_promo_rig, promo_rig
 from tests.fixtures.publication import channel_rig, monitor_rig, stuck_channel_rig
 from tests.fixtures.rebalance import fake_inventory
 from tests.fixtures.returns import codec_client, scripted_returns, seeded_orders
@@ -15,6 +15,7 @@ __all__ = [
     "codec_client",
     "env",
     "fake_inventory",
+    "fast_promo_rig",
     "local_env",
     "monitor_rig",
     "postgres",

@@ -1,0 +1,279 @@
+"""PromotionLaunch's fast orchestration tier: every system scripted (`fakes.promotion`),
+the worker's own registry, time skipped explicitly per workflow.
+
+Covers the branches the live tier reaches slowly or not at all: a price change before and
+after approval, a cancel in every state, a rejection at each tier, escalation and expiry,
+each failed-store policy. Each test counts the effects the saga left behind."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from domain.promotion.contract import (
+    READ_COVERAGE,
+    VERIFY_PRICES,
+    CancelRequest,
+    Decision,
+    PriceChange,
+)
+from domain.promotion.plan import Offer
+from domain.promotion.status import PromotionState, PromotionStatus
+from fakes.promotion import SEND_BATCH
+from tests.fixtures.promotion import FastRig, approver_for, load_policy
+from tests.fixtures.temporal import send_update
+from workflows.promotion_launch import PromotionLaunch
+
+POLICY = load_policy()
+FEW_CHECKS = {"monitor": {"check_interval": "PT12H"}}
+"""Few monitor checks: every skipped timer costs a little real time."""
+
+
+async def decide(
+    handle: WorkflowHandle[Any, Any], role: str, *, approve: bool = True, comment: str = ""
+) -> None:
+    update = PromotionLaunch.approve if approve else PromotionLaunch.reject
+    decision = Decision(approver=approver_for(POLICY, role), role=role, comment=comment)
+    await send_update(handle, update, decision)
+
+
+async def approve_pending(rig: FastRig, handle: WorkflowHandle[Any, Any]) -> PromotionStatus:
+    status = await rig.wait_state(handle, "AWAITING_APPROVAL")
+    for approval in status.approvals:
+        if approval.state.value == "PENDING":
+            await decide(handle, approval.role)
+    return status
+
+
+async def cancel(handle: WorkflowHandle[Any, Any], reason: str = "test over") -> None:
+    request = CancelRequest(requested_by=approver_for(POLICY, "category_manager"), reason=reason)
+    await send_update(handle, PromotionLaunch.cancel, request)
+
+
+def assert_rolled_back(rig: FastRig, result: PromotionStatus) -> None:
+    """Nothing live anywhere, every accrual reversed, no task left open."""
+    assert all(not targets for targets in rig.retail.live.values()), rig.retail.live
+    assert rig.retail.reversed == rig.retail.accrued
+    assert all(t.state not in ("OPEN", "LATE") for t in rig.retail.tasks.values())
+    assert result.funding.reversed == result.funding.accrued
+
+
+async def test_an_approved_launch_goes_live_ends_and_claims_on_units_sold(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    rig.retail.units_sold = {"I0012": 40, "I0060": 25, "I0156": 5}
+    plan = rig.plan(prefix="FAST-HAPPY", length=timedelta(days=1))
+    handle = await rig.launch(plan, load_policy(**FEW_CHECKS))
+    waiting = await approve_pending(rig, handle)
+    assert [a.role for a in waiting.approvals] == ["category_manager", "finance"]
+    scheduled = await rig.wait_state(handle, "SCHEDULED")
+    assert all(ch.state == "CONFIRMED" for ch in scheduled.channels)
+    assert rig.retail.accrued == {f"ACR-{plan.promotion_id}": scheduled.funding.accrued}
+
+    await rig.env.fast_forward(handle)
+    result: PromotionStatus = await handle.result()
+    assert result.state is PromotionState.ENDED, result.reasons
+    assert {ch.state for ch in result.channels} == {"REVERTED"}
+    assert all(not targets for targets in rig.retail.live.values())
+    assert result.funding.claimed == Decimal("105.00")  # 70 units x 1.50
+    assert rig.retail.claimed == {plan.promotion_id: Decimal("105.00")}
+    assert rig.retail.called(VERIFY_PRICES.name) == len(plan.channels)
+
+
+async def test_a_price_change_before_approval_publishes_only_the_new_version(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    plan = rig.plan(prefix="FAST-PRICE-EARLY")
+    handle = await rig.launch(plan)
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    change = PriceChange(
+        requested_by=approver_for(POLICY, "pricing_analyst"),
+        offer=Offer.model_validate({"type": "percent_off", "percent": "20"}),
+        reason="vendor asked for a shallower cut",
+    )
+    answer = await send_update(handle, PromotionLaunch.change_price, change)
+    assert "price version 2" in answer.message
+    status = await approve_pending(rig, handle)
+    assert status.version == 2
+    await rig.wait_state(handle, "SCHEDULED")
+    assert {version for *_, version in rig.retail.sends} == {2}
+    await cancel(handle)
+    assert (await handle.result()).state is PromotionState.CANCELLED
+
+
+async def test_a_material_price_change_after_approval_reopens_and_republishes(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    plan = rig.plan(prefix="FAST-PRICE-LATE")
+    handle = await rig.launch(plan)
+    await approve_pending(rig, handle)
+    await rig.wait_state(handle, "SCHEDULED")
+    change = PriceChange(
+        requested_by=approver_for(POLICY, "pricing_analyst"),
+        offer=Offer.model_validate({"type": "percent_off", "percent": "35"}),
+        reason="match a competitor",
+    )
+    answer = await send_update(handle, PromotionLaunch.change_price, change)
+    assert "re-opens category_manager" in answer.message
+    reopened = await rig.wait_for(
+        handle, lambda s: s.awaiting_role == "category_manager", what="re-approval"
+    )
+    assert reopened.state is PromotionState.AWAITING_APPROVAL
+    await decide(handle, "category_manager")
+    republished = await rig.wait_for(
+        handle,
+        lambda s: s.state is PromotionState.SCHEDULED and s.version == 2,
+        what="republished at version 2",
+    )
+    assert any(e.action == "republished" for e in republished.audit)
+    assert {(ch, target) for ch, _, target, v in rig.retail.sends if v == 2} == {
+        (ch, target) for ch, _, target, v in rig.retail.sends if v == 1
+    }
+    await cancel(handle)
+    result = await handle.result()
+    assert result.state is PromotionState.CANCELLED
+    assert_rolled_back(rig, result)
+
+
+async def test_a_rejected_reapproval_rolls_the_launch_back(fast_promo_rig: FastRig) -> None:
+    rig = fast_promo_rig
+    plan = rig.plan(prefix="FAST-REAPPROVAL-NO")
+    handle = await rig.launch(plan)
+    await approve_pending(rig, handle)
+    await rig.wait_state(handle, "SCHEDULED")
+    change = PriceChange(
+        requested_by=approver_for(POLICY, "pricing_analyst"),
+        offer=Offer.model_validate({"type": "percent_off", "percent": "35"}),
+        reason="match a competitor",
+    )
+    await send_update(handle, PromotionLaunch.change_price, change)
+    await rig.wait_for(handle, lambda s: s.awaiting_role == "category_manager", what="re-approval")
+    await decide(handle, "category_manager", approve=False, comment="too deep")
+    result = await handle.result()
+    assert result.state is PromotionState.REJECTED
+    assert any("not re-approved" in r for r in result.reasons)
+    assert_rolled_back(rig, result)
+
+
+@pytest.mark.parametrize("role", ["category_manager", "finance"])
+async def test_a_rejection_at_each_tier_ends_rejected_with_no_effect(
+    fast_promo_rig: FastRig, role: str
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-REJECT"))
+    status = await rig.wait_state(handle, "AWAITING_APPROVAL")
+    for approval in status.approvals:
+        if approval.role == role:
+            break
+        await decide(handle, approval.role)
+    await decide(handle, role, approve=False, comment="not this week")
+    result = await handle.result()
+    assert result.state is PromotionState.REJECTED
+    assert any(f"({role}): not this week" in r for r in result.reasons)
+    assert rig.retail.accrued == {} and rig.retail.sends == []
+
+
+async def test_a_rejection_without_a_reason_is_refused_before_history(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-REJECT-WORDS"))
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await decide(handle, "category_manager", approve=False)
+    assert "a rejection needs a reason" in str(refused.value.cause)
+    await cancel(handle)
+    assert (await handle.result()).state is PromotionState.CANCELLED
+
+
+async def test_a_missed_deadline_escalates_and_the_last_one_expires(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-ESCALATE", start_in=timedelta(days=10)))
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    await rig.env.fast_forward(handle, timedelta(days=1, hours=1))
+    escalated = await rig.wait_for(
+        handle, lambda s: s.awaiting_role == "merchandising_director", what="escalation"
+    )
+    assert escalated.approvals[0].state.value == "ESCALATED"
+    assert any(a.audience == "merchandising_director" for a in rig.retail.alerts)
+    await decide(handle, "merchandising_director")
+    await rig.wait_for(handle, lambda s: s.awaiting_role == "finance", what="finance's turn")
+    # finance (2 days) escalates to the finance director (1 day), who escalates to nobody
+    await rig.env.fast_forward(handle, timedelta(days=2, hours=1))
+    await rig.wait_for(
+        handle, lambda s: s.awaiting_role == "finance_director", what="second escalation"
+    )
+    await rig.env.fast_forward(handle, timedelta(days=1, hours=1))
+    result = await handle.result()
+    assert result.state is PromotionState.REJECTED
+    assert any("nobody to escalate to" in r for r in result.reasons)
+    assert rig.retail.accrued == {}
+
+
+@pytest.mark.parametrize(
+    "state",
+    ["AWAITING_APPROVAL", "PREPARING", "PUBLISHING", "SCHEDULED", "LIVE"],
+)
+async def test_a_cancel_in_any_state_undoes_everything_done_so_far(
+    fast_promo_rig: FastRig, state: str
+) -> None:
+    rig = fast_promo_rig
+    blocking = {"PREPARING": READ_COVERAGE.name, "PUBLISHING": SEND_BATCH}.get(state)
+    held = rig.retail.hold(blocking) if blocking else None
+    plan = rig.plan(prefix=f"FAST-CANCEL-{state[:4]}", length=timedelta(days=1))
+    handle = await rig.launch(plan, load_policy(**FEW_CHECKS))
+    if state != "AWAITING_APPROVAL":
+        await approve_pending(rig, handle)
+    if state == "LIVE":
+        await rig.wait_state(handle, "SCHEDULED")
+        await rig.env.fast_forward(handle, timedelta(days=3, hours=1))
+    await rig.wait_state(handle, state)
+    await cancel(handle, f"cancelled while {state}")
+    if held is not None:
+        held.set()
+    result = await handle.result()
+    assert result.state is PromotionState.CANCELLED
+    assert any(e.action == "rollback finished" for e in result.audit) == (
+        state != "AWAITING_APPROVAL"
+    )
+    assert_rolled_back(rig, result)
+    if state == "AWAITING_APPROVAL":
+        assert rig.retail.accrued == {} and rig.retail.sends == []
+
+
+@pytest.mark.parametrize(
+    ("publication", "final"),
+    [
+        ({"on_store_failure": "hold_store", "max_failed_store_pct": "20"}, "SCHEDULED"),
+        ({"on_store_failure": "hold_store", "max_failed_store_pct": "10"}, "FAILED"),
+        ({"on_store_failure": "fail_launch"}, "FAILED"),
+    ],
+)
+async def test_a_store_that_cannot_be_published_is_held_or_fails_the_launch_by_policy(
+    fast_promo_rig: FastRig, publication: dict[str, str], final: str
+) -> None:
+    rig = fast_promo_rig
+    plan = rig.plan(prefix="FAST-STORE-FAIL")
+    refused = plan.stores[2]
+    rig.retail.fail_targets["pos"] = {refused}
+    handle = await rig.launch(plan, load_policy(publication=publication))
+    await approve_pending(rig, handle)
+    status = await rig.wait_state(handle, final)
+    if final == "SCHEDULED":
+        store = next(st for st in status.stores if st.store_id == refused)
+        assert store.gate.value == "HELD" and "pos publication failed" in store.note
+        assert rig.retail.live["pos"] == set(plan.stores) - {refused}
+        await cancel(handle)
+        status = await handle.result()
+    else:
+        assert any("could not be published to pos" in r for r in status.reasons)
+    assert_rolled_back(rig, status)
