@@ -38,7 +38,7 @@ from domain.promotion import (
     store_window,
 )
 from domain.promotion_status import TaskStatus
-from domain.publication import Channel
+from domain.publication.contract import Channel
 
 T = TypeVar("T")
 CONCURRENCY = 16

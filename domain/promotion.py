@@ -25,9 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-from domain.publication import Channel, PriceLine
+from domain.publication.contract import Channel
+from domain.publication.prices import PriceLine
 from domain.rebalance import RebalancePolicy
-from domain.sellthrough import MonitorPolicy
+from domain.sellthrough.policy import MonitorPolicy
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)

@@ -14,7 +14,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.promotion import Position, PromotionPlan
 from domain.promotion_status import TaskStatus
-from domain.publication import Channel, PriceLine
+from domain.publication.contract import Channel
+from domain.publication.prices import PriceLine
 
 LOOKUP_FACTS = "promotion_lookup_facts"
 CHECK_DEAL = "promotion_check_deal"

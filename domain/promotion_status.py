@@ -22,7 +22,7 @@ from domain.promotion import (
     RequiredApproval,
     StoreGateState,
 )
-from domain.publication import PriceLine
+from domain.publication.prices import PriceLine
 
 WORKFLOW_TYPE = "PromotionLaunch"
 TASKS_SHOWN = 200

@@ -80,7 +80,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         UpdateAnswer,
     )
-    from domain.publication import (
+    from domain.publication.contract import (
         ALL_TARGETS,
         STORE_SCOPED,
         Channel,
@@ -88,6 +88,7 @@ with workflow.unsafe.imports_passed_through():
         PublicationOutcome,
         PublicationRequest,
     )
+    from domain.publication.prices import PriceLine
     from domain.rebalance import (
         DemandOverride,
         RebalanceRequest,
@@ -95,7 +96,7 @@ with workflow.unsafe.imports_passed_through():
         RebalanceScope,
     )
     from domain.rebalance import workflow_id_for as rebalance_workflow_id
-    from domain.sellthrough import MonitorInput, MonitorItem, MonitorSummary
+    from domain.sellthrough.contract import MonitorInput, MonitorSummary
 
 from workflows.channel_publication import publish_all
 
@@ -1009,7 +1010,7 @@ class PromotionLaunch:
         arg = MonitorInput(
             promotion_id=self.plan.promotion_id,
             items=[
-                MonitorItem(
+                PriceLine(
                     item_id=line.item_id,
                     regular_price=line.regular_price,
                     promo_price=line.promo_price,
