@@ -2,7 +2,7 @@
 
 One activity call handles one batch (at most a few hundred stores) of one channel and one
 action, with bounded concurrency inside. Every call to the channel carries its own
-idempotency key (:func:`domain.publication.idempotency_key`: promotion, channel, action,
+idempotency key (:func:`domain.publication.rules.idempotency_key`: promotion, channel, action,
 price version, target, and the republish attempt), so a retried activity never acts twice.
 
 Progress is heartbeated (the targets already answered): a retried attempt resumes where the
@@ -40,7 +40,9 @@ from adapters.errors import BusinessRefusal, TransientError
 from adapters.models import Callback
 from adapters.models import PriceLine as WirePriceLine
 from adapters.pos import PosClient, PriceBookRequest, PriceBookRetractRequest
-from domain.publication import (
+from domain.publication.contract import (
+    READ_BACK,
+    SEND_BATCH,
     Channel,
     PublicationAction,
     PublicationRequest,
@@ -51,8 +53,8 @@ from domain.publication import (
     SendBatchResult,
     TargetAttempt,
     TargetSend,
-    idempotency_key,
 )
+from domain.publication.rules import idempotency_key
 
 T = TypeVar("T")
 
@@ -104,7 +106,7 @@ class ChannelActivities:
 
     # -- send ------------------------------------------------------------------------------
 
-    @activity.defn(name="channel_send_batch")
+    @activity.defn(name=SEND_BATCH.name)
     async def send_batch(self, data: SendBatchInput) -> SendBatchResult:
         """Send one batch of targets to one channel; heartbeat the targets answered so far."""
         request = data.request
@@ -309,7 +311,7 @@ class ChannelActivities:
 
     # -- read back -------------------------------------------------------------------------
 
-    @activity.defn(name="channel_read_back")
+    @activity.defn(name=READ_BACK.name)
     async def read_back(self, data: ReadBackInput) -> ReadBackResult:
         """What the channel shows for each target: is the action applied at this version?"""
         request = data.request

@@ -38,7 +38,7 @@ from domain.promotion.plan import (
 )
 from domain.promotion.status import TaskStatus
 from domain.promotion.validation import store_window
-from domain.publication import Channel
+from domain.publication.contract import Channel
 
 T = TypeVar("T")
 CONCURRENCY = 16

@@ -9,7 +9,7 @@ from temporalio import activity
 from activities.common import translate_errors
 from adapters.base import new_http_client
 from adapters.pos import PosClient
-from domain.sellthrough import RegionSales, SalesQuery
+from domain.sellthrough.contract import SALES_BY_REGION, RegionSales, SalesQuery
 
 STORE_FILTER_LIMIT = 200
 """Up to this many stores are named in the query; beyond, all stores are read and grouped."""
@@ -23,7 +23,7 @@ class SalesActivities:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    @activity.defn(name="sales_by_region")
+    @activity.defn(name=SALES_BY_REGION.name)
     async def sales_by_region(self, query: SalesQuery) -> RegionSales:
         """Sum POS units per region and item since the promotion started (read only)."""
         region_of = {

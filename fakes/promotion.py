@@ -32,7 +32,9 @@ from domain.promotion import contract as c
 from domain.promotion.gates import Position
 from domain.promotion.plan import ItemFacts, PlanFacts, PromotionPlan, StoreFacts, VendorDeal
 from domain.promotion.status import TaskStatus
-from domain.publication import (
+from domain.publication.contract import (
+    READ_BACK,
+    SEND_BATCH,
     PublicationAction,
     ReadBackInput,
     ReadBackResult,
@@ -41,11 +43,7 @@ from domain.publication import (
     SendBatchResult,
     TargetSend,
 )
-from domain.sellthrough import RegionSales, SalesQuery
-
-SEND_BATCH = "channel_send_batch"
-READ_BACK = "channel_read_back"
-SALES_BY_REGION = "sales_by_region"
+from domain.sellthrough.contract import SALES_BY_REGION, RegionSales, SalesQuery
 
 DEFAULT_REGULAR_PRICE = Decimal("10.00")
 DEFAULT_COST = Decimal("5.00")
@@ -271,9 +269,9 @@ class ScriptedRetail:
             mismatches=[f"{t}: promotion still live" for t in wrong],
         )
 
-    @activity.defn(name=SALES_BY_REGION)
+    @activity.defn(name=SALES_BY_REGION.name)
     async def sales_by_region(self, query: SalesQuery) -> RegionSales:
-        await self._enter(SALES_BY_REGION)
+        await self._enter(SALES_BY_REGION.name)
         return RegionSales(
             since=query.since,
             until=query.until,
@@ -282,10 +280,10 @@ class ScriptedRetail:
 
     # ------------------------------------------------------------------ channels
 
-    @activity.defn(name=SEND_BATCH)
+    @activity.defn(name=SEND_BATCH.name)
     async def send_batch(self, data: SendBatchInput) -> SendBatchResult:
         """Every channel confirms at once (no ack signal needed); refused targets fail."""
-        await self._enter(SEND_BATCH)
+        await self._enter(SEND_BATCH.name)
         request = data.request
         channel = request.channel.value
         refused = self.fail_targets.get(channel, set())
@@ -319,9 +317,9 @@ class ScriptedRetail:
             )
         return SendBatchResult(sends=out)
 
-    @activity.defn(name=READ_BACK)
+    @activity.defn(name=READ_BACK.name)
     async def read_back(self, data: ReadBackInput) -> ReadBackResult:
-        await self._enter(READ_BACK)
+        await self._enter(READ_BACK.name)
         live = self.live.get(data.request.channel.value, set())
         want_live = data.request.action is PublicationAction.PUBLISH
         return ReadBackResult(

@@ -15,13 +15,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.promotion.kpis import compute_kpis
     from domain.promotion.monitoring import monitor_input, stores_by_region
     from domain.promotion.status import PromotionState
-    from domain.publication import ALL_TARGETS, Channel, PublicationAction
+    from domain.publication.contract import ALL_TARGETS, Channel, PublicationAction
+    from domain.sellthrough.contract import workflow_id as monitor_workflow_id
 
 from workflows.activity_calls import call
 from workflows.promotion_publish import fan_out, requests_for
 from workflows.promotion_run import LaunchRun, words
 from workflows.sell_through_monitor import SellThroughMonitor
-from workflows.sell_through_monitor import workflow_id as monitor_workflow_id
 
 # ---------------------------------------------------------------------------- live
 

@@ -13,7 +13,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.promotion.gates import StoreGateState
     from domain.promotion.publishing import group_by, judge_round, rounds
-    from domain.publication import (
+    from domain.publication.contract import (
         ALL_TARGETS,
         STORE_SCOPED,
         Channel,

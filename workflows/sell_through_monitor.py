@@ -2,15 +2,22 @@
 
 Child of ``PromotionLaunch`` (id ``sellthrough-{promotion_id}``) for the live window. Every
 ``check_interval`` it reads units sold per region and item, and
-:func:`domain.sellthrough.evaluate` recommends a markdown, a transfer or digital
+:func:`domain.sellthrough.rules.evaluate` recommends a markdown, a transfer or digital
 throttling. Inside the policy's bounds a recommendation is applied at once; outside them it
 waits for the ``decide`` update from an authorized role (the validator refuses other roles
-and decisions on closed recommendations before they enter history). Applying:
+and decisions on closed recommendations before they enter history). Applying
+(:mod:`domain.sellthrough.effects`):
 
 * markdown -> the region's stores get the lower price in their POS price book
   (:func:`workflows.channel_publication.publish_all`, batch children, its own price version);
 * transfer -> an ``InventoryRebalance`` child moves stock from a slow region to the fast one;
 * digital throttling -> the promotion is retracted from e-commerce and marketplace.
+
+Applying reads the state, awaits a publication or a child, then writes the state; a
+``decide`` and the check loop can both do it. So, as in the ``safe_message_handlers``
+sample, one lock serializes them: a recommendation is claimed (APPLYING, no decision
+possible any more) at once, then applied when the lock is free; a check evaluates and
+applies under the lock too, so it never judges a state half way through a change.
 
 Every recommendation and decision is in the audit trail (``status`` query). The workflow
 continues-as-new every ``checks_per_run`` checks, carrying its state, so its history stays
@@ -19,8 +26,8 @@ small however long the promotion runs.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+import asyncio
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
@@ -29,58 +36,62 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import AWAITING_ROLE, PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
-    from domain.activity_options import READ_RETRY
-    from domain.publication import (
-        Channel,
-        PriceLine,
-        PublicationAction,
-        PublicationRequest,
-    )
-    from domain.rebalance import (
-        DemandOverride,
-        RebalanceRequest,
-        RebalanceScope,
-        workflow_id_for,
-    )
-    from domain.sellthrough import (
+    from domain.sellthrough.contract import (
+        DECIDE,
+        SALES_BY_REGION,
+        STATUS,
+        WORKFLOW_TYPE,
         Decision,
         MonitorInput,
         MonitorSummary,
+        SalesQuery,
+    )
+    from domain.sellthrough.decisions import check_decision
+    from domain.sellthrough.effects import (
+        markdown_request,
+        markdown_total,
+        record_markdown,
+        record_throttle,
+        throttle_requests,
+        transfer_request,
+        transfer_words,
+        transfer_workflow_id,
+    )
+    from domain.sellthrough.rules import evaluate
+    from domain.sellthrough.status import (
         Recommendation,
         RecommendationKind,
         RecommendationStatus,
-        RegionSales,
-        SalesQuery,
         audit,
-        check_decision,
-        current_price,
-        evaluate,
-        key,
+        awaiting,
+        awaiting_words,
+        check_words,
+        recommended_words,
     )
+    from workflows.activity_calls import call
     from workflows.channel_publication import publish_all
 
 SYSTEM = "sell-through monitor"
+REBALANCE_WORKFLOW = "InventoryRebalance"
 
 
-def workflow_id(promotion_id: str) -> str:
-    return f"sellthrough-{promotion_id}"
-
-
-@workflow.defn(name="SellThroughMonitor")
+@workflow.defn(name=WORKFLOW_TYPE)
 class SellThroughMonitor:
     @workflow.init
     def __init__(self, data: MonitorInput) -> None:
         self._data = data
         self._ended = False
         self._next_check_at: datetime | None = None
+        self._applying = asyncio.Lock()
+        """Held while a check evaluates and applies, and while a decision applies."""
 
     # -- messages -----------------------------------------------------------------------
 
-    @workflow.query(name="status")
+    @workflow.query(name=STATUS)
     def status(self) -> MonitorSummary:
         return self._summary()
 
-    @workflow.update(name="decide")
+    @workflow.update(name=DECIDE)
     async def decide(self, decision: Decision) -> Recommendation:
         """Approve (apply) or reject one recommendation awaiting a decision."""
         rec = check_decision(self._data, decision)
@@ -88,19 +99,15 @@ class SellThroughMonitor:
         rec.decided_by = decision.by
         rec.decided_role = decision.role
         rec.decision_note = decision.note
-        now = workflow.now()
+        state, now = self._data.state, workflow.now()
         if decision.approve:
-            audit(self._data.state, now, actor, "approved", f"{rec.id}: {rec.reason}")
-            await self._apply(rec, actor)
+            audit(state, now, actor, "approved", f"{rec.id}: {rec.reason}")
+            rec.status = RecommendationStatus.APPLYING  # claimed: no second decision
+            async with self._applying:
+                await self._apply(rec, actor)
         else:
             rec.status = RecommendationStatus.REJECTED
-            audit(
-                self._data.state,
-                now,
-                actor,
-                "rejected",
-                f"{rec.id}: {decision.note or 'no reason given'}",
-            )
+            audit(state, now, actor, "rejected", f"{rec.id}: {decision.note or 'no reason given'}")
         self._keep_attributes()
         return rec
 
@@ -139,14 +146,15 @@ class SellThroughMonitor:
             base = state.last_check_at or data.starts_at
             next_at = min(max(base + policy.check_interval, now), data.ends_at)
             self._next_check_at = next_at
+            waiting = awaiting_words(state, policy.authorized_roles)
             if next_at >= data.ends_at:
                 workflow.set_current_details(
-                    f"{self._awaiting_words()}promotion ends at {data.ends_at.isoformat()}"
+                    f"{waiting}promotion ends at {data.ends_at.isoformat()}"
                 )
                 await workflow.sleep(data.ends_at - now, summary="until the promotion ends")
                 break
             workflow.set_current_details(
-                f"{self._awaiting_words()}next sell-through check at {next_at.isoformat()}"
+                f"{waiting}next sell-through check at {next_at.isoformat()}"
             )
             if next_at > now:
                 await workflow.sleep(next_at - now, summary="until the next sell-through check")
@@ -155,73 +163,46 @@ class SellThroughMonitor:
         return await self._finish()
 
     async def _check(self) -> None:
+        """Read the sales, then (under the lock) recommend and apply what is automatic."""
         data, state = self._data, self._data.state
         now = workflow.now()
+        query = SalesQuery(
+            promotion_id=data.promotion_id,
+            item_ids=[i.item_id for i in data.items],
+            stores_by_region=data.stores_by_region,
+            since=data.starts_at,
+            until=now,
+        )
         try:
-            sales: RegionSales = await workflow.execute_activity(
-                "sales_by_region",
-                SalesQuery(
-                    promotion_id=data.promotion_id,
-                    item_ids=[i.item_id for i in data.items],
-                    stores_by_region=data.stores_by_region,
-                    since=data.starts_at,
-                    until=now,
-                ),
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=READ_RETRY,
-                result_type=RegionSales,
-                summary=f"read POS sales of {data.promotion_id} by region",
+            sales = await call(
+                SALES_BY_REGION, query, summary=f"read POS sales of {data.promotion_id} by region"
             )
         except ActivityError as err:
             state.checks += 1
             state.last_check_at = now
-            audit(
-                state,
-                now,
-                SYSTEM,
-                "check_failed",
-                f"POS sales could not be read: {err.cause or err}",
-            )
+            detail = f"POS sales could not be read: {err.cause or err}"
+            audit(state, now, SYSTEM, "check_failed", detail)
             return
-        recs = evaluate(data, sales, now)
-        state.checks += 1
-        state.last_check_at = now
-        audit(
-            state,
-            now,
-            SYSTEM,
-            "checked",
-            f"check {state.checks}: {len(recs)} new recommendation(s); ratios "
-            + ", ".join(f"{k} {v}" for k, v in sorted(state.last_ratios.items())),
-        )
-        for rec in recs:
-            state.recommendations.append(rec)
-            bound = (
-                "inside policy bounds: applied automatically"
-                if rec.automatic
-                else (
-                    "outside policy bounds: awaiting a decision from "
-                    + " or ".join(data.policy.authorized_roles)
-                )
-            )
-            audit(
-                state,
-                now,
-                SYSTEM,
-                "recommended",
-                f"{rec.id} {rec.kind.value}: {rec.reason} ({bound})",
-            )
-        self._keep_attributes()
-        for rec in recs:
-            if rec.automatic:
+        async with self._applying:
+            recs = evaluate(data, sales, now)
+            state.checks += 1
+            state.last_check_at = now
+            audit(state, now, SYSTEM, "checked", check_words(state, len(recs)))
+            roles = data.policy.authorized_roles
+            for rec in recs:
+                state.recommendations.append(rec)
+                audit(state, now, SYSTEM, "recommended", recommended_words(rec, roles))
+            self._keep_attributes()
+            automatic = [rec for rec in recs if rec.automatic]
+            for rec in automatic:
+                rec.status = RecommendationStatus.APPLYING  # claimed: no decision on it
+            for rec in automatic:
                 await self._apply(rec, SYSTEM)
-        self._keep_attributes()
+            self._keep_attributes()
 
-    # -- applying -----------------------------------------------------------------------
+    # -- applying (always under self._applying) -----------------------------------------
 
     async def _apply(self, rec: Recommendation, actor: str) -> None:
-        rec.status = RecommendationStatus.APPLYING
-        state = self._data.state
         try:
             if rec.kind is RecommendationKind.MARKDOWN:
                 ok, result = await self._markdown(rec)
@@ -233,125 +214,35 @@ class SellThroughMonitor:
             ok, result = False, f"could not be applied: {err}"
         rec.status = RecommendationStatus.APPLIED if ok else RecommendationStatus.FAILED
         rec.result = result
-        audit(
-            state, workflow.now(), actor, "applied" if ok else "apply_failed", f"{rec.id}: {result}"
-        )
-
-    def _version(self, rec: Recommendation) -> int:
-        return self._data.markdown_version_base + int(rec.id.rsplit("-", 1)[-1])
+        action = "applied" if ok else "apply_failed"
+        audit(self._data.state, workflow.now(), actor, action, f"{rec.id}: {result}")
 
     async def _markdown(self, rec: Recommendation) -> tuple[bool, str]:
-        data = self._data
-        new_total = data.state.markdown_pct.get(key(rec.region, rec.item_id), 0) + rec.markdown_pct
-        lines = []
-        for item in data.items:
-            price = current_price(data, rec.region, item)
-            offer = item.offer
-            if item.item_id == rec.item_id and rec.new_price is not None:
-                price = rec.new_price
-                offer = f"{item.offer}, marked down {new_total}%"
-            lines.append(
-                PriceLine(
-                    item_id=item.item_id,
-                    regular_price=item.regular_price,
-                    promo_price=price,
-                    offer=offer,
-                )
-            )
-        request = PublicationRequest(
-            promotion_id=data.promotion_id,
-            channel=Channel.POS,
-            action=PublicationAction.PUBLISH,
-            targets=list(data.stores_by_region[rec.region]),
-            lines=lines,
-            version=self._version(rec),
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            ack_timeout=data.policy.ack_timeout,
-            max_republish=data.policy.max_republish,
-            reason=f"sell-through markdown {rec.id}",
-        )
+        state = self._data.state
+        new_total = markdown_total(state, rec)
+        request = markdown_request(self._data, rec)
         [outcome] = await publish_all(workflow.info().workflow_id, [request])
-        if outcome.confirmed:
-            data.state.markdown_pct[key(rec.region, rec.item_id)] = new_total
-        words = f"{rec.item_id} at {rec.new_price} in {outcome.confirmed} store(s) of {rec.region}"
-        if outcome.failed:
-            failed = ", ".join(outcome.failed_targets[:10])
-            words += f"; {outcome.failed} store(s) could not be updated: {failed}"
-        return outcome.confirmed > 0, words
+        return record_markdown(state, rec, outcome, new_total)
 
     async def _transfer(self, rec: Recommendation, actor: str) -> tuple[bool, str]:
-        data = self._data
-        policy = data.policy.rebalance_policy
-        if policy is None or rec.source_region is None:
+        request = transfer_request(self._data, rec, actor, workflow.now())
+        if request is None:
             return False, "no rebalance policy or source region to move stock with"
-        dest = data.stores_by_region[rec.region]
-        source = data.stores_by_region[rec.source_region]
-        per_store = max(1, math.ceil(rec.transfer_units / len(dest)))
-        plan_id = f"{data.promotion_id}-st-{rec.id}"
-        request = RebalanceRequest(
-            plan_id=plan_id,
-            reason="manual",
-            scope=RebalanceScope(stores=[*dest, *source], items=[rec.item_id]),
-            need_by=workflow.now() + data.policy.transfer_need_by,
-            policy=policy,
-            demand_override=[
-                DemandOverride(store_id=s, item_id=rec.item_id, units=per_store) for s in dest
-            ]
-            + [DemandOverride(store_id=s, item_id=rec.item_id, units=0) for s in source],
-            parent_promotion_id=data.promotion_id,
-            requested_by=actor,
-        )
-        child = workflow_id_for(plan_id)
+        child = transfer_workflow_id(request)
         await workflow.start_child_workflow(
-            "InventoryRebalance",
+            REBALANCE_WORKFLOW,
             request,
             id=child,
             parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=f"sell-through transfer {rec.id} for {data.promotion_id}",
+            static_summary=f"sell-through transfer {rec.id} for {self._data.promotion_id}",
         )
         rec.rebalance_workflow_id = child
-        return True, (
-            f"transfer of about {rec.transfer_units} {rec.item_id} from {rec.source_region} to "
-            f"{rec.region} started as {child}"
-        )
+        return True, transfer_words(rec, child)
 
     async def _throttle(self, rec: Recommendation) -> tuple[bool, str]:
-        data = self._data
-        lines = [
-            PriceLine(
-                item_id=i.item_id,
-                regular_price=i.regular_price,
-                promo_price=i.promo_price,
-                offer=i.offer,
-            )
-            for i in data.items
-        ]
-        requests = [
-            PublicationRequest(
-                promotion_id=data.promotion_id,
-                channel=channel,
-                action=PublicationAction.RETRACT,
-                targets=["*"],
-                lines=lines,
-                version=self._version(rec),
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                ack_timeout=data.policy.ack_timeout,
-                max_republish=data.policy.max_republish,
-                reason=f"digital throttling {rec.id}: store stock at risk",
-            )
-            for channel in (Channel.ECOMMERCE, Channel.MARKETPLACE)
-        ]
+        requests = throttle_requests(self._data, rec)
         outcomes = await publish_all(workflow.info().workflow_id, requests)
-        ok = all(o.failed == 0 for o in outcomes)
-        if ok:
-            data.state.throttled = True
-        words = "; ".join(
-            f"{o.channel.value}: {'retracted' if o.failed == 0 else o.outcomes[0].reason}"
-            for o in outcomes
-        )
-        return ok, f"promotion taken off the digital channels ({words})"
+        return record_throttle(self._data.state, outcomes)
 
     # -- end ----------------------------------------------------------------------------
 
@@ -359,10 +250,9 @@ class SellThroughMonitor:
         await workflow.wait_condition(workflow.all_handlers_finished)
         state = self._data.state
         now = workflow.now()
-        for rec in state.recommendations:
-            if rec.status is RecommendationStatus.AWAITING_DECISION:
-                rec.status = RecommendationStatus.EXPIRED
-                audit(state, now, SYSTEM, "expired", f"{rec.id}: no decision before the end")
+        for rec in awaiting(state):
+            rec.status = RecommendationStatus.EXPIRED
+            audit(state, now, SYSTEM, "expired", f"{rec.id}: no decision before the end")
         self._ended = True
         self._next_check_at = None
         workflow.upsert_search_attributes(
@@ -376,24 +266,9 @@ class SellThroughMonitor:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _awaiting(self) -> list[Recommendation]:
-        return [
-            r
-            for r in self._data.state.recommendations
-            if r.status is RecommendationStatus.AWAITING_DECISION
-        ]
-
-    def _awaiting_words(self) -> str:
-        waiting = self._awaiting()
-        if not waiting:
-            return ""
-        roles = " or ".join(self._data.policy.authorized_roles)
-        ids = ", ".join(r.id for r in waiting)
-        return f"awaiting a decision from {roles} on {ids}; "
-
     def _keep_attributes(self) -> None:
         updates: list[SearchAttributeUpdate] = []
-        if self._awaiting():
+        if awaiting(self._data.state):
             updates.append(AWAITING_ROLE.value_set(self._data.policy.authorized_roles[0]))
         else:
             updates.append(AWAITING_ROLE.value_unset())
@@ -413,4 +288,4 @@ class SellThroughMonitor:
         )
 
 
-__all__ = ["SellThroughMonitor", "workflow_id"]
+__all__ = ["SellThroughMonitor"]

@@ -15,7 +15,7 @@ from pydantic import (
 from domain.money import HUNDRED
 from domain.promotion.plan import PlanMetrics
 from domain.promotion.policy import PromotionPolicy
-from domain.publication import PriceLine
+from domain.publication.prices import PriceLine
 
 
 class ApprovalState(StrEnum):

@@ -27,7 +27,8 @@ from domain.promotion.gates import Position
 from domain.promotion.plan import Offer, PlanFacts, PromotionPlan
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import PromotionState, TaskStatus
-from domain.publication import Channel, PriceLine
+from domain.publication.contract import Channel
+from domain.publication.prices import PriceLine
 
 WORKFLOW_TYPE = "PromotionLaunch"
 

@@ -11,7 +11,7 @@ from pydantic import (
 from domain.money import HUNDRED, cents
 from domain.promotion.plan import ItemFacts, PlanMetrics, VendorDeal
 from domain.promotion.validation import funding_per_unit
-from domain.publication import PriceLine
+from domain.publication.prices import PriceLine
 
 
 class PromotionKpis(BaseModel):

@@ -7,8 +7,8 @@ from datetime import datetime
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import StoreStatus
-from domain.publication import PriceLine
-from domain.sellthrough import MonitorInput, MonitorItem
+from domain.publication.prices import PriceLine
+from domain.sellthrough.contract import MonitorInput
 
 
 def stores_by_region(stores: dict[str, StoreStatus], live: list[str]) -> dict[str, list[str]]:
@@ -31,15 +31,7 @@ def monitor_input(
     starts_at, ends_at = window
     return MonitorInput(
         promotion_id=plan.promotion_id,
-        items=[
-            MonitorItem(
-                item_id=line.item_id,
-                regular_price=line.regular_price,
-                promo_price=line.promo_price,
-                offer=line.offer,
-            )
-            for line in lines
-        ],
+        items=list(lines),
         stores_by_region=by_region,
         forecast_units={
             region: {i.item_id: i.forecast_units_per_store * len(stores) for i in plan.items}

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from domain.money import HUNDRED, cents
-from domain.publication import Channel
+from domain.publication.contract import Channel
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -19,7 +19,7 @@ from pydantic import (
 
 from domain.promotion.plan import PlanMetrics
 from domain.rebalance import RebalancePolicy
-from domain.sellthrough import MonitorPolicy
+from domain.sellthrough.policy import MonitorPolicy
 
 
 class RolePolicy(BaseModel):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from domain.promotion.policy import PublicationPolicy
-from domain.publication import STORE_SCOPED, PublicationOutcome, PublicationRequest
+from domain.publication.contract import STORE_SCOPED, PublicationOutcome, PublicationRequest
 
 K = TypeVar("K", bound=Hashable)
 

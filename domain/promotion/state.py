@@ -27,7 +27,7 @@ from domain.promotion.status import (
     StoreStatus,
     TaskStatus,
 )
-from domain.publication import PriceLine
+from domain.publication.prices import PriceLine
 
 
 class LaunchState(BaseModel):

@@ -22,7 +22,7 @@ from domain.promotion.approvals import RequiredApproval
 from domain.promotion.gates import StoreGateState
 from domain.promotion.kpis import PromotionKpis
 from domain.promotion.plan import PlanMetrics
-from domain.publication import PriceLine
+from domain.publication.prices import PriceLine
 
 TASKS_SHOWN = 200
 """Tasks listed one by one in `status` (thousands of stores would make it megabytes)."""

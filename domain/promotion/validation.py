@@ -18,7 +18,7 @@ from domain.promotion.plan import (
     VendorDeal,
 )
 from domain.promotion.policy import PromotionPolicy
-from domain.publication import PriceLine
+from domain.publication.prices import PriceLine
 
 
 def store_window(plan: PromotionPlan, timezone: str) -> tuple[datetime, datetime]:

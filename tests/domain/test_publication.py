@@ -8,16 +8,25 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain.publication import (
+from domain.publication.batch import BatchProgress
+from domain.publication.contract import (
     Channel,
-    PriceLine,
+    ChannelAck,
     PublicationAction,
     PublicationOutcome,
     PublicationRequest,
+    ReadBackState,
     TargetOutcome,
+    TargetSend,
+    workflow_id,
+)
+from domain.publication.prices import PriceLine
+from domain.publication.rules import (
+    failed_batch,
     idempotency_key,
     merge_outcomes,
     split_batches,
+    summarize,
 )
 
 START = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -162,3 +171,90 @@ def test_merge_refuses_an_outcome_of_another_channel() -> None:
 def test_requests_round_trip_through_json() -> None:
     req = request(targets=["S1", "S2"])
     assert PublicationRequest.model_validate_json(req.model_dump_json()) == req
+
+
+def test_batch_child_ids_name_parent_channel_action_version_and_batch() -> None:
+    req = request(targets=["S1"], version=3)
+    assert workflow_id("promotion-P1", req, 2) == "promotion-P1-pub-pos-publish-v3-b2"
+
+
+def test_a_failed_batch_reports_every_target_failed_with_the_reason() -> None:
+    outcome = failed_batch(request(targets=["A", "B"]), "batch workflow failed: boom")
+    assert (outcome.confirmed, outcome.failed, outcome.failed_targets) == (0, 2, ["A", "B"])
+    assert {o.reason for o in outcome.outcomes} == {"batch workflow failed: boom"}
+    assert summarize([outcome]) == "pos publish v1: 0 confirmed, 2 failed"
+    assert summarize([]) == "nothing published"
+
+
+def _sent(progress: BatchProgress, **confirmed: bool) -> None:
+    progress.start_sending(progress.first_sends())
+    progress.sent(
+        [
+            TargetSend(
+                target=t, idempotency_key=f"k-{t}", sent=True, confirmed=c, publication_id=f"p-{t}"
+            )
+            for t, c in confirmed.items()
+        ]
+    )
+
+
+def _ack(event: str, publication_id: str, status: str = "confirmed") -> ChannelAck:
+    return ChannelAck.model_validate(
+        {"event_id": event, "publication_id": publication_id, "status": status, "reason": "no"}
+    )
+
+
+def test_acks_settle_sent_targets_and_duplicates_are_counted_once() -> None:
+    progress = BatchProgress.of(request(targets=["A", "B", "C"]))
+    _sent(progress, A=False, B=False, C=True)
+    assert [t.name for t in progress.awaiting_acks()] == ["A", "B"]
+    progress.receive_ack(_ack("e1", "p-A"))
+    progress.receive_ack(_ack("e1", "p-A"))
+    progress.receive_ack(_ack("e2", "p-B", status="rejected"))
+    assert progress.all_acked() and progress.duplicates == 1
+    outcome = progress.outcome()
+    assert [(o.target, o.state) for o in outcome.outcomes] == [
+        ("A", "CONFIRMED"),
+        ("B", "FAILED"),
+        ("C", "CONFIRMED"),
+    ]
+    assert outcome.outcomes[1].reason == "the channel rejected it: no"
+
+
+def test_an_ack_before_its_send_returned_is_applied_once_it_has() -> None:
+    progress = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"]))
+    progress.receive_ack(_ack("e1", "p-*"))
+    assert progress.early_acks
+    _sent(progress, **{"*": False})
+    assert progress.early_acks == [] and progress.outcome().confirmed == 1
+
+
+def test_read_back_reconciles_republishes_then_fails() -> None:
+    progress = BatchProgress.of(request(targets=["A", "B", "C"], max_republish=1))
+    _sent(progress, A=False, B=False, C=False)
+    states = {
+        "A": ReadBackState(target="A", done=True),
+        "B": ReadBackState(target="B", done=False, detail="PENDING"),
+        "C": ReadBackState(target="C", done=False, detail="REJECTED", refused=True),
+    }
+    again = progress.judge_read_back(progress.unsure(), states, "unused")
+    assert [(a.target, a.attempt) for a in again] == [("B", 2)]
+    assert (progress.reconciled, progress.republished) == (1, 1)
+    progress.start_sending(again)
+    progress.sent([TargetSend(target="B", idempotency_key="k", sent=True)])
+    assert progress.judge_read_back(progress.unsure(), {}, "read-back failed: down") == []
+    [a, b, c] = progress.outcome().outcomes
+    assert a.state == "CONFIRMED" and c.reason.startswith("the channel refused it")
+    assert (b.state, b.attempts) == ("FAILED", 2)
+    assert b.reason == (
+        "no confirmation within the deadline after 2 send(s); the channel shows: "
+        "read-back failed: down"
+    )
+
+
+def test_a_confirmed_revert_is_still_verified_by_reading_back() -> None:
+    progress = BatchProgress.of(request(targets=["A"], action=PublicationAction.REVERT))
+    _sent(progress, A=True)
+    assert [t.name for t in progress.unsure()] == ["A"]
+    progress.judge_read_back(progress.unsure(), {"A": ReadBackState(target="A", done=True)}, "")
+    assert progress.reconciled == 0 and progress.outcome().confirmed == 1

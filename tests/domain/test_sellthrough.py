@@ -8,20 +8,24 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from domain.publication.contract import Channel, PublicationAction, PublicationOutcome
+from domain.publication.prices import PriceLine
 from domain.rebalance import ApprovalPolicy, RebalancePolicy
-from domain.sellthrough import (
-    Decision,
-    MonitorInput,
-    MonitorItem,
-    MonitorPolicy,
-    RecommendationKind,
-    RecommendationStatus,
-    RegionSales,
-    check_decision,
-    elapsed_fraction,
-    evaluate,
-    marked_down_price,
+from domain.sellthrough.contract import Decision, MonitorInput, RegionSales
+from domain.sellthrough.decisions import check_decision
+from domain.sellthrough.effects import (
+    markdown_request,
+    markdown_total,
+    price_version,
+    record_markdown,
+    record_throttle,
+    throttle_requests,
+    transfer_request,
 )
+from domain.sellthrough.policy import MonitorPolicy
+from domain.sellthrough.prices import current_price, marked_down_price
+from domain.sellthrough.rules import elapsed_fraction, evaluate
+from domain.sellthrough.status import RecommendationKind, RecommendationStatus
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 END = START + timedelta(days=10)
@@ -32,8 +36,11 @@ def monitor(**policy: object) -> MonitorInput:
     return MonitorInput(
         promotion_id="P1",
         items=[
-            MonitorItem(
-                item_id="SKU-1", regular_price=Decimal("10.00"), promo_price=Decimal("8.00")
+            PriceLine(
+                item_id="SKU-1",
+                regular_price=Decimal("10.00"),
+                promo_price=Decimal("8.00"),
+                offer="20% off",
             )
         ],
         stores_by_region={"north": ["S1", "S2"], "south": ["S3"], "west": ["S4"]},
@@ -167,3 +174,102 @@ def test_policy_bounds_must_be_consistent() -> None:
         MonitorPolicy(auto_markdown_max_pct=Decimal("50"), max_markdown_pct=Decimal("40"))
     with pytest.raises(ValidationError, match="check_interval"):
         MonitorPolicy(check_interval=timedelta(0))
+
+
+def _two_items() -> MonitorInput:
+    data = monitor(auto_markdown_max_pct="20")
+    data.items.append(
+        PriceLine(
+            item_id="SKU-2",
+            regular_price=Decimal("5.00"),
+            promo_price=Decimal("4.00"),
+            offer="20% off",
+        )
+    )
+    return data
+
+
+def test_a_markdown_publishes_the_whole_price_book_of_the_region() -> None:
+    data = _two_items()
+    data.state.markdown_pct["south/SKU-2"] = Decimal("25")
+    [rec] = evaluate(data, sales(north=100, south=30, west=50), HALFWAY)
+    assert (rec.region, rec.item_id, rec.new_price) == ("south", "SKU-1", Decimal("6.40"))
+    request = markdown_request(data, rec)
+    assert (request.channel, request.action, request.targets) == (
+        Channel.POS,
+        PublicationAction.PUBLISH,
+        ["S3"],
+    )
+    assert request.version == price_version(data, rec) == 1001
+    # the item marked down earlier keeps its lower price in the same price book
+    assert [(line.item_id, line.promo_price, line.offer) for line in request.lines] == [
+        ("SKU-1", Decimal("6.40"), "20% off, marked down 20%"),
+        ("SKU-2", Decimal("3.00"), "20% off"),
+    ]
+    assert current_price(data.state, "south", data.items[1]) == Decimal("3.00")
+
+
+def _outcome(channel: Channel, confirmed: int, failed: list[str]) -> PublicationOutcome:
+    return PublicationOutcome.model_validate(
+        {
+            "channel": channel,
+            "action": PublicationAction.PUBLISH,
+            "version": 1001,
+            "outcomes": [
+                {"target": t, "state": "FAILED", "attempts": 1, "reason": "down"} for t in failed
+            ],
+            "confirmed": confirmed,
+            "failed": len(failed),
+            "duplicate_acks_dropped": 0,
+            "reconciled_by_readback": 0,
+            "republished": 0,
+        }
+    )
+
+
+def test_a_markdown_counts_once_a_store_took_it() -> None:
+    data = _two_items()
+    [rec] = evaluate(data, sales(north=100, south=30, west=50), HALFWAY)
+    total = markdown_total(data.state, rec)
+    ok, words = record_markdown(data.state, rec, _outcome(Channel.POS, 0, ["S3"]), total)
+    assert not ok and data.state.markdown_pct == {}
+    assert words == "SKU-1 at 6.40 in 0 store(s) of south; 1 store(s) could not be updated: S3"
+    ok, _ = record_markdown(data.state, rec, _outcome(Channel.POS, 1, []), total)
+    assert ok and data.state.markdown_pct == {"south/SKU-1": Decimal("20")}
+
+
+def test_throttling_retracts_from_both_digital_channels_and_counts_only_when_both_did() -> None:
+    data = monitor(auto_throttle=True)
+    [rec] = evaluate(data, sales(north=150, south=80, west=90), HALFWAY)
+    requests = throttle_requests(data, rec)
+    assert [(r.channel, r.action, r.targets) for r in requests] == [
+        (Channel.ECOMMERCE, PublicationAction.RETRACT, ["*"]),
+        (Channel.MARKETPLACE, PublicationAction.RETRACT, ["*"]),
+    ]
+    ok, words = record_throttle(
+        data.state, [_outcome(Channel.ECOMMERCE, 1, []), _outcome(Channel.MARKETPLACE, 0, ["*"])]
+    )
+    assert not ok and not data.state.throttled
+    assert (
+        words
+        == "promotion taken off the digital channels (ecommerce: retracted; marketplace: down)"
+    )
+    ok, _ = record_throttle(data.state, [_outcome(Channel.ECOMMERCE, 1, [])])
+    assert ok and data.state.throttled
+
+
+def test_a_transfer_moves_the_shortfall_from_the_source_stores_to_the_fast_region() -> None:
+    policy = RebalancePolicy(approval=ApprovalPolicy(approvers={"supply_chain": ["sam"]}))
+    data = monitor(rebalance_policy=policy.model_dump(), auto_transfer_max_units=50)
+    [rec] = evaluate(data, sales(north=150, south=40, west=45), HALFWAY)
+    request = transfer_request(data, rec, "sell-through monitor", HALFWAY)
+    assert request is not None
+    assert request.plan_id == "P1-st-rec-1" and request.parent_promotion_id == "P1"
+    assert [(d.store_id, d.units) for d in request.demand_override] == [
+        ("S1", 10),
+        ("S2", 10),
+        ("S3", 0),
+    ]
+    assert request.need_by == HALFWAY + data.policy.transfer_need_by
+    data.policy.rebalance_policy = None
+    assert transfer_request(data, rec, "x", HALFWAY) is None

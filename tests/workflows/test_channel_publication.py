@@ -18,14 +18,21 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.errors import BusinessRefusal
-from domain.publication import Channel, PublicationAction, PublicationOutcome, PublicationRequest
+from domain.publication.contract import (
+    Channel,
+    FanoutInput,
+    PublicationAction,
+    PublicationOutcome,
+    PublicationRequest,
+    workflow_id,
+)
 from tests.fixtures.publication import (
     ChannelRig,
     price_lines,
     publication_request,
     wait_until,
 )
-from workflows.channel_publication import ChannelFanout, ChannelPublication, FanoutInput, child_id
+from workflows.channel_publication import ChannelFanout, ChannelPublication
 
 STORES = [f"S{n:03d}" for n in range(1, 10)]
 WEST = ["S003", "S006", "S009"]  # region west in the seeded estate (every third store)
@@ -50,12 +57,10 @@ async def _fanout(
     requests: list[PublicationRequest],
     *,
     batch_size: int = 4,
-    workflow_id: str | None = None,
+    fanout_id: str | None = None,
 ) -> tuple[str, list[PublicationOutcome]]:
-    wid = workflow_id or f"fan-{uuid.uuid4().hex[:10]}"
-    async with run_worker(
-        client, workflows=[ChannelFanout, ChannelPublication], activities=rig.activities()
-    ) as worker:
+    wid = fanout_id or f"fan-{uuid.uuid4().hex[:10]}"
+    async with run_worker(client, settings=rig.settings) as worker:
         outcomes = await client.execute_workflow(
             ChannelFanout.run,
             FanoutInput(requests=requests, batch_size=batch_size),
@@ -65,8 +70,8 @@ async def _fanout(
     return wid, outcomes
 
 
-async def _events(client: Client, workflow_id: str) -> int:
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
+async def _events(client: Client, wid: str) -> int:
+    history = await client.get_workflow_handle(wid).fetch_history()
     return len(history.events)
 
 
@@ -109,8 +114,8 @@ async def test_every_channel_published_in_batches_with_acks(
     # child received its own confirmation signal
     first_pos = requests[0].model_copy(update={"targets": STORES[:4]})
     for n in range(3):
-        await local_env.client.get_workflow_handle(child_id(wid, first_pos, n)).describe()
-    ecommerce_child = child_id(wid, requests[1], 0)
+        await local_env.client.get_workflow_handle(workflow_id(wid, first_pos, n)).describe()
+    ecommerce_child = workflow_id(wid, requests[1], 0)
     history = await local_env.client.get_workflow_handle(ecommerce_child).fetch_history()
     signals = [
         e
@@ -177,9 +182,7 @@ async def test_duplicate_confirmations_are_dropped_by_event_id(
     async with channel_rig.backoffice.fault(
         "ecommerce", "events", duplicate_rate=1.0, duplicate_count=2, late_seconds=4
     ):
-        async with run_worker(
-            client, workflows=[ChannelPublication], activities=channel_rig.activities()
-        ):
+        async with run_worker(client, settings=channel_rig.settings):
             handle = await client.start_workflow(
                 ChannelPublication.run, request, id=wid, task_queue=task_queue
             )
@@ -196,9 +199,7 @@ async def test_duplicate_confirmations_are_dropped_by_event_id(
             return bool(events) and events[0].status == "delivered" and events[0].deliveries == 3
 
         await wait_until(delivered, timeout=30, what="three deliveries of the confirmation")
-    async with run_worker(
-        client, workflows=[ChannelPublication], activities=channel_rig.activities()
-    ):
+    async with run_worker(client, settings=channel_rig.settings):
         outcome = await handle.result()
     assert [o.state for o in outcome.outcomes] == ["CONFIRMED"]
     assert outcome.duplicate_acks_dropped == 2

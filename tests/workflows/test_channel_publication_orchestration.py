@@ -1,6 +1,6 @@
 """The batch workflow's own logic against a scripted channel (time-skipping server).
 
-The scripted channel (tests/fixtures/publication.py) delivers its confirmations before the
+The scripted channel (fakes/publication.py) delivers its confirmations before the
 send activity returns, duplicates them, or never applies the change: cases a live system
 produces only by chance. The end-to-end tests against the backoffice are in
 test_channel_publication.py.
@@ -13,9 +13,10 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.publication import Channel, PublicationAction
-from tests.fixtures.publication import ScriptedChannel, publication_request
-from workflows.channel_publication import ChannelFanout, ChannelPublication, FanoutInput
+from domain.publication.contract import Channel, FanoutInput, PublicationAction
+from fakes.publication import ScriptedChannel
+from tests.fixtures.publication import publication_request
+from workflows.channel_publication import ChannelFanout, ChannelPublication
 
 
 async def test_duplicate_acks_are_dropped_by_event_id(
@@ -23,9 +24,7 @@ async def test_duplicate_acks_are_dropped_by_event_id(
 ) -> None:
     channel = ScriptedChannel(env.client, acks_per_send=3)
     request = publication_request(f"P-{uuid.uuid4().hex[:6]}", Channel.ECOMMERCE)
-    async with run_worker(
-        env.client, workflows=[ChannelPublication], activities=channel.activities()
-    ):
+    async with run_worker(env.client, fakes=channel.activities()):
         outcome = await env.client.execute_workflow(
             ChannelPublication.run, request, id=f"pub-{uuid.uuid4().hex}", task_queue=task_queue
         )
@@ -44,9 +43,7 @@ async def test_a_channel_that_never_shows_the_change_is_republished_then_failed(
         ack_timeout=timedelta(minutes=10),
         max_republish=2,
     )
-    async with run_worker(
-        env.client, workflows=[ChannelPublication], activities=channel.activities()
-    ):
+    async with run_worker(env.client, fakes=channel.activities()):
         outcome = await env.client.execute_workflow(
             ChannelPublication.run, request, id=f"pub-{uuid.uuid4().hex}", task_queue=task_queue
         )
@@ -65,9 +62,7 @@ async def test_missing_ack_then_republish_succeeds_on_the_second_send(
     request = publication_request(
         f"P-{uuid.uuid4().hex[:6]}", Channel.POS, [f"S{i}" for i in range(1, 8)], max_republish=1
     )
-    async with run_worker(
-        env.client, workflows=[ChannelPublication, ChannelFanout], activities=channel.activities()
-    ):
+    async with run_worker(env.client, fakes=channel.activities()):
         [outcome] = await env.client.execute_workflow(
             ChannelFanout.run,
             FanoutInput(requests=[request], batch_size=3, max_pending_children=2),
@@ -89,9 +84,7 @@ async def test_retract_outcomes_say_retracted(
     request = publication_request(
         f"P-{uuid.uuid4().hex[:6]}", Channel.ECOMMERCE, action=PublicationAction.RETRACT
     )
-    async with run_worker(
-        env.client, workflows=[ChannelPublication], activities=channel.activities()
-    ):
+    async with run_worker(env.client, fakes=channel.activities()):
         outcome = await env.client.execute_workflow(
             ChannelPublication.run, request, id=f"pub-{uuid.uuid4().hex}", task_queue=task_queue
         )

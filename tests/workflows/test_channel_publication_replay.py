@@ -24,9 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from common.temporal import data_converter
-from domain.publication import Channel
+from domain.publication.contract import Channel, FanoutInput, workflow_id
 from tests.fixtures.publication import ChannelRig, price_lines, publication_request
-from workflows.channel_publication import ChannelFanout, ChannelPublication, FanoutInput, child_id
+from workflows.channel_publication import ChannelFanout, ChannelPublication
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 FILES = {
@@ -51,9 +51,7 @@ async def test_record_histories(
         "REC-PUB-1", Channel.ECOMMERCE, lines=lines, ack_timeout=timedelta(seconds=2)
     )
     acked = publication_request("REC-PUB-2", Channel.ECOMMERCE, lines=lines)
-    async with run_worker(
-        client, workflows=[ChannelFanout, ChannelPublication], activities=channel_rig.activities()
-    ):
+    async with run_worker(client, settings=channel_rig.settings):
         async with channel_rig.backoffice.fault("ecommerce", "events", drop_rate=1.0):
             outcomes = await client.execute_workflow(
                 ChannelFanout.run,
@@ -68,8 +66,8 @@ async def test_record_histories(
         assert outcome.confirmed == 1 and outcome.reconciled_by_readback == 0
     ids = {
         "fanout": "rec-fanout",
-        "pos_batch": child_id("rec-fanout", pos, 0),
-        "reconciled": child_id("rec-fanout", ecommerce, 0),
+        "pos_batch": workflow_id("rec-fanout", pos, 0),
+        "reconciled": workflow_id("rec-fanout", ecommerce, 0),
         "acked": "rec-acked",
     }
     for name, wid in ids.items():

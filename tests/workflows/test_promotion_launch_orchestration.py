@@ -23,7 +23,7 @@ from domain.promotion.contract import (
 )
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionState, PromotionStatus
-from fakes.promotion import SEND_BATCH
+from domain.publication.contract import SEND_BATCH
 from tests.fixtures.promotion import FastRig, approver_for, load_policy
 from tests.fixtures.temporal import send_update
 from workflows.promotion_launch import PromotionLaunch
@@ -227,7 +227,7 @@ async def test_a_cancel_in_any_state_undoes_everything_done_so_far(
     fast_promo_rig: FastRig, state: str
 ) -> None:
     rig = fast_promo_rig
-    blocking = {"PREPARING": READ_COVERAGE.name, "PUBLISHING": SEND_BATCH}.get(state)
+    blocking = {"PREPARING": READ_COVERAGE.name, "PUBLISHING": SEND_BATCH.name}.get(state)
     held = rig.retail.hold(blocking) if blocking else None
     plan = rig.plan(prefix=f"FAST-CANCEL-{state[:4]}", length=timedelta(days=1))
     handle = await rig.launch(plan, load_policy(**FEW_CHECKS))

@@ -20,25 +20,21 @@ import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from temporalio.client import WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from common.temporal import data_converter
-from domain.sellthrough import (
-    Decision,
-    MonitorInput,
-    MonitorItem,
-    MonitorPolicy,
-    MonitorSummary,
-    Recommendation,
-)
+from domain.publication.prices import PriceLine
+from domain.sellthrough.contract import Decision, MonitorInput, MonitorSummary, workflow_id
+from domain.sellthrough.policy import MonitorPolicy
+from domain.sellthrough.status import Recommendation
 from tests.fixtures.publication import ChannelRig, wait_until
 from workflows.channel_publication import ChannelPublication
-from workflows.sell_through_monitor import SellThroughMonitor, workflow_id
+from workflows.sell_through_monitor import SellThroughMonitor
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 DECIDE = HISTORIES / "sell_through_monitor_decide.json"
@@ -46,12 +42,19 @@ CONTINUED = HISTORIES / "sell_through_monitor_continued.json"
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 
 
+async def _decide(handle: WorkflowHandle[Any, Any], decision: Decision) -> Recommendation:
+    """`decide` by typed reference (the SDK types a named async update's result as the
+    coroutine, so the result is cast back)."""
+    result: Any = await handle.execute_update(SellThroughMonitor.decide, decision)
+    return cast(Recommendation, result)
+
+
 def _input(promotion_id: str, auto_pct: str, checks_per_run: int) -> MonitorInput:
     starts = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     return MonitorInput(
         promotion_id=promotion_id,
         items=[
-            MonitorItem(
+            PriceLine(
                 item_id="I0002",
                 regular_price=Decimal("20.00"),
                 promo_price=Decimal("16.00"),
@@ -82,11 +85,7 @@ async def test_record_histories(
 ) -> None:
     client = local_env.client
     data = _input("REC-ST-1", auto_pct="10", checks_per_run=50)
-    async with run_worker(
-        client,
-        workflows=[SellThroughMonitor, ChannelPublication],
-        activities=channel_rig.activities(),
-    ):
+    async with run_worker(client, settings=channel_rig.settings):
         handle = await client.start_workflow(
             SellThroughMonitor.run, data, id=workflow_id(data.promotion_id), task_queue=task_queue
         )
@@ -98,21 +97,16 @@ async def test_record_histories(
         [rec] = (await wait_until(awaiting)).awaiting
         decision = Decision(recommendation_id=rec.id, approve=True, by="olga", role="store_ops")
         with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update("decide", decision, result_type=Recommendation)
-        await handle.execute_update(
-            "decide",
+            await _decide(handle, decision)
+        await _decide(
+            handle,
             decision.model_copy(update={"by": "carla", "role": "category_manager"}),
-            result_type=Recommendation,
         )
         await handle.terminate("recorded")
     DECIDE.write_text((await handle.fetch_history()).to_json())
 
     data = _input("REC-ST-2", auto_pct="40", checks_per_run=2)
-    async with run_worker(
-        env.client,
-        workflows=[SellThroughMonitor, ChannelPublication],
-        activities=monitor_rig.activities(),
-    ):
+    async with run_worker(env.client, settings=monitor_rig.settings):
         handle = await env.client.start_workflow(
             SellThroughMonitor.run, data, id=workflow_id(data.promotion_id), task_queue=task_queue
         )

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 from domain.promotion.policy import PublicationPolicy
 from domain.promotion.publishing import group_by, judge_round, rounds
-from domain.publication import (
+from domain.publication.contract import (
     Channel,
-    PriceLine,
     PublicationAction,
     PublicationOutcome,
     PublicationRequest,
     TargetOutcome,
 )
+from domain.publication.prices import PriceLine
 
 START = datetime(2026, 12, 4, 8, tzinfo=UTC)
 LINE = PriceLine(

@@ -1,29 +1,50 @@
-"""Publishing a promotion's prices to the sales channels: the pure rules.
+"""The channel publication contract: workflow types, ids, messages, activities and options.
 
-A promotion is published to four channels: the ERP price master, the POS price book
-(one per store), the e-commerce site and the marketplace. POS is the only channel
-addressed store by store; the others take a single target ``"*"``.
+A promotion is published to four channels: the ERP price master, the POS price book (one
+per store), the e-commerce site and the marketplace. POS is the only channel addressed
+store by store; the others take a single target ``"*"``.
 
-The workflow side (``workflows/channel_publication.py``) splits a request into batches
-(:func:`split_batches`), gives each batch to a child workflow that publishes it through
-one activity and waits for the channel's asynchronous confirmations, and merges the
-batch outcomes back into one outcome per request (:func:`merge_outcomes`).
+`ChannelPublication` publishes one batch of targets on one channel (a child of
+`PromotionLaunch`, `SellThroughMonitor` or `ChannelFanout`) and receives the channel's
+asynchronous confirmations as `channel_ack` signals. `ChannelFanout` is a stand-alone
+parent that publishes several requests in batches (the CLI, drills, the bench).
 
-Every call to a channel carries an idempotency key made from the promotion, the
-channel, the action, the price version and the target (:func:`idempotency_key`), so
-a retried call never publishes twice, and a price change (a new version) gets new keys.
+Every call to a channel carries an idempotency key
+(:func:`domain.publication.rules.idempotency_key`), so a retried call never publishes
+twice, and a price change (a new version) gets new keys.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from temporalio.common import RetryPolicy
+
+from domain.activity_options import (
+    HEARTBEAT_TIMEOUT,
+    LONG_CALL_TIMEOUT,
+    NON_RETRYABLE_TYPES,
+    READ_RETRY,
+    ActivitySpec,
+)
+from domain.publication.prices import PriceLine
+
+WORKFLOW_TYPE = "ChannelPublication"
+FANOUT_WORKFLOW_TYPE = "ChannelFanout"
+
+CHANNEL_ACK = "channel_ack"
+"""Signal to a `ChannelPublication`: a channel's asynchronous confirmation (`ChannelAck`)."""
+STATUS = "status"
+"""Query of a `ChannelPublication`: the batch's outcome so far (`PublicationOutcome`)."""
+
+MAX_PENDING_CHILDREN = 500
+"""Never more batch children than this at once under one parent."""
+DEFAULT_BATCH_SIZE = 250
+DEFAULT_MAX_PENDING_CHILDREN = 50
 
 
 class Channel(StrEnum):
@@ -46,26 +67,6 @@ class PublicationAction(StrEnum):
     """Take a published promotion back out (cancel or rollback)."""
     REVERT = "revert"
     """Put the regular price back at the end of the promotion."""
-
-
-class PriceLine(BaseModel):
-    """One item's regular and promotional price, and the offer in words ("20% off")."""
-
-    model_config = ConfigDict(frozen=True)
-
-    item_id: str = Field(min_length=1)
-    regular_price: Decimal = Field(gt=0, decimal_places=2)
-    promo_price: Decimal = Field(gt=0, decimal_places=2)
-    offer: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _promo_not_above_regular(self) -> PriceLine:
-        if self.promo_price > self.regular_price:
-            raise ValueError(
-                f"promo_price {self.promo_price} of item {self.item_id} is above its "
-                f"regular_price {self.regular_price}"
-            )
-        return self
 
 
 class PublicationRequest(BaseModel):
@@ -177,6 +178,25 @@ class PublicationOutcome(BaseModel):
         return self.failed == 0
 
 
+def workflow_id(parent_workflow_id: str, request: PublicationRequest, batch: int) -> str:
+    """``{parent}-pub-{channel}-{action}-v{version}-b{n}``, e.g.
+    ``promotion-P1-pub-pos-publish-v1-b0``: batch ``n`` of a request under its parent."""
+    return (
+        f"{parent_workflow_id}-pub-{request.channel.value}-{request.action.value}"
+        f"-v{request.version}-b{batch}"
+    )
+
+
+class FanoutInput(BaseModel):
+    """`ChannelFanout`'s input: publish several requests at once, in batch children."""
+
+    requests: list[PublicationRequest] = Field(min_length=1)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=500)
+    max_pending_children: int = Field(
+        default=DEFAULT_MAX_PENDING_CHILDREN, ge=1, le=MAX_PENDING_CHILDREN
+    )
+
+
 class ChannelAck(BaseModel):
     """A channel's asynchronous confirmation, as delivered by the ingress (`channel_ack`).
 
@@ -232,7 +252,7 @@ SEND_CONCURRENCY = 16
 MAX_SEND_CONCURRENCY = 64
 
 
-# -- the channel activities' input and output (activities/channels.py) -------------------
+# -- the activities: send one batch, read a channel back ------------------------------------
 
 
 class TargetAttempt(BaseModel):
@@ -247,7 +267,7 @@ class SendBatchInput(BaseModel):
     sends: list[TargetAttempt]
     callback_workflow_id: str
     """Where the channel sends its asynchronous confirmations (`channel_ack` signals)."""
-    callback_signal: str = "channel_ack"
+    callback_signal: str = CHANNEL_ACK
     concurrency: int = Field(default=SEND_CONCURRENCY, ge=1, le=MAX_SEND_CONCURRENCY)
     give_up_on_attempt: int = Field(default=5, ge=1)
     """On this activity attempt, targets still failing transiently are reported as errors
@@ -269,125 +289,35 @@ class ReadBackResult(BaseModel):
     states: list[ReadBackState]
 
 
-def idempotency_key(
-    promotion_id: str,
-    channel: Channel,
-    action: PublicationAction,
-    version: int,
-    target: str,
-    *,
-    attempt: int = 1,
-) -> str:
-    """One key per target, channel, action and price version.
+SEND_ATTEMPTS = 5
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=15),
+    maximum_attempts=SEND_ATTEMPTS,
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+"""Own policy for sends (not BACKOFFICE_RETRY's unlimited attempts): on its last attempt
+the send activity reports still-unreachable targets as errors instead of failing, so the
+batch reports them FAILED and the parent applies its policy (hold or roll back)."""
 
-    A republish after a missing confirmation is a *new* send and gets ``attempt`` > 1 in
-    its key; the first attempt's key has no suffix so the common case reads cleanly.
-    """
-    key = f"promo:{promotion_id}:{channel.value}:{action.value}:v{version}:{target}"
-    return key if attempt <= 1 else f"{key}:r{attempt - 1}"
+SEND_BATCH: ActivitySpec[SendBatchResult] = ActivitySpec(
+    "channel_send_batch",
+    SendBatchInput,
+    SendBatchResult,
+    SEND_RETRY,
+    start_to_close=LONG_CALL_TIMEOUT,
+    schedule_to_close=None,
+    heartbeat=HEARTBEAT_TIMEOUT,
+)
+"""Send one batch of targets to one channel (bounded concurrency, heartbeated progress)."""
 
-
-def split_batches(request: PublicationRequest, batch_size: int) -> list[PublicationRequest]:
-    """Split a request into requests of at most ``batch_size`` targets, order kept.
-
-    ``scope_store_ids`` (an ERP-only field) is dropped from the batches of other channels.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    targets = request.targets
-    update: dict[str, object] = {}
-    if request.channel is not Channel.ERP and request.scope_store_ids:
-        update["scope_store_ids"] = []  # only ERP uses it: keep batch payloads small
-    return [
-        request.model_copy(update={**update, "targets": targets[i : i + batch_size]})
-        for i in range(0, len(targets), batch_size)
-    ]
-
-
-def empty_outcome(request: PublicationRequest) -> PublicationOutcome:
-    return PublicationOutcome(
-        channel=request.channel,
-        action=request.action,
-        version=request.version,
-        outcomes=[],
-        confirmed=0,
-        failed=0,
-        duplicate_acks_dropped=0,
-        reconciled_by_readback=0,
-        republished=0,
-    )
-
-
-def merge_outcomes(
-    request: PublicationRequest, parts: Iterable[PublicationOutcome]
-) -> PublicationOutcome:
-    """One outcome for ``request`` from its batches' outcomes, in the request's target order."""
-    merged = empty_outcome(request)
-    by_target: dict[str, TargetOutcome] = {}
-    for part in parts:
-        if part.channel != request.channel or part.action != request.action:
-            raise ValueError(
-                f"cannot merge a {part.channel.value}/{part.action.value} outcome into a "
-                f"{request.channel.value}/{request.action.value} request"
-            )
-        for o in part.outcomes:
-            by_target[o.target] = o
-        merged.duplicate_acks_dropped += part.duplicate_acks_dropped
-        merged.reconciled_by_readback += part.reconciled_by_readback
-        merged.republished += part.republished
-    outcomes = []
-    for target in request.targets:
-        found = by_target.get(target)
-        if found is None:
-            found = TargetOutcome(
-                target=target, state="FAILED", attempts=0, reason="no outcome reported"
-            )
-        outcomes.append(found)
-    merged.outcomes = outcomes
-    merged.confirmed = sum(1 for o in outcomes if o.state != "FAILED")
-    merged.failed = sum(1 for o in outcomes if o.state == "FAILED")
-    return merged
-
-
-def success_state(action: PublicationAction) -> TargetState:
-    """The state a target reaches when the action is confirmed."""
-    return "RETRACTED" if action is PublicationAction.RETRACT else "CONFIRMED"
-
-
-def summarize(outcomes: Sequence[PublicationOutcome]) -> str:
-    """A line in words, e.g. 'pos publish v1: 498 confirmed, 2 failed'."""
-    parts = [
-        f"{o.channel.value} {o.action.value} v{o.version}: {o.confirmed} confirmed, "
-        f"{o.failed} failed"
-        for o in outcomes
-    ]
-    return "; ".join(parts) if parts else "nothing published"
-
-
-__all__ = [
-    "ALL_TARGETS",
-    "MAX_SEND_CONCURRENCY",
-    "SEND_CONCURRENCY",
-    "STORE_SCOPED",
-    "Channel",
-    "ChannelAck",
-    "PriceLine",
-    "PublicationAction",
-    "PublicationOutcome",
-    "PublicationRequest",
-    "ReadBackInput",
-    "ReadBackResult",
-    "ReadBackState",
-    "SendBatchInput",
-    "SendBatchResult",
-    "TargetAttempt",
-    "TargetOutcome",
-    "TargetSend",
-    "TargetState",
-    "empty_outcome",
-    "idempotency_key",
-    "merge_outcomes",
-    "split_batches",
-    "success_state",
-    "summarize",
-]
+READ_BACK: ActivitySpec[ReadBackResult] = ActivitySpec(
+    "channel_read_back",
+    ReadBackInput,
+    ReadBackResult,
+    READ_RETRY,
+    start_to_close=timedelta(minutes=2),
+    schedule_to_close=None,
+)
+"""What a channel shows for some targets: is the action applied at this version?"""

@@ -1,0 +1,207 @@
+"""One batch on one channel, target by target: what each send, ack and read-back means.
+
+`ChannelPublication` (the batch workflow) keeps a `BatchProgress` and asks it what to do:
+
+1. every target is sent (``PENDING``); the channel answers ``sent`` (an asynchronous
+   confirmation is to come: ``SENT``), ``confirmed`` (``DONE``; a revert is verified by
+   reading the channel back even then: ``VERIFY``) or an error (``FAILED``);
+2. a `channel_ack` matched to a ``SENT`` target settles it; a duplicate delivery (same
+   event id) is counted and dropped; an ack that arrives before its send returned is kept
+   and applied once it has;
+3. the targets still ``SENT`` or ``VERIFY`` after the deadline are judged by what a
+   read-back shows: applied means ``DONE`` ("reconciled by read-back"), refused means
+   ``FAILED``, otherwise the target is sent again until ``max_republish`` is spent.
+
+Pure: no I/O and no clock; the workflow does the sending, waiting and reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from domain.publication.contract import (
+    ChannelAck,
+    PublicationAction,
+    PublicationOutcome,
+    PublicationRequest,
+    ReadBackState,
+    TargetAttempt,
+    TargetOutcome,
+    TargetSend,
+    TargetState,
+)
+from domain.publication.rules import success_state
+
+Phase = Literal["PENDING", "SENT", "VERIFY", "DONE", "FAILED"]
+
+
+@dataclass
+class TargetProgress:
+    name: str
+    attempts: int = 0
+    phase: Phase = "PENDING"
+    publication_id: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class BatchProgress:
+    """Where each target of one batch stands, and the batch's counters."""
+
+    request: PublicationRequest
+    targets: dict[str, TargetProgress] = field(default_factory=dict)
+    seen_events: set[str] = field(default_factory=set)
+    early_acks: list[ChannelAck] = field(default_factory=list)
+    duplicates: int = 0
+    reconciled: int = 0
+    republished: int = 0
+
+    @classmethod
+    def of(cls, request: PublicationRequest) -> BatchProgress:
+        return cls(request=request, targets={t: TargetProgress(t) for t in request.targets})
+
+    # -- sending ------------------------------------------------------------------------
+
+    def first_sends(self) -> list[TargetAttempt]:
+        return [TargetAttempt(target=t, attempt=1) for t in self.request.targets]
+
+    def start_sending(self, sends: list[TargetAttempt]) -> None:
+        for s in sends:
+            t = self.targets[s.target]
+            t.attempts = s.attempt
+            t.phase = "PENDING"
+
+    def send_failed(self, sends: list[TargetAttempt], reason: str) -> None:
+        """The send activity failed as a whole: every target of the call FAILED."""
+        request = self.request
+        for s in sends:
+            self.fail(s.target, f"{request.channel.value} {request.action.value} failed: {reason}")
+
+    def sent(self, results: list[TargetSend]) -> None:
+        """Record the send activity's answers, then apply the acks that came too early."""
+        for send in results:
+            t = self.targets[send.target]
+            t.publication_id = send.publication_id or t.publication_id
+            if send.error:
+                self.fail(send.target, send.error)
+            elif send.confirmed:
+                # A revert is verified by reading the channel back, even when confirmed.
+                t.phase = "VERIFY" if self.request.action is PublicationAction.REVERT else "DONE"
+            else:
+                t.phase = "SENT"
+        acks, self.early_acks = self.early_acks, []
+        for ack in acks:
+            if not self._apply_ack(ack):
+                self.early_acks.append(ack)
+
+    # -- confirmations ------------------------------------------------------------------
+
+    def receive_ack(self, ack: ChannelAck) -> None:
+        """A channel confirmation; a delivery whose event id was seen already is dropped."""
+        if ack.event_id in self.seen_events:
+            self.duplicates += 1
+            return
+        self.seen_events.add(ack.event_id)
+        if not self._apply_ack(ack):
+            self.early_acks.append(ack)
+
+    def awaiting_acks(self) -> list[TargetProgress]:
+        return [t for t in self.targets.values() if t.phase == "SENT"]
+
+    def all_acked(self) -> bool:
+        return all(t.phase != "SENT" for t in self.targets.values())
+
+    def _apply_ack(self, ack: ChannelAck) -> bool:
+        """Match an ack to a target; False when it cannot be matched (yet)."""
+        target = self._match(ack)
+        if target is None:
+            return False
+        if target.phase in ("DONE", "FAILED"):
+            return True  # a late answer to an earlier send: the target is settled
+        if target.phase != "SENT":
+            return False  # the send has not returned yet: keep it for then
+        if ack.status == "confirmed":
+            target.phase = "DONE"
+        else:
+            self.fail(target.name, f"the channel rejected it: {ack.reason or 'no reason given'}")
+        return True
+
+    def _match(self, ack: ChannelAck) -> TargetProgress | None:
+        if ack.publication_id:
+            for t in self.targets.values():
+                if t.publication_id == ack.publication_id:
+                    return t
+        if ack.target and ack.target in self.targets:
+            return self.targets[ack.target]
+        if len(self.targets) == 1:
+            return next(iter(self.targets.values()))
+        return None
+
+    # -- reconciling --------------------------------------------------------------------
+
+    def unsure(self) -> list[TargetProgress]:
+        """Targets whose confirmation did not come, or that must be verified."""
+        return [t for t in self.targets.values() if t.phase in ("SENT", "VERIFY")]
+
+    def judge_read_back(
+        self, unsure: list[TargetProgress], states: dict[str, ReadBackState], failure: str
+    ) -> list[TargetAttempt]:
+        """Settle each unsure target by what the channel shows; returns what to send again.
+
+        ``failure`` is why the read-back itself failed (used when a target has no state)."""
+        again: list[TargetAttempt] = []
+        for t in unsure:
+            state = states.get(t.name)
+            if state is not None and state.done:
+                if t.phase == "SENT":
+                    self.reconciled += 1
+                t.phase = "DONE"
+                continue
+            seen = state.detail if state is not None else failure
+            if state is not None and state.refused:
+                self.fail(t.name, f"the channel refused it (found by read-back): {seen}")
+                continue
+            why = (
+                "no confirmation within the deadline"
+                if t.phase == "SENT"
+                else "read-back does not show it applied"
+            )
+            if t.attempts <= self.request.max_republish:
+                self.republished += 1
+                again.append(TargetAttempt(target=t.name, attempt=t.attempts + 1))
+            else:
+                self.fail(t.name, f"{why} after {t.attempts} send(s); the channel shows: {seen}")
+        return again
+
+    # -- outcome ------------------------------------------------------------------------
+
+    def fail(self, target: str, reason: str) -> None:
+        t = self.targets[target]
+        t.phase = "FAILED"
+        t.reason = reason
+
+    def outcome(self) -> PublicationOutcome:
+        request = self.request
+        good: TargetState = success_state(request.action)
+        outcomes = []
+        for t in self.targets.values():
+            state: TargetState = good if t.phase == "DONE" else "FAILED"
+            reason = t.reason if t.phase == "FAILED" else ""
+            if t.phase not in ("DONE", "FAILED"):
+                reason = f"still {t.phase.lower()}"
+            outcomes.append(
+                TargetOutcome(target=t.name, state=state, attempts=t.attempts, reason=reason)
+            )
+        failed = sum(1 for o in outcomes if o.state == "FAILED")
+        return PublicationOutcome(
+            channel=request.channel,
+            action=request.action,
+            version=request.version,
+            outcomes=outcomes,
+            confirmed=len(outcomes) - failed,
+            failed=failed,
+            duplicate_acks_dropped=self.duplicates,
+            reconciled_by_readback=self.reconciled,
+            republished=self.republished,
+        )

@@ -1,0 +1,124 @@
+"""Channel publication rules: idempotency keys, batching, merging outcomes, summaries.
+
+The batch workflows split a request into batches (:func:`split_batches`), publish each
+batch in a child workflow and merge the batch outcomes back into one outcome per request
+(:func:`merge_outcomes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from domain.publication.contract import (
+    Channel,
+    PublicationAction,
+    PublicationOutcome,
+    PublicationRequest,
+    TargetOutcome,
+    TargetState,
+)
+
+
+def idempotency_key(
+    promotion_id: str,
+    channel: Channel,
+    action: PublicationAction,
+    version: int,
+    target: str,
+    *,
+    attempt: int = 1,
+) -> str:
+    """One key per target, channel, action and price version.
+
+    A republish after a missing confirmation is a *new* send and gets ``attempt`` > 1 in
+    its key; the first attempt's key has no suffix so the common case reads cleanly.
+    """
+    key = f"promo:{promotion_id}:{channel.value}:{action.value}:v{version}:{target}"
+    return key if attempt <= 1 else f"{key}:r{attempt - 1}"
+
+
+def split_batches(request: PublicationRequest, batch_size: int) -> list[PublicationRequest]:
+    """Split a request into requests of at most ``batch_size`` targets, order kept.
+
+    ``scope_store_ids`` (an ERP-only field) is dropped from the batches of other channels.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    targets = request.targets
+    update: dict[str, object] = {}
+    if request.channel is not Channel.ERP and request.scope_store_ids:
+        update["scope_store_ids"] = []  # only ERP uses it: keep batch payloads small
+    return [
+        request.model_copy(update={**update, "targets": targets[i : i + batch_size]})
+        for i in range(0, len(targets), batch_size)
+    ]
+
+
+def empty_outcome(request: PublicationRequest) -> PublicationOutcome:
+    return PublicationOutcome(
+        channel=request.channel,
+        action=request.action,
+        version=request.version,
+        outcomes=[],
+        confirmed=0,
+        failed=0,
+        duplicate_acks_dropped=0,
+        reconciled_by_readback=0,
+        republished=0,
+    )
+
+
+def merge_outcomes(
+    request: PublicationRequest, parts: Iterable[PublicationOutcome]
+) -> PublicationOutcome:
+    """One outcome for ``request`` from its batches' outcomes, in the request's target order."""
+    merged = empty_outcome(request)
+    by_target: dict[str, TargetOutcome] = {}
+    for part in parts:
+        if part.channel != request.channel or part.action != request.action:
+            raise ValueError(
+                f"cannot merge a {part.channel.value}/{part.action.value} outcome into a "
+                f"{request.channel.value}/{request.action.value} request"
+            )
+        for o in part.outcomes:
+            by_target[o.target] = o
+        merged.duplicate_acks_dropped += part.duplicate_acks_dropped
+        merged.reconciled_by_readback += part.reconciled_by_readback
+        merged.republished += part.republished
+    outcomes = []
+    for target in request.targets:
+        found = by_target.get(target)
+        if found is None:
+            found = TargetOutcome(
+                target=target, state="FAILED", attempts=0, reason="no outcome reported"
+            )
+        outcomes.append(found)
+    merged.outcomes = outcomes
+    merged.confirmed = sum(1 for o in outcomes if o.state != "FAILED")
+    merged.failed = sum(1 for o in outcomes if o.state == "FAILED")
+    return merged
+
+
+def success_state(action: PublicationAction) -> TargetState:
+    """The state a target reaches when the action is confirmed."""
+    return "RETRACTED" if action is PublicationAction.RETRACT else "CONFIRMED"
+
+
+def summarize(outcomes: Sequence[PublicationOutcome]) -> str:
+    """A line in words, e.g. 'pos publish v1: 498 confirmed, 2 failed'."""
+    parts = [
+        f"{o.channel.value} {o.action.value} v{o.version}: {o.confirmed} confirmed, "
+        f"{o.failed} failed"
+        for o in outcomes
+    ]
+    return "; ".join(parts) if parts else "nothing published"
+
+
+def failed_batch(batch: PublicationRequest, reason: str) -> PublicationOutcome:
+    """The outcome of a batch whose workflow failed as a whole: every target FAILED."""
+    outcome = empty_outcome(batch)
+    outcome.outcomes = [
+        TargetOutcome(target=t, state="FAILED", attempts=0, reason=reason) for t in batch.targets
+    ]
+    outcome.failed = len(outcome.outcomes)
+    return outcome
