@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from domain.publication import Channel, PriceLine
-from domain.rebalance import RebalancePolicy
+from domain.rebalance.policy import RebalancePolicy
 from domain.sellthrough import MonitorPolicy
 
 CENT = Decimal("0.01")

@@ -26,7 +26,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
-from domain.rebalance import RebalancePolicy
+from domain.rebalance.policy import RebalancePolicy
 
 CENT = Decimal("0.01")
 

@@ -88,13 +88,13 @@ with workflow.unsafe.imports_passed_through():
         PublicationOutcome,
         PublicationRequest,
     )
-    from domain.rebalance import (
+    from domain.rebalance.contract import (
         DemandOverride,
         RebalanceRequest,
         RebalanceResult,
         RebalanceScope,
     )
-    from domain.rebalance import workflow_id_for as rebalance_workflow_id
+    from domain.rebalance.contract import workflow_id as rebalance_workflow_id
     from domain.sellthrough import MonitorInput, MonitorItem, MonitorSummary
 
 from workflows.channel_publication import publish_all

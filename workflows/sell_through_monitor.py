@@ -36,12 +36,12 @@ with workflow.unsafe.imports_passed_through():
         PublicationAction,
         PublicationRequest,
     )
-    from domain.rebalance import (
+    from domain.rebalance.contract import (
         DemandOverride,
         RebalanceRequest,
         RebalanceScope,
-        workflow_id_for,
     )
+    from domain.rebalance.contract import workflow_id as workflow_id_for
     from domain.sellthrough import (
         Decision,
         MonitorInput,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain.rebalance import ApprovalPolicy, RebalancePolicy
+from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
 from domain.sellthrough import (
     Decision,
     MonitorInput,

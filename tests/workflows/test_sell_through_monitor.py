@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.rebalance import ApprovalPolicy, RebalancePolicy
+from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
 from domain.sellthrough import (
     Decision,
     MonitorInput,
