@@ -8,7 +8,6 @@ or claims twice.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 from temporalio import activity
@@ -20,16 +19,8 @@ from adapters.errors import BusinessRefusal
 from adapters.models import Callback, QuantityLine
 from adapters.pos import PosClient
 from adapters.wms import TransferLine, TransferRequest, WmsClient
-from domain.inventory import (
-    Estate,
-    ItemRule,
-    Location,
-    Position,
-    Site,
-    demand_from_sales,
-    derive_lanes,
-)
-from domain.rebalance import (
+from domain.money import cents
+from domain.rebalance.contract import (
     CANCEL_TRANSFERS,
     FILE_CLAIM,
     READ_ESTATE,
@@ -43,6 +34,15 @@ from domain.rebalance import (
     ReleaseBatch,
     ReleasedTransfer,
     TransferReadBack,
+)
+from domain.rebalance.estate import (
+    Estate,
+    ItemRule,
+    Location,
+    Position,
+    Site,
+    demand_from_sales,
+    derive_lanes,
 )
 
 
@@ -72,7 +72,7 @@ class InventoryActivities:
             self.file_claim,
         ]
 
-    @activity.defn(name=READ_ESTATE)
+    @activity.defn(name=READ_ESTATE.name)
     @refusals_are_final
     async def read_estate(self, query: EstateQuery) -> Estate:
         """Stores, DCs, items (pack sizes), positions (WMS) and demand from POS sales."""
@@ -171,7 +171,7 @@ class InventoryActivities:
             ],
         )
 
-    @activity.defn(name=RELEASE_TRANSFERS)
+    @activity.defn(name=RELEASE_TRANSFERS.name)
     @refusals_are_final
     async def release_transfers(self, batch: ReleaseBatch) -> list[ReleasedTransfer]:
         """Create and release each transfer order; WMS events go to the workflow as signals."""
@@ -200,7 +200,7 @@ class InventoryActivities:
                 progress({"released": len(out)})
         return out
 
-    @activity.defn(name=CANCEL_TRANSFERS)
+    @activity.defn(name=CANCEL_TRANSFERS.name)
     @refusals_are_final
     async def cancel_transfers(self, batch: CancelBatch) -> list[CancelOutcome]:
         """Cancel what has not shipped; a shipped transfer is reported, not an error."""
@@ -245,7 +245,7 @@ class InventoryActivities:
                 progress({"done": len(out)})
         return out
 
-    @activity.defn(name=READ_TRANSFER)
+    @activity.defn(name=READ_TRANSFER.name)
     @refusals_are_final
     async def read_transfer(self, transfer_id: str) -> TransferReadBack:
         """Read a transfer back from the WMS (aging checks)."""
@@ -258,12 +258,12 @@ class InventoryActivities:
             received=sum(line.quantity for line in transfer.received),
         )
 
-    @activity.defn(name=FILE_CLAIM)
+    @activity.defn(name=FILE_CLAIM.name)
     @refusals_are_final
     async def file_claim(self, claim: ClaimInput) -> ClaimFiled:
         """An ERP transfer claim valued at item cost; one per transfer and kind."""
         item = await self.erp.get_item(claim.item_id)
-        amount = (item.cost * claim.units).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        amount = cents(item.cost * claim.units)
         filed = await self.erp.claim_transfer(
             TransferClaimRequest(
                 transfer_id=claim.transfer_id,

@@ -22,14 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.inventory import Demand, Estate, ItemRule, Lane, Location, Position
-from domain.rebalance import (
-    ApprovalPolicy,
-    RebalancePolicy,
-    RebalanceRequest,
-    RebalanceScope,
-    plan_rebalance,
-)
+from domain.rebalance.contract import RebalanceRequest, RebalanceScope
+from domain.rebalance.estate import Demand, Estate, ItemRule, Lane, Location, Position
+from domain.rebalance.planner import plan_rebalance
+from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

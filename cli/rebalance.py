@@ -1,6 +1,6 @@
 """`starter.py rebalance`: Plan, approve, cancel and follow inventory rebalancing.
 
-    python starter.py rebalance plan examples/rebalance/periodic-north.json
+    python starter.py rebalance plan examples/rebalance/periodic.json
     python starter.py rebalance approve PLAN_ID --approver sam.supply --role supply_chain
     python starter.py rebalance cancel PLAN_ID --by sam.supply --reason "promotion moved"
     python starter.py rebalance status PLAN_ID [--watch]
@@ -15,16 +15,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from cli.common import (
     EXIT_UNREACHABLE,
+    CommandError,
     InputError,
     client_for,
     console,
@@ -32,18 +31,22 @@ from cli.common import (
     list_command,
     load_model,
     run_async,
+    run_query,
+    send_update,
     settings_from,
 )
 from common.config import Settings
-from domain.rebalance import (
-    CLOSED_STATES,
+from domain.rebalance.contract import (
+    WORKFLOW_ID_PREFIX,
     ApprovalDecision,
     CancelReport,
     CancelRequest,
     RebalanceRequest,
-    RebalanceStatus,
-    workflow_id_for,
+    RebalanceResult,
+    workflow_id,
 )
+from domain.rebalance.status import CLOSED_STATES, RebalanceStatus
+from workflows.inventory_rebalance import InventoryRebalance
 
 app = typer.Typer(
     help="Plan, approve, cancel and follow inventory rebalancing.", no_args_is_help=True
@@ -52,18 +55,20 @@ app = typer.Typer(
 app.command("list")(list_command("rebalance", "rebalance workflows"))
 
 
-class CommandError(Exception):
-    """A refusal from Temporal or the workflow, already in words (`code`: the exit code)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def workflow_id(plan_or_workflow_id: str) -> str:
-    if plan_or_workflow_id.startswith("rebalance-"):
+def workflow_id_of(plan_or_workflow_id: str) -> str:
+    """A plan id or the workflow id itself (what `list` shows): the workflow id."""
+    if plan_or_workflow_id.startswith(WORKFLOW_ID_PREFIX):
         return plan_or_workflow_id
-    return workflow_id_for(plan_or_workflow_id)
+    return workflow_id(plan_or_workflow_id)
+
+
+def _handle(
+    temporal: Client, plan_id: str
+) -> tuple[WorkflowHandle[InventoryRebalance, RebalanceResult], str]:
+    """The workflow of a plan, and how errors name it ("rebalance workflow rebalance-P1")."""
+    wf_id = workflow_id_of(plan_id)
+    handle = temporal.get_workflow_handle_for(InventoryRebalance.run, wf_id)
+    return handle, f"rebalance workflow {wf_id}"
 
 
 async def check_master_data(settings: Settings, request: RebalanceRequest, source: str) -> None:
@@ -135,9 +140,7 @@ async def plan_command(
     if check_master:
         await check_master_data(settings, request, source)
     temporal = await client_for(settings, client)
-    from workflows.inventory_rebalance import InventoryRebalance
-
-    wf_id = workflow_id_for(request.plan_id)
+    wf_id = workflow_id(request.plan_id)
     try:
         await temporal.start_workflow(
             InventoryRebalance.run,
@@ -162,46 +165,27 @@ async def approve_command(
     *,
     client: Client | None = None,
 ) -> RebalanceStatus:
-    temporal = await client_for(settings, client)
-    handle = temporal.get_workflow_handle(workflow_id(plan_id))
-    try:
-        return await handle.execute_update("approve", decision, result_type=RebalanceStatus)
-    except WorkflowUpdateFailedError as err:
-        raise CommandError(f"refused: {err.cause}") from err
-    except RPCError as err:
-        raise CommandError(_rpc_words(plan_id, err)) from err
+    handle, what = _handle(await client_for(settings, client), plan_id)
+    status: RebalanceStatus = await send_update(
+        handle, InventoryRebalance.approve, decision, what=what
+    )
+    return status
 
 
 async def cancel_command(
     settings: Settings, plan_id: str, request: CancelRequest, *, client: Client | None = None
 ) -> CancelReport:
-    temporal = await client_for(settings, client)
-    handle = temporal.get_workflow_handle(workflow_id(plan_id))
-    try:
-        return await handle.execute_update("cancel", request, result_type=CancelReport)
-    except WorkflowUpdateFailedError as err:
-        raise CommandError(f"refused: {err.cause}") from err
-    except RPCError as err:
-        raise CommandError(_rpc_words(plan_id, err)) from err
+    handle, what = _handle(await client_for(settings, client), plan_id)
+    report: CancelReport = await send_update(handle, InventoryRebalance.cancel, request, what=what)
+    return report
 
 
 async def status_command(
     settings: Settings, plan_id: str, *, client: Client | None = None
 ) -> RebalanceStatus:
-    temporal = await client_for(settings, client)
-    handle = temporal.get_workflow_handle(workflow_id(plan_id))
-    try:
-        return await handle.query("status", result_type=RebalanceStatus)
-    except RPCError as err:
-        raise CommandError(_rpc_words(plan_id, err)) from err
-
-
-def _rpc_words(plan_id: str, err: RPCError) -> str:
-    if err.status == RPCStatusCode.NOT_FOUND:
-        if "completed" in err.message:
-            return f"plan {plan_id} has already finished"
-        return f"no rebalance workflow for {plan_id} ({workflow_id(plan_id)})"
-    return f"Temporal refused the call for {plan_id}: {err.message}"
+    handle, what = _handle(await client_for(settings, client), plan_id)
+    status: RebalanceStatus = await run_query(handle, InventoryRebalance.status, what=what)
+    return status
 
 
 def render_status(status: RebalanceStatus) -> None:
@@ -254,17 +238,6 @@ async def watch(settings: Settings, plan_id: str, interval_s: float = 2.0) -> No
         await asyncio.sleep(interval_s)
 
 
-def _run(factory: Any) -> Any:
-    return run_async(factory)
-
-
-async def _guard(coro: Any) -> Any:
-    try:
-        return await coro
-    except CommandError as err:
-        fail(str(err), err.code)
-
-
 @app.command("plan")
 def plan(
     ctx: typer.Context,
@@ -278,7 +251,7 @@ def plan(
     if need_by_in is not None and need_by_in <= 0:
         fail("--need-by-in must be a positive number of hours")
     offset = timedelta(hours=need_by_in) if need_by_in is not None else None
-    wf_id = _run(lambda: _guard(plan_command(settings, file, need_by_in=offset)))
+    wf_id = run_async(lambda: plan_command(settings, file, need_by_in=offset))
     console.print(
         f"started {wf_id}; follow it with: python starter.py rebalance status {wf_id} --watch"
     )
@@ -297,7 +270,7 @@ def approve(
     """Approve (or --reject) a plan waiting for approval."""
     settings = settings_from(ctx)
     decision = ApprovalDecision(approver=approver, role=role, approve=not reject, comment=comment)
-    status = _run(lambda: _guard(approve_command(settings, plan_id, decision)))
+    status = run_async(lambda: approve_command(settings, plan_id, decision))
     render_status(status)
 
 
@@ -310,11 +283,8 @@ def cancel(
 ) -> None:
     """Cancel what has not shipped; report what is already moving."""
     settings = settings_from(ctx)
-    report = _run(
-        lambda: _guard(
-            cancel_command(settings, plan_id, CancelRequest(requested_by=by, reason=reason))
-        )
-    )
+    request = CancelRequest(requested_by=by, reason=reason)
+    report = run_async(lambda: cancel_command(settings, plan_id, request))
     console.print(f"cancelled: {', '.join(report.cancelled) or 'none'}")
     console.print(
         f"already moving (followed to receipt): {', '.join(report.already_moving) or 'none'}"
@@ -330,6 +300,6 @@ def status(
     """Show a plan's state, transfers, variances and excluded positions."""
     settings = settings_from(ctx)
     if watch_:
-        _run(lambda: _guard(watch(settings, plan_id)))
+        run_async(lambda: watch(settings, plan_id))
         return
-    render_status(_run(lambda: _guard(status_command(settings, plan_id))))
+    render_status(run_async(lambda: status_command(settings, plan_id)))

@@ -14,13 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.promotion import contract as c
     from domain.promotion.gates import StoreGateState, stock_by_store, store_coverage
     from domain.promotion.publishing import group_by
-    from domain.rebalance import (
+    from domain.rebalance.contract import (
         DemandOverride,
         RebalanceRequest,
         RebalanceResult,
         RebalanceScope,
     )
-    from domain.rebalance import workflow_id_for as rebalance_workflow_id
+    from domain.rebalance.contract import workflow_id as rebalance_workflow_id
 
 from workflows.activity_calls import call
 from workflows.inventory_rebalance import InventoryRebalance

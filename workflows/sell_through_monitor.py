@@ -68,11 +68,12 @@ with workflow.unsafe.imports_passed_through():
         check_words,
         recommended_words,
     )
-    from workflows.activity_calls import call
-    from workflows.channel_publication import publish_all
+
+from workflows.activity_calls import call
+from workflows.channel_publication import publish_all
+from workflows.inventory_rebalance import InventoryRebalance
 
 SYSTEM = "sell-through monitor"
-REBALANCE_WORKFLOW = "InventoryRebalance"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -230,7 +231,7 @@ class SellThroughMonitor:
             return False, "no rebalance policy or source region to move stock with"
         child = transfer_workflow_id(request)
         await workflow.start_child_workflow(
-            REBALANCE_WORKFLOW,
+            InventoryRebalance.run,
             request,
             id=child,
             parent_close_policy=ParentClosePolicy.ABANDON,

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from domain.promotion.plan import PlanMetrics
-from domain.rebalance import RebalancePolicy
+from domain.rebalance.policy import RebalancePolicy
 from domain.sellthrough.policy import MonitorPolicy
 
 

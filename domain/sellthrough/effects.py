@@ -25,7 +25,8 @@ from domain.publication.contract import (
     PublicationRequest,
 )
 from domain.publication.prices import PriceLine
-from domain.rebalance import DemandOverride, RebalanceRequest, RebalanceScope, workflow_id_for
+from domain.rebalance.contract import DemandOverride, RebalanceRequest, RebalanceScope
+from domain.rebalance.contract import workflow_id as workflow_id_for
 from domain.sellthrough.contract import MonitorInput
 from domain.sellthrough.prices import current_price
 from domain.sellthrough.status import MonitorState, Recommendation, key

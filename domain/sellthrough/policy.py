@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from domain.rebalance import RebalancePolicy
+from domain.rebalance.policy import RebalancePolicy
 
 
 class MonitorPolicy(BaseModel):

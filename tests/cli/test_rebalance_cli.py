@@ -13,19 +13,14 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from cli.common import InputError
-from cli.rebalance import (
-    CommandError,
-    approve_command,
-    cancel_command,
-    plan_command,
-    status_command,
-)
+from cli.common import EXIT_BAD_INPUT, CommandError, InputError
+from cli.rebalance import approve_command, cancel_command, plan_command, status_command
 from common.config import Settings
-from domain.rebalance import ApprovalDecision, CancelRequest, RebalanceState, workflow_id_for
+from domain.rebalance.contract import ApprovalDecision, CancelRequest, RebalanceRequest, workflow_id
+from domain.rebalance.status import RebalanceState
+from fakes.rebalance import FakeInventory
 from starter import app
-from tests.fixtures.rebalance import FakeInventory, wait_for_status
-from workflows.inventory_rebalance import InventoryRebalance
+from tests.fixtures.rebalance import approver_of, wait_for_status
 
 EXAMPLE = Path("examples/rebalance/periodic.json")
 
@@ -44,7 +39,7 @@ def write_request(tmp_path: Path, **changes: Any) -> Path:
 
 async def assert_not_started(env: WorkflowEnvironment, plan_id: str) -> None:
     with pytest.raises(RPCError):
-        await env.client.get_workflow_handle(workflow_id_for(plan_id)).describe()
+        await env.client.get_workflow_handle(workflow_id(plan_id)).describe()
 
 
 def test_cli_negative_quantity_refused_in_words(tmp_path: Path) -> None:
@@ -100,7 +95,6 @@ async def test_bad_input_starts_no_workflow(env: WorkflowEnvironment, tmp_path: 
 
 async def test_plan_approve_status_cancel_through_the_cli_functions(
     env: WorkflowEnvironment,
-    run_worker: Any,
     task_queue: str,
     tmp_path: Path,
     fake_inventory: FakeInventory,
@@ -110,41 +104,40 @@ async def test_plan_approve_status_cancel_through_the_cli_functions(
     policy = data["policy"]
     policy["approval"]["cost_threshold"] = "1"
     path = write_request(tmp_path, policy=policy)
-    plan_id = json.loads(path.read_text())["plan_id"]
-    async with run_worker(
-        env.client, workflows=[InventoryRebalance], activities=fake_inventory.activities()
-    ):
+    request = RebalanceRequest.model_validate_json(path.read_text())
+    plan_id, sam = request.plan_id, approver_of(request.policy)
+    with env.with_time_skipping_disabled():
+        wf_id = await plan_command(settings, path, client=env.client, check_master=False)
+    assert wf_id == workflow_id(plan_id)
+    with pytest.raises(CommandError, match="already runs"):
         with env.with_time_skipping_disabled():
-            wf_id = await plan_command(settings, path, client=env.client, check_master=False)
-        assert wf_id == workflow_id_for(plan_id)
-        with pytest.raises(CommandError, match="already runs"):
-            with env.with_time_skipping_disabled():
-                await plan_command(settings, path, client=env.client, check_master=False)
-        handle = env.client.get_workflow_handle(wf_id)
-        await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
-        with pytest.raises(CommandError, match="does not hold the role"):
-            await approve_command(
-                settings,
-                plan_id,
-                ApprovalDecision(approver="eve", role="supply_chain"),
-                client=env.client,
-            )
-        status = await approve_command(
+            await plan_command(settings, path, client=env.client, check_master=False)
+    handle = env.client.get_workflow_handle(wf_id)
+    await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
+    with pytest.raises(CommandError, match="does not hold the role"):
+        await approve_command(
             settings,
             plan_id,
-            ApprovalDecision(approver="sam.supply", role="supply_chain"),
+            ApprovalDecision(approver="eve", role="supply_chain"),
             client=env.client,
         )
-        assert status.approvals[0].approver == "sam.supply"
-        status = await status_command(settings, wf_id, client=env.client)
-        assert status.plan_id == plan_id
-        report = await cancel_command(
-            settings,
-            plan_id,
-            CancelRequest(requested_by="sam.supply", reason="cli test"),
-            client=env.client,
-        )
-        assert len(report.cancelled) == 2
-        await handle.result()
-    with pytest.raises(CommandError, match="no rebalance workflow"):
+    status = await approve_command(
+        settings,
+        plan_id,
+        ApprovalDecision(approver=sam, role="supply_chain"),
+        client=env.client,
+    )
+    assert status.approvals[0].approver == sam
+    status = await status_command(settings, wf_id, client=env.client)
+    assert status.plan_id == plan_id
+    report = await cancel_command(
+        settings,
+        plan_id,
+        CancelRequest(requested_by=sam, reason="cli test"),
+        client=env.client,
+    )
+    assert len(report.cancelled) == 2
+    await handle.result()
+    with pytest.raises(CommandError, match="no rebalance workflow") as unknown:
         await status_command(settings, "never-planned", client=env.client)
+    assert unknown.value.code == EXIT_BAD_INPUT

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.inventory import (
+from domain.rebalance.approvals import approval_reasons, check_decision
+from domain.rebalance.contract import ApprovalDecision, RebalanceRequest, WmsEvent
+from domain.rebalance.estate import (
     Demand,
     Estate,
-    ExclusionReason,
     ItemRule,
     Lane,
     Location,
@@ -21,19 +22,12 @@ from domain.inventory import (
     demand_from_sales,
     derive_lanes,
 )
-from domain.rebalance import (
-    ApprovalDecision,
-    RebalanceRequest,
-    RebalanceState,
-    Transfer,
-    TransferState,
-    WmsEvent,
-    apply_wms_event,
-    approval_reasons,
-    check_decision,
-    plan_rebalance,
-)
-from tests.fixtures.rebalance import rebalance_policy, rebalance_request, small_estate
+from domain.rebalance.planner import plan_rebalance
+from domain.rebalance.screening import ExclusionReason
+from domain.rebalance.status import RebalanceState, Transfer, TransferState
+from domain.rebalance.wms_events import apply_wms_event
+from fakes.rebalance import small_estate
+from tests.fixtures.rebalance import approver_of, rebalance_policy, rebalance_request
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -121,17 +115,11 @@ def test_store_surplus_moves_to_a_neighbour_within_its_own_needs() -> None:
 
 def test_approval_reasons_and_decisions() -> None:
     plan = plan_rebalance(request(), small_estate(NOW), NOW)
-    policy = rebalance_policy(
-        approval={
-            "cost_threshold": "10",
-            "units_threshold": 10,
-            "roles": ["supply_chain"],
-            "approvers": {"supply_chain": ["sam.supply"]},
-        }
-    )
+    policy = rebalance_policy(cost_threshold="10", units_threshold=10)
+    sam = approver_of(policy)
     assert len(approval_reasons(plan, policy)) == 2
     check_decision(
-        ApprovalDecision(approver="sam.supply", role="supply_chain"),
+        ApprovalDecision(approver=sam, role="supply_chain"),
         policy,
         RebalanceState.AWAITING_APPROVAL,
     )
@@ -143,7 +131,7 @@ def test_approval_reasons_and_decisions() -> None:
         )
     with pytest.raises(ValueError, match="not awaiting approval"):
         check_decision(
-            ApprovalDecision(approver="sam.supply", role="supply_chain"),
+            ApprovalDecision(approver=sam, role="supply_chain"),
             policy,
             RebalanceState.IN_PROGRESS,
         )

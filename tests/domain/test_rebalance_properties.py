@@ -8,14 +8,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.inventory import Demand, Estate, ItemRule, Lane, Location, Position
-from domain.rebalance import (
-    ApprovalPolicy,
-    RebalancePolicy,
-    RebalanceRequest,
-    RebalanceScope,
-    plan_rebalance,
-)
+from domain.rebalance.contract import RebalanceRequest, RebalanceScope
+from domain.rebalance.estate import Demand, Estate, ItemRule, Lane, Location, Position
+from domain.rebalance.planner import plan_rebalance
+from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from domain.publication.contract import Channel, PublicationAction, PublicationOutcome
 from domain.publication.prices import PriceLine
-from domain.rebalance import ApprovalPolicy, RebalancePolicy
+from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
 from domain.sellthrough.contract import Decision, MonitorInput, RegionSales
 from domain.sellthrough.decisions import check_decision
 from domain.sellthrough.effects import (

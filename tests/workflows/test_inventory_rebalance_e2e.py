@@ -15,21 +15,25 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.inventory import InventoryActivities
 from adapters.models import QuantityLine
-from domain.inventory import ExclusionReason
-from domain.rebalance import (
+from domain.rebalance.contract import (
     ApprovalDecision,
     CancelRequest,
     DemandOverride,
     RebalanceRequest,
     RebalanceResult,
-    RebalanceState,
-    TransferState,
-    workflow_id_for,
+    workflow_id,
 )
+from domain.rebalance.screening import ExclusionReason
+from domain.rebalance.status import RebalanceState, TransferState
 from tests.fixtures.backoffice import LiveBackoffice
-from tests.fixtures.rebalance import rebalance_policy, rebalance_request, wait_for_status
+from tests.fixtures.rebalance import (
+    approver_of,
+    backoffice_settings,
+    rebalance_policy,
+    rebalance_request,
+    wait_for_status,
+)
 from workflows.inventory_rebalance import InventoryRebalance
 
 ITEMS = ["I0001", "I0003"]
@@ -52,31 +56,18 @@ async def start(env: WorkflowEnvironment, request: RebalanceRequest, task_queue:
         return await env.client.start_workflow(
             InventoryRebalance.run,
             request,
-            id=workflow_id_for(request.plan_id),
+            id=workflow_id(request.plan_id),
             task_queue=task_queue,
         )
-
-
-def worker_parts(backoffice: LiveBackoffice) -> dict[str, Any]:
-    return {
-        "workflows": [InventoryRebalance],
-        "activities": InventoryActivities(backoffice.url).all(),
-    }
 
 
 async def test_happy_path_against_the_backoffice(
     env: WorkflowEnvironment, run_worker: Any, task_queue: str, backoffice: LiveBackoffice
 ) -> None:
-    policy = rebalance_policy(
-        approval={
-            "cost_threshold": "1",
-            "units_threshold": 10_000,
-            "roles": ["supply_chain"],
-            "approvers": {"supply_chain": ["sam.supply"], "finance": ["fran.finance"]},
-        },
-    )
+    policy = rebalance_policy(cost_threshold="1", units_threshold=10_000)
+    sam = approver_of(policy)
     request = e2e_request(["S001", "S004"], policy=policy, wms_progress="auto")
-    async with run_worker(env.client, **worker_parts(backoffice)):
+    async with run_worker(env.client, settings=backoffice_settings(backoffice)):
         handle = await start(env, request, task_queue)
         status = await wait_for_status(
             handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL, what="approval"
@@ -85,10 +76,10 @@ async def test_happy_path_against_the_backoffice(
         with pytest.raises(WorkflowUpdateFailedError, match="failed"):
             await handle.execute_update(
                 InventoryRebalance.approve,
-                ApprovalDecision(approver="fran.finance", role="finance"),
+                ApprovalDecision(approver=sam, role="finance"),
             )
         await handle.execute_update(
-            InventoryRebalance.approve, ApprovalDecision(approver="sam.supply", role="supply_chain")
+            InventoryRebalance.approve, ApprovalDecision(approver=sam, role="supply_chain")
         )
         result: RebalanceResult = await handle.result()
         final = await handle.query(InventoryRebalance.status)
@@ -121,7 +112,10 @@ async def test_partial_receipt_becomes_an_erp_claim(
     env: WorkflowEnvironment, run_worker: Any, task_queue: str, backoffice: LiveBackoffice
 ) -> None:
     request = e2e_request(["S007", "S010"], wms_progress="manual")
-    async with run_worker(env.client, **worker_parts(backoffice)), backoffice.adapters() as bo:
+    async with (
+        run_worker(env.client, settings=backoffice_settings(backoffice)),
+        backoffice.adapters() as bo,
+    ):
         handle = await _released(env, request, task_queue)
         status = await handle.query(InventoryRebalance.status)
         first, *others = status.transfers
@@ -154,7 +148,10 @@ async def test_lost_shipment_after_aging_is_claimed(
         wms_progress="manual",
         policy=rebalance_policy(in_transit_max=timedelta(days=2)),
     )
-    async with run_worker(env.client, **worker_parts(backoffice)), backoffice.adapters() as bo:
+    async with (
+        run_worker(env.client, settings=backoffice_settings(backoffice)),
+        backoffice.adapters() as bo,
+    ):
         handle = await _released(env, request, task_queue)
         status = await handle.query(InventoryRebalance.status)
         for transfer in status.transfers:
@@ -181,7 +178,10 @@ async def test_cancel_mid_flight_cancels_unshipped_in_the_wms(
     env: WorkflowEnvironment, run_worker: Any, task_queue: str, backoffice: LiveBackoffice
 ) -> None:
     request = e2e_request(["S016", "S019"], wms_progress="manual")
-    async with run_worker(env.client, **worker_parts(backoffice)), backoffice.adapters() as bo:
+    async with (
+        run_worker(env.client, settings=backoffice_settings(backoffice)),
+        backoffice.adapters() as bo,
+    ):
         handle = await _released(env, request, task_queue)
         status = await handle.query(InventoryRebalance.status)
         assert len(status.transfers) >= 2
@@ -193,7 +193,7 @@ async def test_cancel_mid_flight_cancels_unshipped_in_the_wms(
         )
         report = await handle.execute_update(
             InventoryRebalance.cancel,
-            CancelRequest(requested_by="sam.supply", reason="promo moved"),
+            CancelRequest(requested_by=approver_of(request.policy), reason="promo moved"),
         )
         assert report.already_moving == [moving.transfer_id]
         assert sorted(report.cancelled) == sorted(t.transfer_id for t in rest)
@@ -213,7 +213,7 @@ async def test_stale_stock_feed_is_excluded_and_reported(
     request = e2e_request(
         ["S022", "S025"], policy=rebalance_policy(feed_max_age=timedelta(microseconds=1))
     )
-    async with run_worker(env.client, **worker_parts(backoffice)):
+    async with run_worker(env.client, settings=backoffice_settings(backoffice)):
         async with backoffice.fault("wms", "positions", stale_stock=True):
             handle = await start(env, request, task_queue)
             result = await handle.result()
@@ -226,7 +226,10 @@ async def test_stale_stock_feed_is_excluded_and_reported(
         for o in result.outcomes
         if (o.store_id, o.item_id) in {(e.location_id, e.item_id) for e in result.excluded}
     )
-    assert any("excluded S022/" in a.what and "STALE" in a.what for a in status.audit)
+    assert any(
+        a.action == "position excluded" and a.detail.startswith("S022/") and "STALE" in a.detail
+        for a in status.audit
+    )
 
 
 async def test_unknown_store_refused_by_the_cli_and_nothing_started(
@@ -252,14 +255,14 @@ async def test_unknown_store_refused_by_the_cli_and_nothing_started(
     from temporalio.service import RPCError
 
     with pytest.raises(RPCError):
-        await env.client.get_workflow_handle(workflow_id_for("cli-unknown-store")).describe()
+        await env.client.get_workflow_handle(workflow_id("cli-unknown-store")).describe()
 
 
 async def test_duplicate_wms_deliveries_through_the_ingress_count_once(
     env: WorkflowEnvironment, run_worker: Any, task_queue: str, backoffice: LiveBackoffice
 ) -> None:
     request = e2e_request(["S028", "S031"], wms_progress="auto")
-    async with run_worker(env.client, **worker_parts(backoffice)):
+    async with run_worker(env.client, settings=backoffice_settings(backoffice)):
         async with backoffice.fault("wms", "events", duplicate_rate=1.0, duplicate_count=2):
             handle = await start(env, request, task_queue)
             result = await handle.result()
@@ -271,5 +274,9 @@ async def test_duplicate_wms_deliveries_through_the_ingress_count_once(
     assert result.units_received == result.units_planned > 0
     for transfer in status.transfers:
         # one audit line per real step, whatever the number of deliveries
-        steps = [a.what for a in status.audit if a.what.startswith(f"{transfer.transfer_id}: ")]
+        steps = [
+            a.detail
+            for a in status.audit
+            if a.action == "wms event" and a.detail.startswith(f"{transfer.transfer_id}: ")
+        ]
         assert len(steps) == 3, steps

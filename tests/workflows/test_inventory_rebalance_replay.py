@@ -20,9 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from common.temporal import data_converter
-from domain.rebalance import ApprovalDecision, RebalanceState, workflow_id_for
+from domain.rebalance.contract import ApprovalDecision, workflow_id
+from domain.rebalance.status import RebalanceState
+from fakes.rebalance import FakeInventory
 from tests.fixtures.rebalance import (
-    FakeInventory,
+    approver_of,
     event,
     rebalance_policy,
     rebalance_request,
@@ -36,51 +38,46 @@ RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 
 @pytest.mark.skipif(not RECORD, reason="set RECORD_HISTORIES=1 to re-record the history")
 async def test_record_history(
-    env: WorkflowEnvironment, run_worker: Any, task_queue: str, fake_inventory: FakeInventory
+    env: WorkflowEnvironment, task_queue: str, fake_inventory: FakeInventory
 ) -> None:
-    policy = rebalance_policy(
-        approval={
-            "cost_threshold": "10",
-            "units_threshold": 1000,
-            "roles": ["supply_chain"],
-            "approvers": {"supply_chain": ["sam.supply"]},
-        },
-    )
+    policy = rebalance_policy(cost_threshold="10")
     request = rebalance_request(plan_id="recorded-1", policy=policy)
-    async with run_worker(
-        env.client, workflows=[InventoryRebalance], activities=fake_inventory.activities()
-    ):
-        with env.with_time_skipping_disabled():
-            handle = await env.client.start_workflow(
-                InventoryRebalance.run,
-                request,
-                id=workflow_id_for(request.plan_id),
-                task_queue=task_queue,
-            )
-        await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
-        with pytest.raises(WorkflowUpdateFailedError):
-            await handle.execute_update(
-                InventoryRebalance.approve, ApprovalDecision(approver="fran", role="finance")
-            )
-        await handle.execute_update(
-            InventoryRebalance.approve, ApprovalDecision(approver="sam.supply", role="supply_chain")
+    # Any: the SDK's `workflow.update(name=...)` overload types an async handler's result
+    # as a coroutine, so a typed handle's `execute_update` would read as never awaited
+    handle: Any
+    with env.with_time_skipping_disabled():
+        handle = await env.client.start_workflow(
+            InventoryRebalance.run,
+            request,
+            id=workflow_id(request.plan_id),
+            task_queue=task_queue,
         )
-        await wait_for_status(handle, lambda s: s.state == RebalanceState.IN_PROGRESS)
-        t1, t2 = f"{request.plan_id}-T0001", f"{request.plan_id}-T0002"
-        shipped = event(t1, "shipped", 8, event_id="e-t1-shipped")
-        for e in (
-            shipped,
-            event(t1, "picked", 8, event_id="e-t1-picked"),
-            shipped,
-            event(t1, "received", 6, event_id="e-t1-received"),
-            event(t2, "picked", 7, event_id="e-t2-picked"),
-            event(t2, "shipped", 7, event_id="e-t2-shipped"),
-            event(t2, "received", 7, event_id="e-t2-received"),
-        ):
-            await handle.signal(InventoryRebalance.wms_event, e)
-        result = await handle.result()
-        assert result.state == RebalanceState.COMPLETED_WITH_VARIANCES
-        history = await handle.fetch_history()
+    await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            InventoryRebalance.approve,
+            ApprovalDecision(approver=approver_of(policy), role="finance"),
+        )
+    await handle.execute_update(
+        InventoryRebalance.approve,
+        ApprovalDecision(approver=approver_of(policy), role="supply_chain"),
+    )
+    await wait_for_status(handle, lambda s: s.state == RebalanceState.IN_PROGRESS)
+    t1, t2 = f"{request.plan_id}-T0001", f"{request.plan_id}-T0002"
+    shipped = event(t1, "shipped", 8, event_id="e-t1-shipped")
+    for e in (
+        shipped,
+        event(t1, "picked", 8, event_id="e-t1-picked"),
+        shipped,
+        event(t1, "received", 6, event_id="e-t1-received"),
+        event(t2, "picked", 7, event_id="e-t2-picked"),
+        event(t2, "shipped", 7, event_id="e-t2-shipped"),
+        event(t2, "received", 7, event_id="e-t2-received"),
+    ):
+        await handle.signal(InventoryRebalance.wms_event, e)
+    result = await handle.result()
+    assert result.state == RebalanceState.COMPLETED_WITH_VARIANCES
+    history = await handle.fetch_history()
     HISTORY.parent.mkdir(parents=True, exist_ok=True)
     HISTORY.write_text(history.to_json())
 
@@ -88,6 +85,6 @@ async def test_record_history(
 async def test_recorded_history_replays() -> None:
     if not HISTORY.exists():
         pytest.fail(f"{HISTORY.name} is missing: record it with RECORD_HISTORIES=1")
-    history = WorkflowHistory.from_json(workflow_id_for("recorded-1"), HISTORY.read_text())
+    history = WorkflowHistory.from_json(workflow_id("recorded-1"), HISTORY.read_text())
     replayer = Replayer(workflows=[InventoryRebalance], data_converter=data_converter())
     await replayer.replay_workflow(history)

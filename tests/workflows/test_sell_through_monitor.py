@@ -26,7 +26,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.publication.contract import Channel
 from domain.publication.prices import PriceLine
-from domain.rebalance import ApprovalPolicy, RebalancePolicy
+from domain.rebalance.contract import WORKFLOW_TYPE as REBALANCE_WORKFLOW_TYPE
+from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
 from domain.sellthrough.contract import Decision, MonitorInput, MonitorSummary, workflow_id
 from domain.sellthrough.policy import MonitorPolicy
 from domain.sellthrough.status import Recommendation, RecommendationKind, RecommendationStatus
@@ -250,7 +251,7 @@ async def test_fast_region_gets_a_transfer_through_inventory_rebalance(
     assert (transfer.region, transfer.source_region) == ("east", "west")
     assert transfer.status is RecommendationStatus.APPLIED
     child = env.client.get_workflow_handle(transfer.rebalance_workflow_id or "")
-    assert (await child.describe()).workflow_type == "InventoryRebalance"
+    assert (await child.describe()).workflow_type == REBALANCE_WORKFLOW_TYPE
     await child.terminate("test over")
 
 

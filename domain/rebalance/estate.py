@@ -1,6 +1,7 @@
-"""Inventory facts the rebalancing planner reads: locations, positions, demand, lanes, items.
+"""The network facts the rebalancing planner reads: locations, positions, demand, lanes, items.
 
-Pure pydantic models; no I/O. Quantities are whole units (`int`), money is `Decimal`, times
+Pure pydantic models and the derivations the estate reader needs (lanes from geography,
+demand from sales); no I/O. Quantities are whole units (`int`), money is `Decimal`, times
 are timezone-aware UTC.
 """
 
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
+from math import asin, cos, radians, sin, sqrt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-def _utc(value: datetime) -> datetime:
+def aware_utc(value: datetime) -> datetime:
+    """Validator: a timezone-aware time, converted to UTC (a naive one is refused in words)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must be timezone-aware (for example 2026-11-23T10:00:00Z)")
     return value.astimezone(UTC)
@@ -37,7 +39,7 @@ class Position(BaseModel):
     """One location's stock of one item as the stock feed reports it.
 
     Deliberately not constrained to be non-negative: a wrong feed is a fact the planner must
-    see, exclude and report (see `screen_positions`).
+    see, exclude and report (see `domain.rebalance.screening`).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -49,7 +51,7 @@ class Position(BaseModel):
     safety_stock: int = 0
     as_of: datetime
 
-    _utc_as_of = field_validator("as_of")(_utc)
+    _utc_as_of = field_validator("as_of")(aware_utc)
 
 
 class Demand(BaseModel):
@@ -95,78 +97,6 @@ class Estate(BaseModel):
     items: list[ItemRule] = Field(default_factory=list)
 
 
-class ExclusionReason(StrEnum):
-    NEGATIVE = "NEGATIVE"
-    STALE = "STALE"
-    IMPLAUSIBLE = "IMPLAUSIBLE"
-    MISSING = "MISSING"
-
-
-class ExcludedPosition(BaseModel):
-    """A position the planner did not trust, and why (in words)."""
-
-    location_id: str
-    item_id: str
-    reason: ExclusionReason
-    detail: str
-
-
-def screen_positions(
-    positions: list[Position],
-    *,
-    planned_at: datetime,
-    max_age: timedelta,
-    implausible_multiple: Decimal,
-    reference_demand: dict[tuple[str, str], int],
-) -> tuple[dict[tuple[str, str], Position], list[ExcludedPosition]]:
-    """Split a stock feed into trusted positions and excluded ones with the reason.
-
-    - negative on hand, in transit or safety stock: NEGATIVE;
-    - reported longer ago than `max_age` before `planned_at`: STALE;
-    - stock beyond `implausible_multiple` x the location's reference demand (when that demand
-      is positive): IMPLAUSIBLE.
-    A location/item reported twice keeps the newest report.
-    """
-    newest: dict[tuple[str, str], Position] = {}
-    for position in positions:
-        key = (position.location_id, position.item_id)
-        current = newest.get(key)
-        if current is None or position.as_of > current.as_of:
-            newest[key] = position
-    trusted: dict[tuple[str, str], Position] = {}
-    excluded: list[ExcludedPosition] = []
-    for key in sorted(newest):
-        position = newest[key]
-        reason: ExclusionReason | None = None
-        detail = ""
-        if position.on_hand < 0 or position.in_transit < 0 or position.safety_stock < 0:
-            reason = ExclusionReason.NEGATIVE
-            detail = (
-                f"negative figure in feed (on hand {position.on_hand}, in transit "
-                f"{position.in_transit}, safety stock {position.safety_stock})"
-            )
-        elif planned_at - position.as_of > max_age:
-            age_h = (planned_at - position.as_of).total_seconds() / 3600
-            reason = ExclusionReason.STALE
-            detail = (
-                f"reported {age_h:.1f} h before planning, older than the policy's "
-                f"{max_age.total_seconds() / 3600:.1f} h"
-            )
-        else:
-            ref = reference_demand.get(key, 0)
-            stock = position.on_hand + position.in_transit
-            if ref > 0 and Decimal(stock) > implausible_multiple * ref:
-                reason = ExclusionReason.IMPLAUSIBLE
-                detail = f"{stock} units is more than {implausible_multiple} x demand of {ref}"
-        if reason is None:
-            trusted[key] = position
-        else:
-            excluded.append(
-                ExcludedPosition(location_id=key[0], item_id=key[1], reason=reason, detail=detail)
-            )
-    return trusted, excluded
-
-
 # --------------------------------------------------------------------------- derived facts
 
 
@@ -183,8 +113,6 @@ class Site(BaseModel):
 
 def distance_km(a: Site, b: Site) -> float:
     """Great-circle distance (haversine), enough to rank lanes."""
-    from math import asin, cos, radians, sin, sqrt
-
     lat1, lon1, lat2, lon2 = map(radians, (a.latitude, a.longitude, b.latitude, b.longitude))
     h = sin((lat2 - lat1) / 2) ** 2 + cos(lat1) * cos(lat2) * sin((lon2 - lon1) / 2) ** 2
     return 2 * 6371.0 * asin(sqrt(h))

@@ -1,0 +1,66 @@
+"""What the planner decides: moves, shortfalls and coverage per store and item."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from pydantic import BaseModel
+
+from domain.rebalance.screening import ExcludedPosition, ExclusionReason
+
+COVERAGE_CAP = Decimal("99.99")
+"""Coverage reported for a store/item without demand (nothing to cover)."""
+
+COVERAGE_STEP = Decimal("0.01")
+
+
+class PlannedMove(BaseModel):
+    source_id: str
+    dest_id: str
+    item_id: str
+    units: int
+    lead_time: timedelta
+    cost: Decimal
+    arrives_by: datetime
+
+
+class Shortfall(BaseModel):
+    store_id: str
+    item_id: str
+    units: int
+    reason: str
+
+
+class StoreItemCoverage(BaseModel):
+    store_id: str
+    item_id: str
+    demand: int
+    available_before: int
+    planned_inbound: int
+    coverage_before: Decimal
+    coverage_planned: Decimal
+    excluded_reason: ExclusionReason | None = None
+
+
+class RebalancePlan(BaseModel):
+    plan_id: str
+    planned_at: datetime
+    moves: list[PlannedMove]
+    shortfalls: list[Shortfall]
+    excluded: list[ExcludedPosition]
+    coverage: list[StoreItemCoverage]
+    total_units: int
+    total_cost: Decimal
+    unmet_demand_before: int
+    unmet_demand_after: int
+    short_of_target_before: int
+    short_of_target_after: int
+
+
+def coverage_ratio(available: int, demand: int) -> Decimal:
+    """(on hand + in transit + inbound) / demand, two decimals, capped."""
+    if demand <= 0:
+        return COVERAGE_CAP
+    value = (Decimal(available) / Decimal(demand)).quantize(COVERAGE_STEP, ROUND_HALF_UP)
+    return min(value, COVERAGE_CAP)
