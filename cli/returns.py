@@ -1,6 +1,6 @@
 """`starter.py return`: Open, receive, inspect, approve and follow customer returns.
 
-    python starter.py return open examples/returns/store-card-defective.json
+    python starter.py return open examples/returns/store-defective-low.json
     python starter.py return receive RMA-1001 --receipt-id SCAN-1 --source store_scan
     python starter.py return inspect RMA-1001 --condition defective --inspector ana
     python starter.py return approve RMA-1001 --approver sam --role store_supervisor

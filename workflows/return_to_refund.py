@@ -58,10 +58,12 @@ with workflow.unsafe.imports_passed_through():
         fallback_notice,
         store_credit_fallback,
     )
-    from domain.returns.request import OrderRecord, ReturnLineRequest
+    from domain.returns.request import OrderRecord
     from domain.returns.settlement import refund_sla, settle
     from domain.returns.status import (
+        APPROVED,
         RECEIVING_STATES,
+        REJECTED,
         ApprovalRecord,
         LegState,
         ReturnState,
@@ -70,7 +72,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activity_calls import call
 
-APPROVED, REJECTED = "approved", "rejected"
 EXCEPTION_DUE = timedelta(days=1)
 """How long a person has to look at an exception (the store task's due time)."""
 
@@ -398,11 +399,7 @@ class ReturnToRefund:
     async def _pay(self, allocation: TenderAllocation) -> LegResult:
         # every leg names the lines taken back: the POS records them once per return
         req = self._in.request
-        quote = self._st.quote
-        lines = [
-            ReturnLineRequest(sku=q.sku, quantity=q.quantity)
-            for q in (quote.lines if quote else [])
-        ]
+        lines = self._st.quote.taken_back() if self._st.quote else []
         return await call(
             c.REFUND_TENDER,
             RefundLeg(rma_id=req.rma_id, order_id=req.order_id, allocation=allocation, lines=lines),

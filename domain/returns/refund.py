@@ -12,6 +12,7 @@ from domain.returns.request import (
     Channel,
     Money,
     OrderRecord,
+    ReturnLineRequest,
     ReturnRequest,
     Tender,
     TenderType,
@@ -36,6 +37,10 @@ class RefundQuote(BaseModel):
     gross: Money
     restocking_fee: Money
     net: Money
+
+    def taken_back(self) -> list[ReturnLineRequest]:
+        """What the return takes back, line by line (every refund leg names it)."""
+        return [ReturnLineRequest(sku=q.sku, quantity=q.quantity) for q in self.lines]
 
 
 def quote_lines(

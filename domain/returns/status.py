@@ -59,6 +59,10 @@ class TenderRefund(BaseModel):
     failure: str | None = None
 
 
+APPROVED, REJECTED = "approved", "rejected"
+"""`ApprovalRecord.decision` (and the audit trail's words for a decision)."""
+
+
 class ApprovalRecord(BaseModel):
     decision: str
     approver: str

@@ -412,3 +412,11 @@ def test_refund_sla_from_receipt() -> None:
     assert refund_sla(received, due, received + timedelta(hours=2)) == (7200.0, True)
     assert refund_sla(received, due, due + timedelta(seconds=1))[1] is False
     assert refund_sla(None, None, received) == (None, None)
+
+
+def test_every_leg_names_the_lines_taken_back() -> None:
+    quote = quote_lines(request([("SHIRT", 2), ("TV", 1)]), order())
+    assert quote.taken_back() == [
+        ReturnLineRequest(sku="SHIRT", quantity=2),
+        ReturnLineRequest(sku="TV", quantity=1),
+    ]
