@@ -41,6 +41,7 @@ from domain.returns.contract import (
     ReturnException,
 )
 from domain.returns.disposition import FollowUpKind
+from domain.returns.refund import issues_new_store_credit
 from domain.returns.request import OrderLine, OrderRecord, Tender, TenderType
 
 
@@ -133,20 +134,13 @@ class ReturnActivities:
         The leg names the returned lines: the POS counts them as returned on the order
         once per RMA (every leg names the same lines; an idempotent replay changes nothing)."""
         allocation = leg.allocation
-        fallback = (
-            allocation.method is TenderType.STORE_CREDIT
-            and allocation.original_type
-            not in (
-                None,
-                TenderType.STORE_CREDIT,
-            )
-        )
+        new_credit = issues_new_store_credit(allocation)
         refund = await self._bo.pos.refund(
             RefundRequest(
                 order_id=leg.order_id,
                 rma_id=leg.rma_id,
                 tender_type=allocation.method.value,
-                tender_id=None if fallback else allocation.tender_id,
+                tender_id=None if new_credit else allocation.tender_id,
                 amount=allocation.amount,
                 reason=leg.reason or f"return {leg.rma_id}",
                 lines=[

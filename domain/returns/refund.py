@@ -170,6 +170,15 @@ def store_credit_fallback(allocation: TenderAllocation) -> TenderAllocation:
     )
 
 
+def issues_new_store_credit(allocation: TenderAllocation) -> bool:
+    """Whether the leg is paid as new store credit rather than back to its tender: a
+    fallback, or cash beyond the store's limit (store credit goes back as itself)."""
+    return allocation.method is TenderType.STORE_CREDIT and allocation.original_type not in (
+        None,
+        TenderType.STORE_CREDIT,
+    )
+
+
 def fallback_notice(allocation: TenderAllocation, credit_id: str) -> str:
     """What the customer is told when `allocation` was issued as store credit `credit_id`."""
     ending = f" ending {allocation.card_last4}" if allocation.card_last4 else ""

@@ -35,6 +35,7 @@ from domain.returns.refund import (
     allocate_refund,
     can_fall_back,
     fallback_notice,
+    issues_new_store_credit,
     quote_lines,
     store_credit_fallback,
 )
@@ -420,3 +421,23 @@ def test_every_leg_names_the_lines_taken_back() -> None:
         ReturnLineRequest(sku="SHIRT", quantity=2),
         ReturnLineRequest(sku="TV", quantity=1),
     ]
+
+
+def test_fallbacks_and_cash_beyond_the_limit_are_new_store_credit() -> None:
+    card, gift = allocate_refund(
+        "R", D("353.32"), order().tenders, channel=Channel.STORE, has_receipt=True
+    )
+    assert not issues_new_store_credit(card) and not issues_new_store_credit(gift)
+    assert issues_new_store_credit(store_credit_fallback(card))
+    cash = [Tender(tender_id="C", type=TenderType.CASH, amount=D("500.00"), captured_at=BOUGHT)]
+    as_cash, beyond = allocate_refund(
+        "R", D("250.00"), cash, channel=Channel.STORE, has_receipt=True
+    )
+    assert not issues_new_store_credit(as_cash) and issues_new_store_credit(beyond)
+    credit = [
+        Tender(tender_id="S", type=TenderType.STORE_CREDIT, amount=D("9.00"), captured_at=BOUGHT)
+    ]
+    (back,) = allocate_refund("R", D("9.00"), credit, channel=Channel.STORE, has_receipt=True)
+    assert not issues_new_store_credit(back)
+    (no_receipt,) = allocate_refund("R", D("9.00"), [], channel=Channel.STORE, has_receipt=False)
+    assert not issues_new_store_credit(no_receipt)

@@ -17,6 +17,9 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from activities import activity_name, build_activities
+from common.config import Settings
+from domain.activity_options import specs_of
 from domain.returns import contract as c
 from domain.returns.contract import (
     ApprovalSignal,
@@ -41,6 +44,14 @@ from tests.fixtures.returns import (
     wait_for_state,
 )
 from workflows.return_to_refund import ReturnToRefund
+
+
+def test_every_returns_activity_is_registered_and_scripted() -> None:
+    """The worker registers each activity the contract names; the fakes replace each one."""
+    registered = {activity_name(fn) for fn in build_activities(Settings())}
+    names = {spec.name for spec in specs_of(c)}
+    assert names <= registered
+    assert {activity_name(fn) for fn in ScriptedReturnSystems().activities()} == names
 
 
 async def start(env: WorkflowEnvironment, task_queue: str, skip_time: bool = False, **kw: Any):
