@@ -27,23 +27,22 @@ from adapters.fraud import FraudRequest
 from adapters.pos import RefundRequest, ReturnedLine
 from adapters.tasks import TaskRequest
 from adapters.wms import RestockRequest
-from domain.returns import (
+from domain.returns import contract as c
+from domain.returns.contract import (
     CreditMemo,
     CustomerNotice,
-    FollowUpKind,
     FollowUpOrder,
     FraudQuery,
     FraudScoreResult,
     LegResult,
     OrderFound,
-    OrderLine,
     OrderLookup,
-    OrderRecord,
     RefundLeg,
     ReturnException,
-    Tender,
-    TenderType,
 )
+from domain.returns.disposition import FollowUpKind
+from domain.returns.refund import issues_new_store_credit
+from domain.returns.request import OrderLine, OrderRecord, Tender, TenderType
 
 
 class ReturnActivities:
@@ -52,7 +51,7 @@ class ReturnActivities:
     def __init__(self, backoffice: Backoffice) -> None:
         self._bo = backoffice
 
-    @activity.defn(name="returns.lookup_order")
+    @activity.defn(name=c.LOOKUP_ORDER.name)
     @refusals_are_final
     async def lookup_order(self, lookup: OrderLookup) -> OrderFound:
         """The order with its lines (category, vendor, cost from the ERP) and tenders."""
@@ -109,7 +108,7 @@ class ReturnActivities:
             )
         )
 
-    @activity.defn(name="returns.score_fraud")
+    @activity.defn(name=c.SCORE_FRAUD.name)
     @refusals_are_final
     async def score_fraud(self, query: FraudQuery) -> FraudScoreResult:
         score = await self._bo.fraud.score(
@@ -127,7 +126,7 @@ class ReturnActivities:
             score=score.score, reasons=list(score.reasons), model_version=score.model_version
         )
 
-    @activity.defn(name="returns.refund_tender")
+    @activity.defn(name=c.REFUND_TENDER.name)
     @refusals_are_final
     async def refund_tender(self, leg: RefundLeg) -> LegResult:
         """One refund leg on the POS; `tender_declined` means: fall back to store credit.
@@ -135,20 +134,13 @@ class ReturnActivities:
         The leg names the returned lines: the POS counts them as returned on the order
         once per RMA (every leg names the same lines; an idempotent replay changes nothing)."""
         allocation = leg.allocation
-        fallback = (
-            allocation.method is TenderType.STORE_CREDIT
-            and allocation.original_type
-            not in (
-                None,
-                TenderType.STORE_CREDIT,
-            )
-        )
+        new_credit = issues_new_store_credit(allocation)
         refund = await self._bo.pos.refund(
             RefundRequest(
                 order_id=leg.order_id,
                 rma_id=leg.rma_id,
                 tender_type=allocation.method.value,
-                tender_id=None if fallback else allocation.tender_id,
+                tender_id=None if new_credit else allocation.tender_id,
                 amount=allocation.amount,
                 reason=leg.reason or f"return {leg.rma_id}",
                 lines=[
@@ -164,7 +156,7 @@ class ReturnActivities:
             store_credit_id=refund.store_credit_id,
         )
 
-    @activity.defn(name="returns.post_credit_memo")
+    @activity.defn(name=c.POST_CREDIT_MEMO.name)
     @refusals_are_final
     async def post_credit_memo(self, memo: CreditMemo) -> str:
         posting = await self._bo.erp.post(
@@ -182,7 +174,7 @@ class ReturnActivities:
         )
         return posting.posting_id
 
-    @activity.defn(name="returns.follow_up")
+    @activity.defn(name=c.FOLLOW_UP.name)
     @refusals_are_final
     async def follow_up(self, order: FollowUpOrder) -> str:
         """The disposition's follow-up: restock in WMS, vendor claim or write-off in ERP."""
@@ -222,7 +214,7 @@ class ReturnActivities:
         )
         return posting.posting_id
 
-    @activity.defn(name="returns.notify_customer")
+    @activity.defn(name=c.NOTIFY_CUSTOMER.name)
     @refusals_are_final
     async def notify_customer(self, notice: CustomerNotice) -> str:
         """Tell the customer: a 'contact the customer' task at the store, logged masked."""
@@ -247,7 +239,7 @@ class ReturnActivities:
         )
         return task.task_id
 
-    @activity.defn(name="returns.open_exception")
+    @activity.defn(name=c.OPEN_EXCEPTION.name)
     @refusals_are_final
     async def open_exception(self, exc: ReturnException) -> str:
         """An exception for a person (refund mismatch, approval overdue) as a store task."""

@@ -5,9 +5,9 @@
     python bench/returns.py --encrypted     # the same with the AES-GCM payload codec
 
 Starts its own `temporal server start-dev` (the pip-installed binary, in-memory), one worker
-with `ReturnToRefund` and instant in-process systems of record (the figure is the
-orchestration's cost, not the backoffice's), and for a baseline in the same run the same
-number of no-op workflows. Each return is opened, its item received and inspected at once
+built from the worker's registry (`worker.build_worker`) with the scripted systems of
+`fakes/returns.py` answering at once (the figure is the orchestration's cost, not the
+backoffice's), and for a baseline in the same run the same number of no-op workflows. Each return is opened, its item received and inspected at once
 (store scan), scored low, refunded over a split tender and closed.
 
 Prints: returns/s, no-op workflows/s, the ratio, and p50/p95 of receipt -> refunded as the
@@ -22,46 +22,28 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from temporalio import activity, workflow
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from common.codec import EncryptionCodec, KeyRing, new_key, with_codec
+from common.config import Settings
 from common.search_attributes import ALL_KEYS
-from domain.returns import (
-    Condition,
-    CreditMemo,
-    CustomerNotice,
-    FollowUpOrder,
-    FraudQuery,
-    FraudScoreResult,
-    InspectionResult,
-    ItemReceived,
-    LegResult,
-    OrderFound,
-    OrderLine,
-    OrderLookup,
-    OrderRecord,
-    RefundLeg,
-    ReturnException,
-    ReturnInput,
-    ReturnRequest,
-    ReturnStatus,
-    Tender,
-    TenderType,
-)
+from domain.returns.contract import InspectionResult, ItemReceived, ReturnInput, workflow_id
+from domain.returns.disposition import Condition
+from domain.returns.request import ReturnRequest
+from domain.returns.status import ReturnState, ReturnStatus
+from fakes.returns import ScriptedReturnSystems, two_shirts_split_tender
 from tests.fixtures.temporal import installed_binary
+from worker import build_worker
 from workflows.return_to_refund import ReturnToRefund
 
 
@@ -72,81 +54,11 @@ class BenchNoop:
         return n
 
 
-@activity.defn(name="returns.lookup_order")
-async def lookup_order(lookup: OrderLookup) -> OrderFound:
-    bought = datetime.now(UTC) - timedelta(days=3)
-    return OrderFound(
-        order=OrderRecord(
-            order_id=lookup.order_id,
-            channel=lookup.channel,
-            store_id="S001",
-            customer_id="C-1",
-            purchased_at=bought,
-            lines=[
-                OrderLine(sku="SHIRT", category="apparel", unit_price=Decimal("39.99"), quantity=2)
-            ],
-            tenders=[
-                Tender(
-                    tender_id="T1",
-                    type=TenderType.GIFT_CARD,
-                    amount=Decimal("30.00"),
-                    captured_at=bought,
-                ),
-                Tender(
-                    tender_id="T2",
-                    type=TenderType.CARD,
-                    amount=Decimal("49.98"),
-                    captured_at=bought + timedelta(seconds=1),
-                    card_last4="4242",
-                ),
-            ],
-        )
+def instant_systems() -> ScriptedReturnSystems:
+    """Low fraud score, every tender refunds, nothing recorded: the orchestration's cost."""
+    return ScriptedReturnSystems(
+        score=5, purchased_days_ago=3, sale=two_shirts_split_tender, record=False
     )
-
-
-@activity.defn(name="returns.score_fraud")
-async def score_fraud(query: FraudQuery) -> FraudScoreResult:
-    return FraudScoreResult(score=5, reasons=[])
-
-
-@activity.defn(name="returns.refund_tender")
-async def refund_tender(leg: RefundLeg) -> LegResult:
-    return LegResult(
-        refund_id=leg.allocation.idempotency_key,
-        amount=leg.allocation.amount,
-        method=leg.allocation.method,
-    )
-
-
-@activity.defn(name="returns.post_credit_memo")
-async def post_credit_memo(memo: CreditMemo) -> str:
-    return f"CM-{memo.rma_id}"
-
-
-@activity.defn(name="returns.follow_up")
-async def follow_up(order: FollowUpOrder) -> str:
-    return "ok"
-
-
-@activity.defn(name="returns.notify_customer")
-async def notify_customer(notice: CustomerNotice) -> str:
-    return "ok"
-
-
-@activity.defn(name="returns.open_exception")
-async def open_exception(exc: ReturnException) -> str:
-    return "ok"
-
-
-ACTIVITIES: list[Callable[..., Any]] = [
-    lookup_order,
-    score_fraud,
-    refund_tender,
-    post_credit_memo,
-    follow_up,
-    notify_customer,
-    open_exception,
-]
 
 
 def request(n: int, run: str) -> ReturnInput:
@@ -175,7 +87,7 @@ async def one_return(
     async with gate:
         inp = request(n, run)
         handle = await client.start_workflow(
-            ReturnToRefund.run, inp, id=inp.request.workflow_id, task_queue=queue
+            ReturnToRefund.run, inp, id=workflow_id(inp.request.rma_id), task_queue=queue
         )
         await handle.signal(ReturnToRefund.item_received, ItemReceived(receipt_id=f"SCAN-{n}"))
         await handle.signal(
@@ -225,11 +137,11 @@ async def main(count: int, concurrency: int, encrypted: bool, sandbox: str) -> N
     run = uuid.uuid4().hex[:6]
     queue = f"bench-returns-{run}"
     try:
-        async with Worker(
+        async with build_worker(
             env.client,
-            task_queue=queue,
-            workflows=[ReturnToRefund, BenchNoop],
-            activities=ACTIVITIES,
+            replace(Settings.from_env(), task_queue=queue),
+            fakes=instant_systems().activities(),
+            extra_workflows=[BenchNoop],
             max_concurrent_activities=200,
             workflow_runner=workflow_runner(sandbox),
         ):
@@ -250,7 +162,7 @@ async def main(count: int, concurrency: int, encrypted: bool, sandbox: str) -> N
     finally:
         await env.shutdown()
 
-    closed = sum(1 for r in results if r.state.value == "CLOSED")
+    closed = sum(1 for r in results if r.state is ReturnState.CLOSED)
     refunded = sum((r.refunded_total for r in results), Decimal("0"))
     latencies = [r.receipt_to_refund_seconds or 0.0 for r in results]
     returns_rate = count / returns_s

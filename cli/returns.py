@@ -1,6 +1,6 @@
 """`starter.py return`: Open, receive, inspect, approve and follow customer returns.
 
-    python starter.py return open examples/returns/store-card-defective.json
+    python starter.py return open examples/returns/store-defective-low.json
     python starter.py return receive RMA-1001 --receipt-id SCAN-1 --source store_scan
     python starter.py return inspect RMA-1001 --condition defective --inspector ana
     python starter.py return approve RMA-1001 --approver sam --role store_supervisor
@@ -14,59 +14,62 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import typer
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_REFUSED,
+    CommandError,
     InputError,
     client_for,
     console,
     list_command,
     load_model,
+    rpc_words,
     run_async,
+    run_query,
+    send_update,
     settings_from,
+    update_name,
 )
 from common.config import Settings
 from common.search_attributes import RETAIL_STATE
-from domain.returns import (
-    Condition,
+from domain.returns.contract import (
+    RETAIL_KIND,
+    WORKFLOW_ID_PREFIX,
     Decision,
-    Disposition,
     InspectionResult,
     ItemReceived,
     ReturnInput,
-    ReturnRequest,
-    ReturnStatus,
-    Role,
     workflow_id,
 )
-
-# The CLI talks to the workflow by its public names (the README's contract table), so it
-# does not import the workflow code.
-WORKFLOW_TYPE = "ReturnToRefund"
+from domain.returns.disposition import Condition, Disposition
+from domain.returns.policy import Role
+from domain.returns.request import ReturnRequest
+from domain.returns.status import ReturnState, ReturnStatus
+from workflows.return_to_refund import ReturnToRefund
 
 app = typer.Typer(
     help="Open, receive, inspect, approve and follow customer returns.", no_args_is_help=True
 )
 
-app.command("list")(list_command("return", "return workflows"))
+app.command("list")(list_command(RETAIL_KIND, "return workflows"))
 
-
-class ReturnNotFound(InputError):
-    def __init__(self, rma: str) -> None:
-        super().__init__(rma, [("", "no such return (is the RMA id right? try `return list`)")])
+ReturnHandle = WorkflowHandle[ReturnToRefund, ReturnStatus]
 
 
 def _wid(identifier: str) -> str:
     identifier = identifier.strip()
     if not identifier:
         raise InputError("ID", [("", "is empty: give an RMA id such as RMA-1001")])
-    return identifier if identifier.startswith("return-") else workflow_id(identifier)
+    return identifier if identifier.startswith(WORKFLOW_ID_PREFIX) else workflow_id(identifier)
 
 
 async def open_return(settings: Settings, path: Path | str, client: Client | None = None) -> str:
@@ -75,9 +78,9 @@ async def open_return(settings: Settings, path: Path | str, client: Client | Non
     temporal = await client_for(settings, client)
     try:
         handle = await temporal.start_workflow(
-            WORKFLOW_TYPE,
+            ReturnToRefund.run,
             ReturnInput(request=request),
-            id=request.workflow_id,
+            id=workflow_id(request.rma_id),
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=f"Return {request.rma_id} of order {request.order_id}",
@@ -93,63 +96,74 @@ async def open_return(settings: Settings, path: Path | str, client: Client | Non
     return handle.id
 
 
-def _handle(temporal: Client, identifier: str) -> WorkflowHandle[object, ReturnStatus]:
-    return temporal.get_workflow_handle(_wid(identifier), result_type=ReturnStatus)
-
-
-async def _exists(handle: WorkflowHandle[object, ReturnStatus], *, open_only: bool = False) -> None:
-    """Refuse in words when the return does not exist (or, for changes, is closed)."""
+async def _existing(
+    settings: Settings, identifier: str, client: Client | None, *, open_only: bool = False
+) -> ReturnHandle:
+    """The return's handle; refused in words when it does not exist (or, for changes, is
+    closed)."""
+    temporal = await client_for(settings, client)
+    handle = temporal.get_workflow_handle_for(ReturnToRefund.run, _wid(identifier))
     try:
         description = await handle.describe()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise ReturnNotFound(handle.id) from None
-        raise
+            raise CommandError(
+                f"{handle.id}: no such return (is the RMA id right? try `return list`)",
+                EXIT_BAD_INPUT,
+            ) from None
+        raise CommandError(rpc_words(err, f"return {handle.id}")) from None
     if open_only and description.close_time is not None:
         state = description.typed_search_attributes.get(RETAIL_STATE) or "closed"
-        raise InputError(handle.id, [("", f"this return is closed ({state}): nothing to change")])
+        raise CommandError(
+            f"{handle.id}: this return is closed ({state}): nothing to change", EXIT_BAD_INPUT
+        )
+    return handle
+
+
+async def _signal(handle: ReturnHandle, signal: Any, arg: Any) -> None:
+    try:
+        await handle.signal(signal, arg)
+    except RPCError as err:
+        code = EXIT_BAD_INPUT if err.status == RPCStatusCode.NOT_FOUND else EXIT_REFUSED
+        raise CommandError(rpc_words(err, f"return {handle.id}"), code) from None
 
 
 async def receive_item(
     settings: Settings, identifier: str, event: ItemReceived, client: Client | None = None
 ) -> None:
-    handle = _handle(await client_for(settings, client), identifier)
-    await _exists(handle, open_only=True)
-    await handle.signal("item_received", event)
+    handle = await _existing(settings, identifier, client, open_only=True)
+    await _signal(handle, ReturnToRefund.item_received, event)
 
 
 async def inspect_item(
     settings: Settings, identifier: str, result: InspectionResult, client: Client | None = None
 ) -> None:
-    handle = _handle(await client_for(settings, client), identifier)
-    await _exists(handle, open_only=True)
-    await handle.signal("inspection_result", result)
+    handle = await _existing(settings, identifier, client, open_only=True)
+    await _signal(handle, ReturnToRefund.inspection_result, result)
 
 
 async def decide(
     settings: Settings,
     identifier: str,
-    verdict: str,
+    update: Any,
     decision: Decision,
     client: Client | None = None,
 ) -> ReturnStatus:
-    """Send `approve` or `reject`; a refused decision raises InputError with the reason."""
-    handle = _handle(await client_for(settings, client), identifier)
-    await _exists(handle, open_only=True)
-    try:
-        return await handle.execute_update(verdict, decision, result_type=ReturnStatus)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        reason = getattr(cause, "message", None) or str(cause)
-        raise InputError(handle.id, [("", f"{verdict} refused: {reason}")]) from None
+    """Send `ReturnToRefund.approve` or `.reject`; a refused decision raises CommandError
+    with the validator's reason."""
+    handle = await _existing(settings, identifier, client, open_only=True)
+    status: ReturnStatus = await send_update(handle, update, decision, what=f"return {handle.id}")
+    return status
 
 
 async def return_status(
     settings: Settings, identifier: str, client: Client | None = None
 ) -> ReturnStatus:
-    handle = _handle(await client_for(settings, client), identifier)
-    await _exists(handle)
-    return await handle.query("status", result_type=ReturnStatus)
+    handle = await _existing(settings, identifier, client)
+    status: ReturnStatus = await run_query(
+        handle, ReturnToRefund.status, what=f"return {handle.id}"
+    )
+    return status
 
 
 def _print_status(status: ReturnStatus) -> None:
@@ -168,7 +182,7 @@ def _print_status(status: ReturnStatus) -> None:
         console.print(
             f"  fraud {f.tier.value} score {f.score} reasons {', '.join(f.reasons) or '-'}"
         )
-    if status.awaiting_role or status.state.value == "AWAITING_APPROVAL":
+    if status.awaiting_role or status.state is ReturnState.AWAITING_APPROVAL:
         console.print(f"  awaiting {', '.join(r.value for r in status.awaiting_role) or '-'}")
     for sku, disposition in status.dispositions.items():
         console.print(f"  {sku}: {disposition.value}")
@@ -260,7 +274,9 @@ def inspect_cmd(
     console.print(f"inspection recorded for {_wid(rma)}")
 
 
-def _decision_cmd(verdict: str) -> None:
+def _decision_cmd(update: Any) -> None:
+    verb = update_name(update)
+
     def command(
         ctx: typer.Context,
         rma: str = typer.Argument(..., metavar="ID"),
@@ -273,17 +289,17 @@ def _decision_cmd(verdict: str) -> None:
         async def go() -> ReturnStatus:
             decision = _model_or_fail(Decision, approver=approver, role=role, note=note)
             assert isinstance(decision, Decision)
-            return await decide(settings, rma, verdict, decision)
+            return await decide(settings, rma, update, decision)
 
         status = run_async(go)
-        console.print(f"{verdict}d: {status.rma_id} is {status.state.value}")
+        console.print(f"{verb}d: {status.rma_id} is {status.state.value}")
 
-    command.__doc__ = f"{verdict.capitalize()} a return waiting for your role (fraud tier)."
-    app.command(verdict)(command)
+    command.__doc__ = f"{verb.capitalize()} a return waiting for your role (fraud tier)."
+    app.command(verb)(command)
 
 
-_decision_cmd("approve")
-_decision_cmd("reject")
+_decision_cmd(ReturnToRefund.approve)
+_decision_cmd(ReturnToRefund.reject)
 
 
 @app.command("status")

@@ -1,96 +1,85 @@
 """`ReturnToRefund`: from a return request to refunded, restocked and posted.
 
-Id `return-{rma_id}`. REQUESTED -> AUTHORIZED | DECLINED -> AWAITING_ITEM (deadline;
-EXPIRED) -> RECEIVED -> INSPECTED (disposition and its follow-up) -> AWAITING_APPROVAL
-(medium and high fraud tiers) -> REFUNDING (a saga over the original tenders, store
-credit when a tender fails for good) -> REFUNDED | PARTIALLY_REFUNDED -> CLOSED.
+REQUESTED -> AUTHORIZED | DECLINED -> AWAITING_ITEM (deadline; EXPIRED) -> RECEIVED ->
+INSPECTED (disposition and its follow-up) -> AWAITING_APPROVAL (the fraud tiers the policy
+gives a role) -> REFUNDING (a saga over the original tenders, store credit when a tender
+fails for good) -> REFUNDED | PARTIALLY_REFUNDED -> CLOSED.
 
-Messages: signals `item_received` (duplicates dropped) and `inspection_result`; updates
-`approve` and `reject` (validated: the role the tier needs, an open decision); query
-`status`. Rules come from `domain.returns`; side effects from `activities.returns`.
+Names, messages and activities come from `domain.returns.contract`; every decision from
+the rules in `domain.returns`; side effects run as activities by their contract spec.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import AMOUNT_AT_RISK, AWAITING_ROLE, RETAIL_KIND, RETAIL_STATE
-    from domain.returns import (
-        ZERO,
-        ApprovalRecord,
+    from domain.audit import AuditEntry
+    from domain.money import ZERO
+    from domain.returns import contract as c
+    from domain.returns.approval import (
+        approval_due,
+        approval_refusal,
+        awaited_role,
+        roles_after_escalation,
+    )
+    from domain.returns.contract import (
         ApprovalSignal,
-        AuditEntry,
         CreditMemo,
         CustomerNotice,
         Decision,
-        FollowUp,
         FollowUpOrder,
         FraudQuery,
-        FraudScoreResult,
         InspectionResult,
         ItemReceived,
         LegResult,
-        LegState,
         NotificationKind,
-        OrderFound,
         OrderLookup,
-        OrderRecord,
         RefundLeg,
         ReturnException,
         ReturnInput,
-        ReturnLineRequest,
-        ReturnState,
-        ReturnStatus,
-        Role,
+    )
+    from domain.returns.disposition import plan_dispositions, receiving_location
+    from domain.returns.eligibility import check_eligibility
+    from domain.returns.fraud import FraudAssessment, assess_fraud
+    from domain.returns.policy import Role
+    from domain.returns.refund import (
+        RefundQuote,
         TenderAllocation,
-        TenderRefund,
         allocate_refund,
-        approval_refusal,
-        assess_fraud,
-        check_eligibility,
-        decide_disposition,
-        follow_ups,
-        refund_mismatch,
+        can_fall_back,
+        fallback_notice,
         store_credit_fallback,
     )
+    from domain.returns.request import OrderRecord
+    from domain.returns.settlement import refund_sla, settle
+    from domain.returns.status import (
+        APPROVED,
+        RECEIVING_STATES,
+        REJECTED,
+        ApprovalRecord,
+        LegState,
+        ReturnState,
+        ReturnStatus,
+        TenderRefund,
+    )
+    from workflows.activity_calls import call
 
-KIND = "return"
-
-# Reads: retry transient faults for a while; refusals (4xx) are non-retryable errors.
-READ_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=8,
-)
-# Money, postings and stock: every call carries an idempotency key, so retrying is safe,
-# and an outage only delays the return (no attempt limit). A refusal is never retried: it
-# is "failed for good" (a declined tender falls back to store credit).
-WRITE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=0,
-)
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=10,
-)
-CALL_TIMEOUT = timedelta(seconds=30)
+EXCEPTION_DUE = timedelta(days=1)
+"""How long a person has to look at an exception (the store task's due time)."""
 
 
-@workflow.defn(name="ReturnToRefund")
+@workflow.defn(name=c.WORKFLOW_TYPE)
 class ReturnToRefund:
     def __init__(self) -> None:
+        self._inp: ReturnInput | None = None
         self._status: ReturnStatus | None = None
         self._allowed: list[Role] = []
         self._decision: tuple[str, Decision] | None = None
@@ -99,29 +88,351 @@ class ReturnToRefund:
         self._inspection: InspectionResult | None = None
         self._early: list[AuditEntry] = []
         self._store_id: str | None = None
+        self._checked_at: datetime | None = None
+
+    # ------------------------------------------------------------------ the process
+
+    @workflow.run
+    async def run(self, inp: ReturnInput) -> ReturnStatus:
+        self._begin(inp)
+        order, quote = await self._check_eligibility()
+        if order is None or quote is None:
+            return await self._finish()
+        fraud = await self._score_fraud(order, quote)
+        deadline = await self._authorize(quote, fraud)
+        if not await self._item_arrives(deadline):
+            return await self._finish()
+        await self._inspect_and_follow_up(quote)
+        if fraud.required_role is not None and not await self._await_approval(fraud):
+            return await self._finish()
+        await self._refund(order, quote)
+        return await self._finish()
+
+    def _begin(self, inp: ReturnInput) -> None:
+        req = inp.request
+        self._inp = inp
+        self._status = ReturnStatus(
+            rma_id=req.rma_id,
+            order_id=req.order_id,
+            state=ReturnState.REQUESTED,
+            channel=req.channel,
+            store_id=req.store_id,
+            customer=req.customer.masked_email(),
+            reason=req.reason,
+            audit=self._early,
+        )
+        self._set_state(ReturnState.REQUESTED, f"return {req.rma_id} for order {req.order_id}")
+
+    async def _check_eligibility(self) -> tuple[OrderRecord | None, RefundQuote | None]:
+        """The receipt lookup and the policy: the order and the quote, or declined."""
+        req, policy = self._in.request, self._in.policy
+        found = await call(
+            c.LOOKUP_ORDER,
+            OrderLookup(rma_id=req.rma_id, order_id=req.order_id, channel=req.channel),
+            summary=f"look up order {req.order_id}",
+        )
+        order = found.order
+        self._store_id = req.store_id or (order.store_id if order else None)
+        self._checked_at = workflow.now()
+        eligibility = check_eligibility(req, order, self._checked_at, policy)
+        self._st.declines = eligibility.declines
+        self._st.quote = eligibility.quote
+        if not eligibility.authorized or order is None or eligibility.quote is None:
+            reasons = eligibility.reasons()
+            self._set_state(ReturnState.DECLINED, reasons)
+            await self._notify(NotificationKind.DECLINED, f"Return declined: {reasons}")
+            return None, None
+        self._st.expected_refund = eligibility.quote.net
+        return order, eligibility.quote
+
+    async def _score_fraud(self, order: OrderRecord, quote: RefundQuote) -> FraudAssessment:
+        req = self._in.request
+        score = await call(
+            c.SCORE_FRAUD,
+            FraudQuery(
+                rma_id=req.rma_id,
+                customer_id=req.customer.customer_id,
+                value=quote.gross,
+                has_receipt=req.has_receipt,
+                days_since_purchase=max((self._checked - order.purchased_at).days, 0),
+                reason=req.reason,
+                item_count=sum(line.quantity for line in quote.lines),
+            ),
+            summary="score the return for fraud",
+        )
+        fraud = assess_fraud(score.score, score.reasons, self._in.policy)
+        self._st.fraud = fraud
+        return fraud
+
+    async def _authorize(self, quote: RefundQuote, fraud: FraudAssessment) -> datetime:
+        """Authorized: the customer is told by when the item must arrive."""
+        req, policy = self._in.request, self._in.policy
+        deadline = self._checked + timedelta(days=policy.item_deadline_days[req.channel])
+        self._st.item_deadline = deadline
+        self._set_state(
+            ReturnState.AUTHORIZED,
+            f"refund of {quote.net} authorized; fraud tier {fraud.tier.value} "
+            f"(score {fraud.score})",
+        )
+        await self._notify(
+            NotificationKind.AUTHORIZED,
+            f"Return {req.rma_id} authorized: bring or send the item by "
+            f"{deadline.date().isoformat()}",
+        )
+        return deadline
+
+    async def _item_arrives(self, deadline: datetime) -> bool:
+        """Wait for the item until its deadline; EXPIRED (customer told) when it never comes."""
+        if self._received is None:
+            self._set_state(
+                ReturnState.AWAITING_ITEM, f"waiting for the item until {deadline.isoformat()}"
+            )
+            try:
+                await workflow.wait_condition(
+                    lambda: self._received is not None,
+                    timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
+                    timeout_summary="item deadline",
+                )
+            except TimeoutError:
+                self._set_state(ReturnState.EXPIRED, "the item never arrived by its deadline")
+                await self._notify(
+                    NotificationKind.EXPIRED,
+                    f"Return {self._in.request.rma_id} expired: the item did not arrive by "
+                    f"{deadline.date().isoformat()}",
+                )
+                return False
+        assert self._received is not None
+        received_at = workflow.now()
+        sla = timedelta(hours=self._in.policy.receipt_to_refund_sla_hours)
+        self._st.received_at = received_at
+        self._st.receipt_id = self._received.receipt_id
+        self._st.refund_due_at = received_at + sla
+        self._set_state(ReturnState.RECEIVED, f"received by {self._received.source}")
+        return True
+
+    async def _inspect_and_follow_up(self, quote: RefundQuote) -> None:
+        """The inspection decides each line's disposition; its follow-ups run (a failed one
+        opens an exception for a person: the money does not wait for the stock room)."""
+        await workflow.wait_condition(lambda: self._inspection is not None)
+        inspection = self._inspection
+        assert inspection is not None and self._received is not None
+        self._st.inspection = inspection
+        dispositions, planned = plan_dispositions(
+            inspection.condition, inspection.disposition, quote.lines, self._in.policy
+        )
+        self._st.dispositions = dispositions
+        self._st.follow_ups = planned
+        self._set_state(
+            ReturnState.INSPECTED, ", ".join(f"{sku}: {d.value}" for sku, d in dispositions.items())
+        )
+        rma_id = self._in.request.rma_id
+        location = receiving_location(self._received.location, self._store_id)
+        for n, follow in enumerate(planned, start=1):
+            what = f"{follow.kind.value} {follow.sku} x{follow.quantity}"
+            try:
+                await call(
+                    c.FOLLOW_UP,
+                    FollowUpOrder(
+                        rma_id=rma_id,
+                        location_id=location,
+                        follow_up=follow,
+                        idempotency_key=c.follow_up_key(rma_id, n, follow),
+                    ),
+                    summary=what,
+                )
+            except ActivityError as err:
+                problem = f"{follow.kind.value} {follow.sku} failed: {_cause(err)}"
+                self._audit("workflow", "follow-up failed", problem)
+                await self._exception(f"follow_up_{n}", problem)
+                continue
+            self._audit("workflow", follow.kind.value, f"{follow.sku} x{follow.quantity}")
+
+    async def _await_approval(self, fraud: FraudAssessment) -> bool:
+        """The tier's role decides; past the SLA an exception opens and the escalation role
+        may decide too. False when rejected (the customer is told)."""
+        assert fraud.required_role is not None
+        self._allowed = [fraud.required_role]
+        hold = " (refund held)" if fraud.holds_refund else ""
+        self._set_state(
+            ReturnState.AWAITING_APPROVAL,
+            f"fraud tier {fraud.tier.value}: waiting for {fraud.required_role.value}{hold}; "
+            f"reasons: {', '.join(fraud.reasons) or 'score only'}",
+        )
+        due = approval_due(fraud, workflow.now(), self._st.refund_due_at, self._in.policy)
+        try:
+            await workflow.wait_condition(
+                lambda: self._decision is not None,
+                timeout=due - workflow.now(),
+                timeout_summary="approval SLA",
+            )
+        except TimeoutError:
+            await self._escalate(fraud)
+            await workflow.wait_condition(lambda: self._decision is not None)
+        assert self._decision is not None
+        verdict, decision = self._decision
+        self._st.approval = ApprovalRecord(
+            decision=verdict,
+            approver=decision.approver,
+            role=decision.role,
+            note=decision.note,
+            at=workflow.now(),
+        )
+        self._allowed = []
+        if verdict == REJECTED:
+            self._set_state(
+                ReturnState.REJECTED, f"rejected by {decision.approver} ({decision.role.value})"
+            )
+            await self._notify(
+                NotificationKind.REJECTED,
+                f"Return {self._in.request.rma_id} was not approved for a refund",
+            )
+            return False
+        self._audit(decision.approver, "approval recorded", decision.role.value)
+        return True
+
+    async def _escalate(self, fraud: FraudAssessment) -> None:
+        self._st.escalated = True
+        self._allowed = roles_after_escalation(self._allowed, fraud)
+        waiting_for = " or ".join(r.value for r in self._allowed)
+        await self._exception(
+            "approval_overdue",
+            f"return {self._in.request.rma_id} waits for {waiting_for} past its SLA",
+        )
+        self._set_state(
+            ReturnState.AWAITING_APPROVAL,
+            f"escalated: approval overdue, now waiting for {waiting_for}",
+        )
+
+    async def _refund(self, order: OrderRecord, quote: RefundQuote) -> None:
+        """The refund saga: each tender leg, the credit memo, then the outcome checked."""
+        req = self._in.request
+        net, fee = quote.net, quote.restocking_fee
+        plan = allocate_refund(
+            req.rma_id,
+            net,
+            order.tenders,
+            channel=req.channel,
+            has_receipt=req.has_receipt,
+            policy=self._in.policy,
+        )
+        self._st.tenders = [TenderRefund(allocation=a) for a in plan]
+        self._set_state(
+            ReturnState.REFUNDING,
+            f"refunding {net} over {len(plan)} tender(s)"
+            + (f" after a restocking fee of {fee}" if fee > 0 else ""),
+        )
+        for leg in self._st.tenders:
+            await self._refund_leg(leg)
+        refunded = sum((leg.refunded for leg in self._st.tenders), ZERO)
+        self._st.refunded_total = refunded
+        memo = await call(
+            c.POST_CREDIT_MEMO,
+            CreditMemo(
+                rma_id=req.rma_id,
+                order_id=req.order_id,
+                customer_id=req.customer.customer_id,
+                amount=refunded,
+                restocking_fee=fee,
+                idempotency_key=c.credit_memo_key(req.rma_id),
+            ),
+            summary=f"post credit memo {refunded}",
+        )
+        self._st.credit_memo_id = memo
+        self._audit("workflow", "credit memo posted", f"{memo}: {refunded}")
+        await self._settle(net, refunded)
+        await self._notify(NotificationKind.REFUNDED, f"Return {req.rma_id}: {refunded} refunded")
+        self._set_state(ReturnState.CLOSED, f"closed: {refunded} of {net} refunded")
+
+    async def _settle(self, net: Decimal, refunded: Decimal) -> None:
+        """REFUNDED, or PARTIALLY_REFUNDED with an exception for the refund mismatch."""
+        settlement = settle(net, refunded)
+        self._st.mismatch = settlement.mismatch
+        now = workflow.now()
+        self._st.refunded_at = now
+        seconds, met = refund_sla(self._st.received_at, self._st.refund_due_at, now)
+        if seconds is not None:
+            self._st.receipt_to_refund_seconds = seconds
+        if met is not None:
+            self._st.refund_sla_met = met
+        if settlement.problem is not None:
+            self._st.exception = settlement.problem
+            await self._exception("refund_mismatch", settlement.problem)
+            self._st.outcome = settlement.outcome
+            self._set_state(ReturnState.PARTIALLY_REFUNDED, settlement.problem)
+        else:
+            self._st.outcome = settlement.outcome
+            self._set_state(ReturnState.REFUNDED, f"{refunded} refunded")
+
+    async def _refund_leg(self, leg: TenderRefund) -> None:
+        """One tender; a tender that fails for good is issued as store credit instead (the
+        customer told), and a store credit that fails leaves the leg FAILED."""
+        allocation = leg.allocation
+        try:
+            result = await self._pay(allocation)
+        except ActivityError as err:
+            leg.failure = _cause(err)
+            self._audit("workflow", "tender failed", f"{allocation.method.value}: {leg.failure}")
+            if not can_fall_back(allocation):
+                leg.state = LegState.FAILED
+                return
+            try:
+                result = await self._pay(store_credit_fallback(allocation))
+            except ActivityError as err2:
+                leg.state = LegState.FAILED
+                leg.failure = f"{leg.failure}; store credit also failed: {_cause(err2)}"
+                return
+            self._record_leg(leg, LegState.FELL_BACK_TO_STORE_CREDIT, result)
+            await self._notify(
+                NotificationKind.STORE_CREDIT_FALLBACK,
+                fallback_notice(allocation, result.store_credit_id or result.refund_id),
+                about=allocation.tender_id or "",
+            )
+            return
+        self._record_leg(leg, LegState.REFUNDED, result)
+
+    @staticmethod
+    def _record_leg(leg: TenderRefund, state: LegState, result: LegResult) -> None:
+        leg.state = state
+        leg.refunded = result.amount
+        leg.refund_id = result.refund_id
+
+    async def _pay(self, allocation: TenderAllocation) -> LegResult:
+        # every leg names the lines taken back: the POS records them once per return
+        req = self._in.request
+        lines = self._st.quote.taken_back() if self._st.quote else []
+        return await call(
+            c.REFUND_TENDER,
+            RefundLeg(rma_id=req.rma_id, order_id=req.order_id, allocation=allocation, lines=lines),
+            summary=f"refund {allocation.amount} to {allocation.method.value}",
+        )
+
+    async def _finish(self) -> ReturnStatus:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._st
 
     # ------------------------------------------------------------------ messages
 
-    @workflow.query
+    @workflow.query(name=c.STATUS)
     def status(self) -> ReturnStatus:
         if self._status is None:
             raise ApplicationError("the return has not started yet", type="NOT_STARTED")
         return self._status
 
-    @workflow.signal
+    @workflow.signal(name=c.ITEM_RECEIVED)
     def item_received(self, event: ItemReceived) -> None:
         """A store scan or a warehouse receipt; any second receipt is dropped."""
         state = self._status.state if self._status else ReturnState.REQUESTED
+        who = event.received_by or event.source
         if self._received is not None or event.receipt_id in self._receipts:
             self._audit(
-                event.received_by or event.source,
+                who,
                 "item_received dropped",
                 f"duplicate receipt {event.receipt_id}: the item was already received",
             )
             return
-        if state not in (ReturnState.REQUESTED, ReturnState.AUTHORIZED, ReturnState.AWAITING_ITEM):
+        if state not in RECEIVING_STATES:
             self._audit(
-                event.received_by or event.source,
+                who,
                 "item_received ignored",
                 f"receipt {event.receipt_id} arrived while the return is {state.value}",
             )
@@ -129,12 +440,12 @@ class ReturnToRefund:
         self._receipts.add(event.receipt_id)
         self._received = event
         self._audit(
-            event.received_by or event.source,
+            who,
             "item received",
             f"{event.source} {event.receipt_id} at {event.location or 'unknown location'}",
         )
 
-    @workflow.signal
+    @workflow.signal(name=c.INSPECTION_RESULT)
     def inspection_result(self, result: InspectionResult) -> None:
         if self._received is None or self._inspection is not None:
             why = "the item is not received yet" if self._received is None else "already inspected"
@@ -143,33 +454,33 @@ class ReturnToRefund:
         self._inspection = result
         self._audit(result.inspector, "inspected", f"condition {result.condition.value}")
 
-    @workflow.update
+    @workflow.update(name=c.APPROVE)
     async def approve(self, decision: Decision) -> ReturnStatus:
-        return await self._decide("approved", decision)
+        return await self._decide(APPROVED, decision)
 
     @approve.validator
     def _validate_approve(self, decision: Decision) -> None:
         self._validate(decision)
 
-    @workflow.update
+    @workflow.update(name=c.REJECT)
     async def reject(self, decision: Decision) -> ReturnStatus:
-        return await self._decide("rejected", decision)
+        return await self._decide(REJECTED, decision)
 
     @reject.validator
     def _validate_reject(self, decision: Decision) -> None:
         self._validate(decision)
 
-    @workflow.signal
+    @workflow.signal(name=c.APPROVAL)
     def approval(self, signal: ApprovalSignal) -> None:
         """The `approve`/`reject` decision for senders that can only signal (e-mail links,
         chat bots): the same checks run; a refused decision goes to the audit trail."""
-        decision = Decision(approver=signal.approver, role=signal.role, note=signal.note)
+        decision = signal.decision()
         try:
             self._validate(decision)
         except ValueError as refused:
             self._audit(signal.approver, f"{signal.verdict} refused", str(refused))
             return
-        verdict = "approved" if signal.verdict == "approve" else "rejected"
+        verdict = APPROVED if signal.approves else REJECTED
         self._decision = (verdict, decision)
         self._audit(decision.approver, verdict, f"as {decision.role.value}: {decision.note}")
 
@@ -191,7 +502,18 @@ class ReturnToRefund:
         await workflow.wait_condition(lambda: self._st.state is not ReturnState.AWAITING_APPROVAL)
         return self._st
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ record and tell
+
+    @property
+    def _in(self) -> ReturnInput:
+        assert self._inp is not None
+        return self._inp
+
+    @property
+    def _checked(self) -> datetime:
+        """When eligibility was checked: the clock of the fraud query and the item deadline."""
+        assert self._checked_at is not None
+        return self._checked_at
 
     @property
     def _st(self) -> ReturnStatus:
@@ -210,389 +532,55 @@ class ReturnToRefund:
         self._st.awaiting_role = list(self._allowed)
         self._audit("workflow", state.value, details)
         workflow.set_current_details(f"**{state.value}**: {details}")
-        # The most senior role allowed (after an escalation, the escalation role).
-        awaiting = self._allowed[-1].value if self._allowed else None
+        awaiting = awaited_role(self._allowed)
         pairs: list[SearchAttributeUpdate[Any]] = [
-            RETAIL_KIND.value_set(KIND),
+            RETAIL_KIND.value_set(c.RETAIL_KIND),
             RETAIL_STATE.value_set(state.value),
-            AWAITING_ROLE.value_set(awaiting) if awaiting else AWAITING_ROLE.value_unset(),
+            AWAITING_ROLE.value_set(awaiting.value) if awaiting else AWAITING_ROLE.value_unset(),
         ]
         if self._st.expected_refund is not None:
             pairs.append(AMOUNT_AT_RISK.value_set(float(self._st.expected_refund)))
         workflow.upsert_search_attributes(pairs)
 
-    async def _notify(
-        self, kind: NotificationKind, message: str, inp: ReturnInput, *, about: str = ""
-    ) -> None:
-        """Tell the customer; `about` tells apart several notices of one kind (per tender)."""
-        suffix = f"-{about}" if about else ""
+    async def _notify(self, kind: NotificationKind, message: str, *, about: str = "") -> None:
+        """Tell the customer; `about` tells apart several notices of one kind (per tender).
+        A notice that cannot be sent never blocks the money; it is on the record."""
+        req = self._in.request
         notice = CustomerNotice(
-            rma_id=inp.request.rma_id,
+            rma_id=req.rma_id,
             store_id=self._store_id,
-            customer=inp.request.customer,
+            customer=req.customer,
             kind=kind,
             message=message,
-            idempotency_key=f"notify-{inp.request.rma_id}-{kind.value}{suffix}",
+            idempotency_key=c.notice_key(req.rma_id, kind, about),
         )
         try:
-            await workflow.execute_activity(
-                "returns.notify_customer",
-                notice,
-                start_to_close_timeout=CALL_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
-                summary=f"tell the customer: {kind.value}",
-            )
+            await call(c.NOTIFY_CUSTOMER, notice, summary=f"tell the customer: {kind.value}")
         except ActivityError as err:
-            # A notice that cannot be sent never blocks the money; it is on the record.
             self._audit("workflow", "notification failed", f"{kind.value}: {_cause(err)}")
             return
         self._audit("workflow", "customer notified", f"{kind.value}: {message}")
 
-    # ------------------------------------------------------------------ the process
-
-    @workflow.run
-    async def run(self, inp: ReturnInput) -> ReturnStatus:
-        req, policy = inp.request, inp.policy
-        self._status = ReturnStatus(
-            rma_id=req.rma_id,
-            order_id=req.order_id,
-            state=ReturnState.REQUESTED,
-            channel=req.channel,
-            store_id=req.store_id,
-            customer=req.customer.masked_email(),
-            reason=req.reason,
-            audit=self._early,
-        )
-        self._set_state(ReturnState.REQUESTED, f"return {req.rma_id} for order {req.order_id}")
-
-        found: OrderFound = await workflow.execute_activity(
-            "returns.lookup_order",
-            OrderLookup(rma_id=req.rma_id, order_id=req.order_id, channel=req.channel),
-            result_type=OrderFound,
-            start_to_close_timeout=CALL_TIMEOUT,
-            retry_policy=READ_RETRY,
-            summary=f"look up order {req.order_id}",
-        )
-        order = found.order
-        self._store_id = req.store_id or (order.store_id if order else None)
-        now = workflow.now()
-        eligibility = check_eligibility(req, order, now, policy)
-        self._st.declines = eligibility.declines
-        self._st.quote = eligibility.quote
-        if not eligibility.authorized or order is None or eligibility.quote is None:
-            reasons = "; ".join(d.message for d in eligibility.declines)
-            self._set_state(ReturnState.DECLINED, reasons)
-            await self._notify(NotificationKind.DECLINED, f"Return declined: {reasons}", inp)
-            return await self._finish()
-        quote = eligibility.quote
-        self._st.expected_refund = quote.net
-
-        score: FraudScoreResult = await workflow.execute_activity(
-            "returns.score_fraud",
-            FraudQuery(
-                rma_id=req.rma_id,
-                customer_id=req.customer.customer_id,
-                value=quote.gross,
-                has_receipt=req.has_receipt,
-                days_since_purchase=max((now - order.purchased_at).days, 0),
-                reason=req.reason,
-                item_count=sum(line.quantity for line in quote.lines),
-            ),
-            result_type=FraudScoreResult,
-            start_to_close_timeout=CALL_TIMEOUT,
-            retry_policy=READ_RETRY,
-            summary="score the return for fraud",
-        )
-        fraud = assess_fraud(score.score, score.reasons, policy)
-        self._st.fraud = fraud
-        deadline = now + timedelta(days=policy.item_deadline_days[req.channel])
-        self._st.item_deadline = deadline
-        self._set_state(
-            ReturnState.AUTHORIZED,
-            f"refund of {quote.net} authorized; fraud tier {fraud.tier.value} "
-            f"(score {fraud.score})",
-        )
-        await self._notify(
-            NotificationKind.AUTHORIZED,
-            f"Return {req.rma_id} authorized: bring or send the item by "
-            f"{deadline.date().isoformat()}",
-            inp,
-        )
-
-        # -- the item -----------------------------------------------------------------
-        if self._received is None:
-            self._set_state(
-                ReturnState.AWAITING_ITEM, f"waiting for the item until {deadline.isoformat()}"
-            )
-            try:
-                await workflow.wait_condition(
-                    lambda: self._received is not None,
-                    timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
-                    timeout_summary="item deadline",
-                )
-            except TimeoutError:
-                self._set_state(ReturnState.EXPIRED, "the item never arrived by its deadline")
-                await self._notify(
-                    NotificationKind.EXPIRED,
-                    f"Return {req.rma_id} expired: the item did not arrive by "
-                    f"{deadline.date().isoformat()}",
-                    inp,
-                )
-                return await self._finish()
-        assert self._received is not None
-        received_at = workflow.now()
-        self._st.received_at = received_at
-        self._st.receipt_id = self._received.receipt_id
-        self._st.refund_due_at = received_at + timedelta(hours=policy.receipt_to_refund_sla_hours)
-        self._set_state(ReturnState.RECEIVED, f"received by {self._received.source}")
-
-        await workflow.wait_condition(lambda: self._inspection is not None)
-        inspection = self._inspection
-        assert inspection is not None
-        self._st.inspection = inspection
-        planned: list[FollowUp] = []
-        for line in quote.lines:
-            disposition = inspection.disposition or decide_disposition(
-                inspection.condition,
-                category=line.category,
-                vendor_returnable=line.vendor_returnable,
-                policy=policy,
-            )
-            self._st.dispositions[line.sku] = disposition
-            planned.extend(follow_ups(disposition, [line], policy))
-        self._st.follow_ups = planned
-        self._set_state(
-            ReturnState.INSPECTED,
-            ", ".join(f"{sku}: {d.value}" for sku, d in self._st.dispositions.items()),
-        )
-        location = self._received.location or self._store_id or "DC-RETURNS"
-        for n, follow in enumerate(planned, start=1):
-            try:
-                await workflow.execute_activity(
-                    "returns.follow_up",
-                    FollowUpOrder(
-                        rma_id=req.rma_id,
-                        location_id=location,
-                        follow_up=follow,
-                        idempotency_key=f"followup-{req.rma_id}-{n}-{follow.kind.value}",
-                    ),
-                    start_to_close_timeout=CALL_TIMEOUT,
-                    retry_policy=WRITE_RETRY,
-                    summary=f"{follow.kind.value} {follow.sku} x{follow.quantity}",
-                )
-            except ActivityError as err:
-                # The money does not wait for the stock room: a person sorts it out.
-                problem = f"{follow.kind.value} {follow.sku} failed: {_cause(err)}"
-                self._audit("workflow", "follow-up failed", problem)
-                await self._exception(inp, f"follow_up_{n}", problem)
-                continue
-            self._audit("workflow", follow.kind.value, f"{follow.sku} x{follow.quantity}")
-
-        # -- approval by fraud tier ---------------------------------------------------
-        if fraud.required_role is not None:
-            if not await self._await_approval(inp):
-                return await self._finish()
-
-        # -- refund saga --------------------------------------------------------------
-        await self._refund(inp, order, quote.net, quote.restocking_fee)
-        return await self._finish()
-
-    async def _exception(self, inp: ReturnInput, kind: str, message: str) -> None:
+    async def _exception(self, kind: str, message: str) -> None:
         """Open an exception for a person (a store task); never fails the return."""
+        rma_id = self._in.request.rma_id
         try:
-            await workflow.execute_activity(
-                "returns.open_exception",
+            await call(
+                c.OPEN_EXCEPTION,
                 ReturnException(
-                    rma_id=inp.request.rma_id,
+                    rma_id=rma_id,
                     store_id=self._store_id,
                     kind=kind,
                     message=message,
-                    due_at=workflow.now() + timedelta(days=1),
-                    idempotency_key=f"exception-{inp.request.rma_id}-{kind}",
+                    due_at=workflow.now() + EXCEPTION_DUE,
+                    idempotency_key=c.exception_key(rma_id, kind),
                 ),
-                start_to_close_timeout=CALL_TIMEOUT,
-                retry_policy=WRITE_RETRY,
                 summary=f"open exception: {kind}",
             )
         except ActivityError as err:
             self._audit("workflow", "exception not opened", f"{kind}: {_cause(err)}")
             return
         self._audit("workflow", "exception opened", f"{kind}: {message}")
-
-    async def _await_approval(self, inp: ReturnInput) -> bool:
-        fraud = self._st.fraud
-        assert fraud is not None and fraud.required_role is not None
-        policy = inp.policy
-        self._allowed = [fraud.required_role]
-        hold = " (refund held)" if fraud.holds_refund else ""
-        self._set_state(
-            ReturnState.AWAITING_APPROVAL,
-            f"fraud tier {fraud.tier.value}: waiting for {fraud.required_role.value}{hold}; "
-            f"reasons: {', '.join(fraud.reasons) or 'score only'}",
-        )
-        sla = timedelta(hours=policy.approval_sla_hours.get(fraud.tier, 24))
-        due = workflow.now() + sla
-        if self._st.refund_due_at is not None:
-            due = min(due, max(self._st.refund_due_at, workflow.now() + timedelta(minutes=1)))
-        try:
-            await workflow.wait_condition(
-                lambda: self._decision is not None,
-                timeout=due - workflow.now(),
-                timeout_summary="approval SLA",
-            )
-        except TimeoutError:
-            self._st.escalated = True
-            if fraud.escalation_role is not None and fraud.escalation_role not in self._allowed:
-                self._allowed.append(fraud.escalation_role)
-            waiting_for = " or ".join(r.value for r in self._allowed)
-            await self._exception(
-                inp,
-                "approval_overdue",
-                f"return {inp.request.rma_id} waits for {waiting_for} past its SLA",
-            )
-            self._set_state(
-                ReturnState.AWAITING_APPROVAL,
-                f"escalated: approval overdue, now waiting for {waiting_for}",
-            )
-            await workflow.wait_condition(lambda: self._decision is not None)
-        assert self._decision is not None
-        verdict, decision = self._decision
-        self._st.approval = ApprovalRecord(
-            decision=verdict,
-            approver=decision.approver,
-            role=decision.role,
-            note=decision.note,
-            at=workflow.now(),
-        )
-        self._allowed = []
-        if verdict == "rejected":
-            self._set_state(
-                ReturnState.REJECTED, f"rejected by {decision.approver} ({decision.role.value})"
-            )
-            await self._notify(
-                NotificationKind.REJECTED,
-                f"Return {inp.request.rma_id} was not approved for a refund",
-                inp,
-            )
-            return False
-        self._audit(decision.approver, "approval recorded", decision.role.value)
-        return True
-
-    async def _refund(
-        self, inp: ReturnInput, order: OrderRecord, net: Decimal, fee: Decimal
-    ) -> None:
-        req = inp.request
-        plan = allocate_refund(
-            req.rma_id,
-            net,
-            order.tenders,
-            channel=req.channel,
-            has_receipt=req.has_receipt,
-            policy=inp.policy,
-        )
-        self._st.tenders = [TenderRefund(allocation=a) for a in plan]
-        self._set_state(
-            ReturnState.REFUNDING,
-            f"refunding {net} over {len(plan)} tender(s)"
-            + (f" after a restocking fee of {fee}" if fee > 0 else ""),
-        )
-        for leg in self._st.tenders:
-            await self._refund_leg(inp, leg)
-        refunded = sum((leg.refunded for leg in self._st.tenders), ZERO)
-        self._st.refunded_total = refunded
-        memo = await workflow.execute_activity(
-            "returns.post_credit_memo",
-            CreditMemo(
-                rma_id=req.rma_id,
-                order_id=req.order_id,
-                customer_id=req.customer.customer_id,
-                amount=refunded,
-                restocking_fee=fee,
-                idempotency_key=f"credit-memo-{req.rma_id}",
-            ),
-            result_type=str,
-            start_to_close_timeout=CALL_TIMEOUT,
-            retry_policy=WRITE_RETRY,
-            summary=f"post credit memo {refunded}",
-        )
-        self._st.credit_memo_id = memo
-        self._audit("workflow", "credit memo posted", f"{memo}: {refunded}")
-        mismatch = refund_mismatch(net, refunded)
-        self._st.mismatch = mismatch
-        now = workflow.now()
-        self._st.refunded_at = now
-        if self._st.received_at is not None:
-            self._st.receipt_to_refund_seconds = (now - self._st.received_at).total_seconds()
-        if self._st.refund_due_at is not None:
-            self._st.refund_sla_met = now <= self._st.refund_due_at
-        if mismatch != 0:
-            self._st.exception = (
-                f"refund mismatch: expected {net}, refunded {refunded} (difference {mismatch})"
-            )
-            await self._exception(inp, "refund_mismatch", self._st.exception)
-            self._st.outcome = ReturnState.PARTIALLY_REFUNDED
-            self._set_state(ReturnState.PARTIALLY_REFUNDED, self._st.exception)
-        else:
-            self._st.outcome = ReturnState.REFUNDED
-            self._set_state(ReturnState.REFUNDED, f"{refunded} refunded")
-        await self._notify(
-            NotificationKind.REFUNDED, f"Return {req.rma_id}: {refunded} refunded", inp
-        )
-        self._set_state(ReturnState.CLOSED, f"closed: {refunded} of {net} refunded")
-
-    async def _refund_leg(self, inp: ReturnInput, leg: TenderRefund) -> None:
-        req = inp.request
-        allocation = leg.allocation
-        try:
-            result = await self._pay(req.rma_id, req.order_id, allocation)
-        except ActivityError as err:
-            leg.failure = _cause(err)
-            self._audit("workflow", "tender failed", f"{allocation.method.value}: {leg.failure}")
-            if allocation.method.value == "store_credit":
-                leg.state = LegState.FAILED
-                return
-            fallback = store_credit_fallback(allocation)
-            try:
-                result = await self._pay(req.rma_id, req.order_id, fallback)
-            except ActivityError as err2:
-                leg.state = LegState.FAILED
-                leg.failure = f"{leg.failure}; store credit also failed: {_cause(err2)}"
-                return
-            leg.state = LegState.FELL_BACK_TO_STORE_CREDIT
-            leg.refunded = result.amount
-            leg.refund_id = result.refund_id
-            await self._notify(
-                NotificationKind.STORE_CREDIT_FALLBACK,
-                f"{allocation.amount} could not go back to your {allocation.method.value}"
-                + (f" ending {allocation.card_last4}" if allocation.card_last4 else "")
-                + f"; it was issued as store credit {result.store_credit_id or result.refund_id}",
-                inp,
-                about=allocation.tender_id or "",
-            )
-            return
-        leg.state = LegState.REFUNDED
-        leg.refunded = result.amount
-        leg.refund_id = result.refund_id
-
-    async def _pay(self, rma_id: str, order_id: str, allocation: TenderAllocation) -> LegResult:
-        # every leg names the lines taken back: the POS records them once per return
-        quote = self._st.quote
-        lines = [
-            ReturnLineRequest(sku=q.sku, quantity=q.quantity)
-            for q in (quote.lines if quote else [])
-        ]
-        return await workflow.execute_activity(
-            "returns.refund_tender",
-            RefundLeg(rma_id=rma_id, order_id=order_id, allocation=allocation, lines=lines),
-            result_type=LegResult,
-            start_to_close_timeout=CALL_TIMEOUT,
-            retry_policy=WRITE_RETRY,
-            summary=f"refund {allocation.amount} to {allocation.method.value}",
-        )
-
-    async def _finish(self) -> ReturnStatus:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._st
 
 
 def _cause(err: BaseException) -> str:

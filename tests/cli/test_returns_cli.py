@@ -13,20 +13,29 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from cli.common import InputError
+from cli.common import EXIT_BAD_INPUT, EXIT_REFUSED, CommandError, InputError, load_model
 from cli.returns import decide, inspect_item, open_return, receive_item, return_status
 from common.config import Settings
-from domain.returns import (
-    Condition,
+from domain.returns.contract import (
+    APPROVE,
+    REJECT,
     Decision,
     InspectionResult,
     ItemReceived,
-    ReturnState,
-    Role,
     workflow_id,
 )
+from domain.returns.disposition import Condition
+from domain.returns.request import ReturnRequest
+from domain.returns.status import ReturnState
 from starter import app
-from tests.fixtures.returns import ScriptedReturnSystems, return_request, wait_for_state
+from tests.fixtures.returns import (
+    LOSS_PREVENTION,
+    MEDIUM_SCORE,
+    SUPERVISOR,
+    ScriptedReturnSystems,
+    return_request,
+    wait_for_state,
+)
 from workflows.return_to_refund import ReturnToRefund
 
 
@@ -60,7 +69,7 @@ def test_cli_refuses_missing_file_and_bad_options(tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, ["return", "open", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "no such file" in missing.output
     bad_role = CliRunner().invoke(
-        app, ["return", "approve", "RMA-1", "--approver", "sam", "--role", "cashier"]
+        app, ["return", APPROVE, "RMA-1", "--approver", "sam", "--role", "cashier"]
     )
     assert bad_role.exit_code == 2 and "cashier" in bad_role.output
     bad_condition = CliRunner().invoke(
@@ -85,19 +94,18 @@ async def test_open_receive_inspect_approve_status_through_the_cli_functions(
     tmp_path: Path,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    scripted_returns.score = 50  # medium: a store supervisor decides
+    scripted_returns.score = MEDIUM_SCORE + 10  # medium: a store supervisor decides
     settings = replace(Settings(), task_queue=task_queue)
     path, rma_id = write_request(tmp_path)
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         with env.with_time_skipping_disabled():
             wid = await open_return(settings, path, client=env.client)
         assert wid == workflow_id(rma_id)
         with pytest.raises(InputError, match="already exists: not started again"):
             await open_return(settings, path, client=env.client)
-        with pytest.raises(InputError, match="no such return"):
+        with pytest.raises(CommandError, match="no such return") as unknown:
             await return_status(settings, "RMA-does-not-exist", client=env.client)
+        assert unknown.value.code == EXIT_BAD_INPUT
 
         await receive_item(settings, rma_id, ItemReceived(receipt_id="S-1"), client=env.client)
         await inspect_item(
@@ -108,20 +116,22 @@ async def test_open_receive_inspect_approve_status_through_the_cli_functions(
         )
         await wait_for_state(env.client.get_workflow_handle(wid), ReturnState.AWAITING_APPROVAL)
         status = await return_status(settings, rma_id, client=env.client)
-        assert status.awaiting_role == [Role.STORE_SUPERVISOR]
-        with pytest.raises(InputError, match="approve refused: role loss_prevention cannot"):
+        assert status.awaiting_role == [SUPERVISOR]
+        refusal = f"approve refused: role {LOSS_PREVENTION.value} cannot"
+        with pytest.raises(CommandError, match=refusal) as refused_role:
             await decide(
                 settings,
                 rma_id,
-                "approve",
-                Decision(approver="lee", role=Role.LOSS_PREVENTION),
+                ReturnToRefund.approve,
+                Decision(approver="lee", role=LOSS_PREVENTION),
                 client=env.client,
             )
+        assert refused_role.value.code == EXIT_REFUSED
         after = await decide(
             settings,
             rma_id,
-            "approve",
-            Decision(approver="sam", role=Role.STORE_SUPERVISOR),
+            ReturnToRefund.approve,
+            Decision(approver="sam", role=SUPERVISOR),
             client=env.client,
         )
         assert after.state is not ReturnState.AWAITING_APPROVAL
@@ -139,18 +149,18 @@ async def test_open_receive_inspect_approve_status_through_the_cli_functions(
                 "--address",
                 address,
                 "return",
-                "reject",
+                REJECT,
                 rma_id,
                 "--approver",
                 "sam",
                 "--role",
-                "store_supervisor",
+                SUPERVISOR.value,
             ],
         )
     assert final.state is ReturnState.CLOSED
     assert shown.exit_code == 0, shown.output
     assert "CLOSED" in shown.output and "awaiting" not in shown.output
-    assert "store_supervisor" not in shown.output or "approve" not in shown.output
+    assert SUPERVISOR.value not in shown.output or APPROVE not in shown.output
     assert refused.exit_code == 2
     assert "this return is closed (CLOSED): nothing to change" in " ".join(refused.output.split())
 
@@ -161,9 +171,6 @@ async def test_open_receive_inspect_approve_status_through_the_cli_functions(
     ids=lambda p: p.name,
 )
 def test_examples_parse_and_the_invalid_one_is_refused(path: Path) -> None:
-    from cli.common import load_model
-    from domain.returns import ReturnRequest
-
     if path.name.startswith("invalid"):
         with pytest.raises(InputError) as err:
             load_model(path, ReturnRequest)

@@ -1,4 +1,5 @@
-"""The returns rules, called directly: eligibility, allocation, fees, fraud, dispositions."""
+"""The returns rules, called directly: eligibility, allocation, fees, fraud, approval,
+dispositions, settlement."""
 
 from __future__ import annotations
 
@@ -10,34 +11,47 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from domain.returns import (
-    Channel,
+from domain.returns.approval import (
+    approval_due,
+    approval_refusal,
+    awaited_role,
+    roles_after_escalation,
+)
+from domain.returns.contract import APPROVE, ApprovalSignal, Decision
+from domain.returns.disposition import (
+    RETURNS_DC,
     Condition,
-    Customer,
-    Decision,
-    DeclineReason,
     Disposition,
     FollowUpKind,
-    FraudTier,
+    decide_disposition,
+    follow_ups,
+    plan_dispositions,
+    receiving_location,
+)
+from domain.returns.eligibility import DeclineReason, check_eligibility
+from domain.returns.fraud import assess_fraud
+from domain.returns.policy import DEFAULT_POLICY, FraudTier, ReturnPolicy, Role
+from domain.returns.refund import (
+    allocate_refund,
+    can_fall_back,
+    fallback_notice,
+    issues_new_store_credit,
+    quote_lines,
+    store_credit_fallback,
+)
+from domain.returns.request import (
+    Channel,
+    Customer,
     OrderLine,
     OrderRecord,
     ReasonCode,
     ReturnLineRequest,
     ReturnRequest,
-    ReturnState,
-    Role,
     Tender,
     TenderType,
-    allocate_refund,
-    approval_refusal,
-    assess_fraud,
-    check_eligibility,
-    decide_disposition,
-    follow_ups,
-    quote_lines,
-    refund_mismatch,
-    store_credit_fallback,
 )
+from domain.returns.settlement import refund_mismatch, refund_sla, settle
+from domain.returns.status import ReturnState
 
 BOUGHT = datetime(2026, 5, 1, 15, 0, tzinfo=UTC)
 D = Decimal
@@ -298,3 +312,132 @@ def test_customer_email_is_masked_for_display() -> None:
     assert customer.masked_email() == "a***@example.com"
     assert ReturnLineRequest(sku="X", quantity=1).quantity == 1
     assert ReasonCode("size") is ReasonCode.SIZE
+
+
+def test_decline_reasons_read_as_one_sentence() -> None:
+    result = check_eligibility(
+        request([("SOCKS", 1), ("LAMP", 1)]), order(), BOUGHT + timedelta(days=3)
+    )
+    assert result.reasons() == "sku SOCKS was sold as final sale; sku LAMP is not on order O-1"
+
+
+def test_fraud_roles_come_from_the_policy() -> None:
+    policy = ReturnPolicy(
+        tier_roles={FraudTier.MEDIUM: Role.LOSS_PREVENTION},
+        tier_escalations={},
+        holding_tiers=frozenset({FraudTier.MEDIUM}),
+    )
+    medium = assess_fraud(50, [], policy)
+    assert (medium.required_role, medium.escalation_role) == (Role.LOSS_PREVENTION, None)
+    assert medium.holds_refund
+    high = assess_fraud(90, [], policy)
+    assert high.required_role is None and not high.holds_refund
+
+
+def test_approval_is_due_by_the_tier_sla_or_the_refund_sla_whichever_comes_first() -> None:
+    now = BOUGHT
+    medium = assess_fraud(50, [])
+    assert approval_due(medium, now, None) == now + timedelta(hours=24)
+    soon = now + timedelta(hours=5)
+    assert approval_due(medium, now, soon) == soon
+    assert approval_due(medium, now, now - timedelta(hours=1)) == now + timedelta(minutes=1)
+    high = assess_fraud(90, [])
+    assert approval_due(high, now, None) == now + timedelta(hours=72)
+    untimed = ReturnPolicy(approval_sla_hours={})
+    assert approval_due(medium, now, None, untimed) == now + timedelta(hours=24)
+
+
+def test_escalation_adds_the_tier_escalation_role_once() -> None:
+    medium = assess_fraud(50, [])
+    allowed = roles_after_escalation([Role.STORE_SUPERVISOR], medium)
+    assert allowed == [Role.STORE_SUPERVISOR, Role.LOSS_PREVENTION]
+    assert roles_after_escalation(allowed, medium) == allowed
+    high = assess_fraud(90, [])
+    assert roles_after_escalation([Role.LOSS_PREVENTION], high) == [Role.LOSS_PREVENTION]
+    assert awaited_role(allowed) is Role.LOSS_PREVENTION
+    assert awaited_role([]) is None
+
+
+def test_approval_signal_carries_the_same_decision() -> None:
+    signal = ApprovalSignal(verdict=APPROVE, approver="sam", role=Role.STORE_SUPERVISOR, note="ok")
+    assert signal.approves
+    assert signal.decision() == Decision(approver="sam", role=Role.STORE_SUPERVISOR, note="ok")
+    with pytest.raises(ValidationError):
+        ApprovalSignal(verdict="maybe", approver="sam", role=Role.STORE_SUPERVISOR)
+
+
+def test_dispositions_per_line_with_an_inspectors_override() -> None:
+    quote = quote_lines(request([("SHIRT", 1), ("TV", 1)]), order())
+    by_rule, planned = plan_dispositions(Condition.OPENED, None, quote.lines)
+    assert by_rule == {"SHIRT": Disposition.LIQUIDATE, "TV": Disposition.REFURBISH}
+    assert [(f.sku, f.kind) for f in planned] == [
+        ("SHIRT", FollowUpKind.ERP_WRITE_OFF),
+        ("TV", FollowUpKind.WMS_RESTOCK),
+    ]
+    overridden, planned = plan_dispositions(Condition.OPENED, Disposition.DESTROY, quote.lines)
+    assert set(overridden.values()) == {Disposition.DESTROY}
+    assert [f.kind for f in planned] == [FollowUpKind.ERP_WRITE_OFF] * 2
+
+
+def test_follow_ups_are_booked_where_the_item_arrived() -> None:
+    assert receiving_location("DC-7", "S001") == "DC-7"
+    assert receiving_location("", "S001") == "S001"
+    assert receiving_location("", None) == RETURNS_DC
+
+
+def test_only_a_tender_that_is_not_store_credit_falls_back() -> None:
+    card, gift = allocate_refund(
+        "R", D("353.32"), order().tenders, channel=Channel.STORE, has_receipt=True
+    )
+    assert can_fall_back(card) and can_fall_back(gift)
+    assert not can_fall_back(store_credit_fallback(card))
+    assert fallback_notice(card, "SC-1") == (
+        "333.30 could not go back to your card ending 4242; it was issued as store credit SC-1"
+    )
+    assert fallback_notice(gift, "SC-2") == (
+        "20.02 could not go back to your gift_card; it was issued as store credit SC-2"
+    )
+
+
+def test_settlement_names_a_refund_mismatch() -> None:
+    full = settle(D("100.00"), D("100.00"))
+    assert (full.outcome, full.mismatch, full.problem) == (ReturnState.REFUNDED, D("0.00"), None)
+    short = settle(D("100.00"), D("60.00"))
+    assert short.outcome is ReturnState.PARTIALLY_REFUNDED and short.mismatch == D("40.00")
+    assert short.problem == "refund mismatch: expected 100.00, refunded 60.00 (difference 40.00)"
+
+
+def test_refund_sla_from_receipt() -> None:
+    received = BOUGHT
+    due = received + timedelta(hours=DEFAULT_POLICY.receipt_to_refund_sla_hours)
+    assert refund_sla(received, due, received + timedelta(hours=2)) == (7200.0, True)
+    assert refund_sla(received, due, due + timedelta(seconds=1))[1] is False
+    assert refund_sla(None, None, received) == (None, None)
+
+
+def test_every_leg_names_the_lines_taken_back() -> None:
+    quote = quote_lines(request([("SHIRT", 2), ("TV", 1)]), order())
+    assert quote.taken_back() == [
+        ReturnLineRequest(sku="SHIRT", quantity=2),
+        ReturnLineRequest(sku="TV", quantity=1),
+    ]
+
+
+def test_fallbacks_and_cash_beyond_the_limit_are_new_store_credit() -> None:
+    card, gift = allocate_refund(
+        "R", D("353.32"), order().tenders, channel=Channel.STORE, has_receipt=True
+    )
+    assert not issues_new_store_credit(card) and not issues_new_store_credit(gift)
+    assert issues_new_store_credit(store_credit_fallback(card))
+    cash = [Tender(tender_id="C", type=TenderType.CASH, amount=D("500.00"), captured_at=BOUGHT)]
+    as_cash, beyond = allocate_refund(
+        "R", D("250.00"), cash, channel=Channel.STORE, has_receipt=True
+    )
+    assert not issues_new_store_credit(as_cash) and issues_new_store_credit(beyond)
+    credit = [
+        Tender(tender_id="S", type=TenderType.STORE_CREDIT, amount=D("9.00"), captured_at=BOUGHT)
+    ]
+    (back,) = allocate_refund("R", D("9.00"), credit, channel=Channel.STORE, has_receipt=True)
+    assert not issues_new_store_credit(back)
+    (no_receipt,) = allocate_refund("R", D("9.00"), [], channel=Channel.STORE, has_receipt=False)
+    assert not issues_new_store_credit(no_receipt)

@@ -17,8 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.codec import EncryptionCodec, KeyRing, new_key, with_codec
 from devstack.codec_server import build_app
-from domain.returns import Condition, InspectionResult, ItemReceived, ReturnState, TenderType
-from tests.fixtures.returns import ScriptedReturnSystems, return_input, return_request
+from domain.returns.contract import InspectionResult, ItemReceived
+from domain.returns.disposition import Condition
+from domain.returns.request import TenderType
+from domain.returns.status import ReturnState
+from fakes.returns import ScriptedReturnSystems
+from tests.fixtures.returns import return_request, start_return
 from workflows.return_to_refund import ReturnToRefund
 
 
@@ -26,13 +30,8 @@ async def run_return(
     client: Client, run_worker: Any, systems: ScriptedReturnSystems, task_queue: str
 ) -> tuple[Any, str]:
     request = return_request()
-    async with run_worker(client, workflows=[ReturnToRefund], activities=systems.activities()):
-        handle = await client.start_workflow(
-            ReturnToRefund.run,
-            return_input(request),
-            id=request.workflow_id,
-            task_queue=task_queue,
-        )
+    async with run_worker(client, fakes=systems.activities()):
+        handle = await start_return(client, task_queue, request)
         await handle.signal(ReturnToRefund.item_received, ItemReceived(receipt_id="SCAN-7"))
         await handle.signal(
             ReturnToRefund.inspection_result,

@@ -8,6 +8,7 @@ refunds per tender in the POS, postings in the ERP, stock in the WMS, tasks at t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,29 +17,21 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.returns import ReturnActivities
-from domain.returns import (
-    Channel,
-    Condition,
-    Decision,
-    DeclineReason,
-    Disposition,
-    InspectionResult,
-    ItemReceived,
-    LegState,
-    ReturnRequest,
-    ReturnState,
-    ReturnStatus,
-    Role,
-    Tender,
-    TenderType,
-    allocate_refund,
-    cents,
-)
+from common.config import Settings
+from domain.money import cents
+from domain.returns.contract import Decision, InspectionResult, ItemReceived
+from domain.returns.disposition import Condition, Disposition
+from domain.returns.eligibility import DeclineReason
+from domain.returns.refund import allocate_refund
+from domain.returns.request import Channel, ReturnRequest, Tender, TenderType
+from domain.returns.status import LegState, ReturnState, ReturnStatus
 from tests.fixtures.returns import (
+    LOSS_PREVENTION,
+    SUPERVISOR,
     SeededOrders,
-    return_input,
+    decide,
     return_request,
+    start_return,
     wait_for_state,
 )
 from workflows.return_to_refund import ReturnToRefund
@@ -48,29 +41,18 @@ from workflows.return_to_refund import ReturnToRefund
 async def returns_worker(
     env: WorkflowEnvironment, run_worker: Any, backoffice: Any
 ) -> AsyncIterator[None]:
-    async with backoffice.adapters() as bo:
-        activities = ReturnActivities(bo).all()
-        async with run_worker(env.client, workflows=[ReturnToRefund], activities=activities):
-            yield
+    """The worker's own registry, its real activities against the live backoffice."""
+    async with run_worker(env.client, settings=replace(Settings(), backoffice_url=backoffice.url)):
+        yield
 
 
 async def start(
     env: WorkflowEnvironment, task_queue: str, request: ReturnRequest, *, skip_time: bool = False
 ) -> WorkflowHandle[ReturnToRefund, ReturnStatus]:
     if skip_time:
-        return await env.client.start_workflow(
-            ReturnToRefund.run,
-            return_input(request),
-            id=request.workflow_id,
-            task_queue=task_queue,
-        )
+        return await start_return(env.client, task_queue, request)
     with env.with_time_skipping_disabled():
-        return await env.client.start_workflow(
-            ReturnToRefund.run,
-            return_input(request),
-            id=request.workflow_id,
-            task_queue=task_queue,
-        )
+        return await start_return(env.client, task_queue, request)
 
 
 async def bring_in(
@@ -151,18 +133,14 @@ async def test_medium_tier_waits_for_a_store_supervisor(
     await bring_in(handle, Condition.LIKE_NEW)
     waiting = await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
     assert waiting.fraud is not None and waiting.fraud.reasons
-    assert waiting.awaiting_role == [Role.STORE_SUPERVISOR]
+    assert waiting.awaiting_role == [SUPERVISOR]
     assert await pos_refunds(backoffice, request.rma_id) == []
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="lee", role=Role.LOSS_PREVENTION)
-        )
-    assert "needs store_supervisor" in str(refused.value.cause)
-    await handle.execute_update(
-        ReturnToRefund.approve, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
-    )
+        await decide(handle, ReturnToRefund.approve, Decision(approver="lee", role=LOSS_PREVENTION))
+    assert f"needs {SUPERVISOR.value}" in str(refused.value.cause)
+    await decide(handle, ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR))
     status = await handle.result()
-    assert status.approval is not None and status.approval.role is Role.STORE_SUPERVISOR
+    assert status.approval is not None and status.approval.role is SUPERVISOR
     assert_refunded_in_full(
         status,
         await pos_refunds(backoffice, request.rma_id),
@@ -186,16 +164,15 @@ async def test_high_tier_holds_the_refund_for_loss_prevention(
     await bring_in(handle, Condition.UNOPENED)
     waiting = await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
     assert waiting.fraud is not None and waiting.fraud.holds_refund
-    assert waiting.awaiting_role == [Role.LOSS_PREVENTION]
+    assert waiting.awaiting_role == [LOSS_PREVENTION]
     assert await pos_refunds(backoffice, request.rma_id) == []  # held
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
-        )
-    assert "needs loss_prevention" in str(refused.value.cause)
-    await handle.execute_update(
+        await decide(handle, ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR))
+    assert f"needs {LOSS_PREVENTION.value}" in str(refused.value.cause)
+    await decide(
+        handle,
         ReturnToRefund.approve,
-        Decision(approver="lee", role=Role.LOSS_PREVENTION, note="history checked"),
+        Decision(approver="lee", role=LOSS_PREVENTION, note="history checked"),
     )
     status = await handle.result()
     assert_refunded_in_full(

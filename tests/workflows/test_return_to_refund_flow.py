@@ -1,7 +1,8 @@
 """ReturnToRefund orchestration against a scripted edge: declines, deadlines, receipts, roles.
 
-The systems behind the activities are scripted here (`ScriptedReturnSystems`) because these
-tests are about the workflow's decisions; tests/workflows/test_return_to_refund_e2e.py
+The systems behind the activities are scripted here (`fakes.returns.ScriptedReturnSystems`
+in place of the registry's real activities) because these tests are about the workflow's
+decisions; tests/workflows/test_return_to_refund_e2e.py
 runs the same workflow against the live backoffice.
 """
 
@@ -16,43 +17,49 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.returns import (
+from activities import activity_name, build_activities
+from common.config import Settings
+from domain.activity_options import specs_of
+from domain.returns import contract as c
+from domain.returns.contract import (
     ApprovalSignal,
-    Condition,
     Decision,
-    DeclineReason,
     InspectionResult,
     ItemReceived,
     NotificationKind,
-    ReturnState,
-    Role,
-    TenderType,
 )
+from domain.returns.disposition import Condition
+from domain.returns.eligibility import DeclineReason
+from domain.returns.request import TenderType
+from domain.returns.status import LegState, ReturnState
+from fakes.returns import MISSING_ORDER, ScriptedReturnSystems
 from tests.fixtures.returns import (
-    ScriptedReturnSystems,
-    return_input,
+    ESCALATION,
+    HIGH_REASON,
+    LOSS_PREVENTION,
+    MEDIUM_SCORE,
+    SUPERVISOR,
     return_request,
+    start_return,
     wait_for_state,
 )
 from workflows.return_to_refund import ReturnToRefund
 
 
+def test_every_returns_activity_is_registered_and_scripted() -> None:
+    """The worker registers each activity the contract names; the fakes replace each one."""
+    registered = {activity_name(fn) for fn in build_activities(Settings())}
+    names = {spec.name for spec in specs_of(c)}
+    assert names <= registered
+    assert {activity_name(fn) for fn in ScriptedReturnSystems().activities()} == names
+
+
 async def start(env: WorkflowEnvironment, task_queue: str, skip_time: bool = False, **kw: Any):
     request = return_request(**kw)
     if skip_time:
-        return await env.client.start_workflow(
-            ReturnToRefund.run,
-            return_input(request),
-            id=request.workflow_id,
-            task_queue=task_queue,
-        )
+        return await start_return(env.client, task_queue, request)
     with env.with_time_skipping_disabled():
-        return await env.client.start_workflow(
-            ReturnToRefund.run,
-            return_input(request),
-            id=request.workflow_id,
-            task_queue=task_queue,
-        )
+        return await start_return(env.client, task_queue, request)
 
 
 async def receive_and_inspect(handle: Any, condition: Condition = Condition.DEFECTIVE) -> None:
@@ -68,7 +75,7 @@ async def receive_and_inspect(handle: Any, condition: Condition = Condition.DEFE
         ({"lines": [("SHIRT", 1)]}, DeclineReason.FINAL_SALE),
         ({"lines": [("TV", 2)]}, DeclineReason.QUANTITY_EXCEEDED),
         ({"has_receipt": False}, DeclineReason.NO_RECEIPT_LIMIT),
-        ({"order_id": "MISSING"}, DeclineReason.OTHER),
+        ({"order_id": MISSING_ORDER}, DeclineReason.OTHER),
     ],
 )
 async def test_declined_with_reason_and_customer_told(
@@ -79,16 +86,14 @@ async def test_declined_with_reason_and_customer_told(
     kwargs: dict[str, Any],
     reason: DeclineReason,
 ) -> None:
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue, skip_time=True, **kwargs)
         status = await handle.result()
     assert status.state is ReturnState.DECLINED
     assert [d.reason for d in status.declines] == [reason]
-    notices = scripted_returns.called("notify_customer")
+    notices = scripted_returns.called(c.NOTIFY_CUSTOMER)
     assert [n.kind for n in notices] == [NotificationKind.DECLINED]
-    assert not scripted_returns.called("refund_tender")
+    assert not scripted_returns.called(c.REFUND_TENDER)
 
 
 async def test_return_period_ended_is_declined(
@@ -98,9 +103,7 @@ async def test_return_period_ended_is_declined(
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
     scripted_returns.purchased_days_ago = 20  # electronics: 15 days
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         status = await (await start(env, task_queue, skip_time=True)).result()
     assert [d.reason for d in status.declines] == [DeclineReason.RETURN_PERIOD_ENDED]
 
@@ -111,17 +114,15 @@ async def test_item_never_arrives_expires_and_customer_is_told(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue, skip_time=True)  # the 2-day deadline is skipped
         status = await handle.result()
     assert status.state is ReturnState.EXPIRED
-    assert [n.kind for n in scripted_returns.called("notify_customer")] == [
+    assert [n.kind for n in scripted_returns.called(c.NOTIFY_CUSTOMER)] == [
         NotificationKind.AUTHORIZED,
         NotificationKind.EXPIRED,
     ]
-    assert not scripted_returns.called("refund_tender")
+    assert not scripted_returns.called(c.REFUND_TENDER)
 
 
 async def test_duplicate_receipt_is_dropped(
@@ -130,9 +131,7 @@ async def test_duplicate_receipt_is_dropped(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         await wait_for_state(handle, ReturnState.AWAITING_ITEM)
         await handle.signal(ReturnToRefund.item_received, ItemReceived(receipt_id="SCAN-1"))
@@ -148,7 +147,7 @@ async def test_duplicate_receipt_is_dropped(
         status = await handle.result()
     assert status.state is ReturnState.CLOSED and status.receipt_id == "SCAN-1"
     assert [a.action for a in status.audit].count("item_received dropped") == 2
-    assert len(scripted_returns.called("follow_up")) == 1  # restocked once
+    assert len(scripted_returns.called(c.FOLLOW_UP)) == 1  # restocked once
 
 
 async def test_medium_tier_needs_a_supervisor_and_refuses_other_roles(
@@ -157,33 +156,31 @@ async def test_medium_tier_needs_a_supervisor_and_refuses_other_roles(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    scripted_returns.score = 55
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    scripted_returns.score = MEDIUM_SCORE + 15
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         with pytest.raises(WorkflowUpdateFailedError) as early:
             await handle.execute_update(
-                ReturnToRefund.approve, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
+                ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR)
             )
         assert "not awaiting approval" in str(early.value.cause)
         await receive_and_inspect(handle)
         waiting = await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
-        assert waiting.awaiting_role == [Role.STORE_SUPERVISOR]
-        assert not scripted_returns.called("refund_tender")
+        assert waiting.awaiting_role == [SUPERVISOR]
+        assert not scripted_returns.called(c.REFUND_TENDER)
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
             await handle.execute_update(
-                ReturnToRefund.approve, Decision(approver="lee", role=Role.LOSS_PREVENTION)
+                ReturnToRefund.approve, Decision(approver="lee", role=LOSS_PREVENTION)
             )
-        assert "needs store_supervisor" in str(wrong.value.cause)
+        assert f"needs {SUPERVISOR.value}" in str(wrong.value.cause)
         done = await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
+            ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR)
         )
         assert done.state is not ReturnState.AWAITING_APPROVAL
         status = await handle.result()
         with pytest.raises(RPCError, match="already completed"):
             await handle.execute_update(
-                ReturnToRefund.reject, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
+                ReturnToRefund.reject, Decision(approver="sam", role=SUPERVISOR)
             )
     assert status.state is ReturnState.CLOSED
     assert status.approval is not None and status.approval.approver == "sam"
@@ -196,19 +193,17 @@ async def test_medium_tier_escalates_to_loss_prevention_past_its_sla(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    scripted_returns.score = 45
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    scripted_returns.score = MEDIUM_SCORE + 5
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         await receive_and_inspect(handle)
         await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
         await env.fast_forward(handle, timedelta(hours=25))
         status = await handle.query(ReturnToRefund.status)
         assert status.escalated
-        assert [e.kind for e in scripted_returns.called("open_exception")] == ["approval_overdue"]
+        assert [e.kind for e in scripted_returns.called(c.OPEN_EXCEPTION)] == ["approval_overdue"]
         await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="lee", role=Role.LOSS_PREVENTION)
+            ReturnToRefund.approve, Decision(approver="lee", role=ESCALATION)
         )
         status = await handle.result()
     assert status.state is ReturnState.CLOSED
@@ -221,28 +216,26 @@ async def test_high_tier_holds_the_refund_until_loss_prevention_rejects(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    scripted_returns.score, scripted_returns.reasons = 20, ["STOLEN_CARD"]
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    scripted_returns.score, scripted_returns.reasons = 20, [HIGH_REASON]
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         await receive_and_inspect(handle)
         waiting = await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
         assert waiting.fraud is not None and waiting.fraud.holds_refund
-        assert waiting.fraud.reasons == ["STOLEN_CARD"]
+        assert waiting.fraud.reasons == [HIGH_REASON]
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
             await handle.execute_update(
-                ReturnToRefund.reject, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
+                ReturnToRefund.reject, Decision(approver="sam", role=SUPERVISOR)
             )
-        assert "needs loss_prevention" in str(wrong.value.cause)
+        assert f"needs {LOSS_PREVENTION.value}" in str(wrong.value.cause)
         await handle.execute_update(
             ReturnToRefund.reject,
-            Decision(approver="lee", role=Role.LOSS_PREVENTION, note="card reported stolen"),
+            Decision(approver="lee", role=LOSS_PREVENTION, note="card reported stolen"),
         )
         status = await handle.result()
     assert status.state is ReturnState.REJECTED
-    assert not scripted_returns.called("refund_tender")
-    assert scripted_returns.called("notify_customer")[-1].kind is NotificationKind.REJECTED
+    assert not scripted_returns.called(c.REFUND_TENDER)
+    assert scripted_returns.called(c.NOTIFY_CUSTOMER)[-1].kind is NotificationKind.REJECTED
 
 
 async def test_store_credit_fallback_when_card_fails_for_good(
@@ -252,18 +245,16 @@ async def test_store_credit_fallback_when_card_fails_for_good(
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
     scripted_returns.declined_methods = {TenderType.CARD}
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         await receive_and_inspect(handle)
         status = await handle.result()
     assert status.state is ReturnState.CLOSED and status.refunded_total == Decimal("100.00")
     (leg,) = status.tenders
-    assert leg.state.value == "FELL_BACK_TO_STORE_CREDIT" and "tender_declined" in (
+    assert leg.state is LegState.FELL_BACK_TO_STORE_CREDIT and "tender_declined" in (
         leg.failure or ""
     )
-    kinds = [n.kind for n in scripted_returns.called("notify_customer")]
+    kinds = [n.kind for n in scripted_returns.called(c.NOTIFY_CUSTOMER)]
     assert NotificationKind.STORE_CREDIT_FALLBACK in kinds
 
 
@@ -273,22 +264,20 @@ async def test_approval_signal_runs_the_same_checks_and_records_refusals(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    scripted_returns.score = 50
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    scripted_returns.score = MEDIUM_SCORE + 10
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         await receive_and_inspect(handle)
         await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
         await handle.signal(
             ReturnToRefund.approval,
-            ApprovalSignal(verdict="approve", approver="bot", role=Role.LOSS_PREVENTION),
+            ApprovalSignal(verdict=c.APPROVE, approver="bot", role=LOSS_PREVENTION),
         )
         await handle.signal(
             ReturnToRefund.approval,
-            ApprovalSignal(verdict="reject", approver="sam", role=Role.STORE_SUPERVISOR),
+            ApprovalSignal(verdict=c.REJECT, approver="sam", role=SUPERVISOR),
         )
         status = await handle.result()
     assert status.state is ReturnState.REJECTED
-    refused = [a for a in status.audit if a.action == "approve refused"]
-    assert len(refused) == 1 and "needs store_supervisor" in refused[0].detail
+    refused = [a for a in status.audit if a.action == f"{c.APPROVE} refused"]
+    assert len(refused) == 1 and f"needs {SUPERVISOR.value}" in refused[0].detail

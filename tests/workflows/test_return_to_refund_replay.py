@@ -20,17 +20,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from domain.returns import (
-    Condition,
-    Decision,
-    InspectionResult,
-    ItemReceived,
-    ReturnState,
-    Role,
-    TenderType,
-)
+from domain.returns.contract import Decision, InspectionResult, ItemReceived, workflow_id
+from domain.returns.disposition import Condition
+from domain.returns.request import TenderType
+from domain.returns.status import ReturnState
+from fakes.returns import ScriptedReturnSystems
 from tests.fixtures.returns import (
-    ScriptedReturnSystems,
+    MEDIUM_SCORE,
+    SUPERVISOR,
+    decide,
     return_input,
     return_request,
     wait_for_state,
@@ -47,17 +45,15 @@ async def test_record_history(
     task_queue: str,
     scripted_returns: ScriptedReturnSystems,
 ) -> None:
-    scripted_returns.score = 50
+    scripted_returns.score = MEDIUM_SCORE + 10
     scripted_returns.declined_methods = {TenderType.CARD}
     request = return_request(rma_id="RMA-RECORDED-1")
-    async with run_worker(
-        env.client, workflows=[ReturnToRefund], activities=scripted_returns.activities()
-    ):
+    async with run_worker(env.client, fakes=scripted_returns.activities()):
         with env.with_time_skipping_disabled():
             handle = await env.client.start_workflow(
                 ReturnToRefund.run,
                 return_input(request),
-                id=f"{request.workflow_id}-{task_queue}",
+                id=f"{workflow_id(request.rma_id)}-{task_queue}",  # re-recordable in a session
                 task_queue=task_queue,
             )
         await handle.signal(ReturnToRefund.item_received, ItemReceived(receipt_id="SCAN-1"))
@@ -67,9 +63,7 @@ async def test_record_history(
             InspectionResult(inspector="ines", condition=Condition.UNOPENED),
         )
         await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
-        await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="sam", role=Role.STORE_SUPERVISOR)
-        )
+        await decide(handle, ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR))
         await handle.result()
         history = await handle.fetch_history()
     document = _scrub(json.loads(history.to_json()))  # no machine paths in stack traces
