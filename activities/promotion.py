@@ -20,11 +20,10 @@ from temporalio import activity
 from activities.common import business_key, heartbeating, translate_errors
 from adapters.base import new_http_client
 from adapters.channels import EcommerceClient, MarketplaceClient
-from adapters.erp import AccrualRequest, ClaimRequest, DealCheckRequest, ErpClient
+from adapters.erp import ErpClient
 from adapters.errors import BusinessRefusal
-from adapters.models import Callback
 from adapters.pos import PosClient
-from adapters.tasks import TaskRequest, TasksClient
+from adapters.tasks import TasksClient
 from adapters.wms import WmsClient
 from domain import promotion_activities as acts
 from domain.promotion import (
@@ -39,6 +38,9 @@ from domain.promotion import (
 )
 from domain.promotion_status import TaskStatus
 from domain.publication import Channel
+from wire.common import Callback
+from wire.erp import AccrualRequest, ClaimRequest, DealCheckRequest
+from wire.tasks import TaskRequest
 
 T = TypeVar("T")
 CONCURRENCY = 16

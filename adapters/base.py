@@ -25,11 +25,9 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from adapters.errors import BusinessRefusal, TransientError
+from wire.headers import IDEMPOTENCY_HEADER
 
 R = TypeVar("R")
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-REPLAY_HEADER = "Idempotent-Replay"
 
 DEFAULT_TIMEOUT_S = 10.0
 _TRANSIENT_STATUSES = {408, 425, 429}
@@ -117,7 +115,7 @@ class BaseAdapter:
                     code="missing_idempotency_key",
                     system=self.system,
                     operation=operation,
-                    field="Idempotency-Key",
+                    field=IDEMPOTENCY_HEADER,
                 )
             headers[IDEMPOTENCY_HEADER] = idempotency_key
         body: Any = None

@@ -18,9 +18,9 @@ from fastapi import APIRouter, FastAPI, Request
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.models import IngressEvent
 from backoffice.errors import ApiError, install_error_handlers
 from common.temporal import data_converter
+from wire.events import IngressEvent
 
 router = APIRouter(prefix="/ingress", tags=["ingress"])
 

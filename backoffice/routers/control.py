@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from sqlmodel import Session, col, func, select
 
-from adapters.control import LedgerPage, OutboxEvent
-from adapters.models import LedgerEntry
 from backoffice.core import read, state_of
 from backoffice.db import LedgerRow, OutboxRow, StoreRow
+from wire.control import LedgerEntry, LedgerPage, OutboxEvent
 
 router = APIRouter(tags=["control"])
 

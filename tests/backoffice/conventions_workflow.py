@@ -32,7 +32,7 @@ class PostingActivities:
     async def post_memo(self, reference: str, item_id: str | None) -> str:
         """Post a credit memo; the first attempt 'loses' the answer after the effect."""
         from adapters import ErpClient
-        from adapters.erp import PostingRequest
+        from wire.erp import PostingRequest
 
         async with ErpClient(self.url) as erp:
             posting = await erp.post(
@@ -52,7 +52,7 @@ class PostingActivities:
     @refusals_are_final
     async def slow_score(self, customer_id: str) -> int:
         from adapters import FraudClient
-        from adapters.fraud import FraudRequest
+        from wire.fraud import FraudRequest
 
         async with heartbeating("scoring") as progress, FraudClient(self.url) as fraud:
             score = await fraud.score(

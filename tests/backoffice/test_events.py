@@ -13,13 +13,14 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.channels import PublicationRequest
-from adapters.models import Callback, ChannelEvent, PriceLine, TaskEvent, WmsEvent
-from adapters.tasks import TaskRequest
-from adapters.wms import TransferLine, TransferRequest
 from tests.adapters.helpers import eventually, key, now, uid
 from tests.backoffice.event_workflow import EventCollector
 from tests.fixtures.backoffice import LiveBackoffice
+from wire.channels import PublicationRequest
+from wire.common import Callback, PriceLine
+from wire.events import ChannelEvent, TaskEvent, WmsEvent
+from wire.tasks import TaskRequest
+from wire.wms import TransferLine, TransferRequest
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ async def test_wms_progress_arrives_in_order(backoffice: LiveBackoffice, collect
 
 
 async def test_manual_receipt_with_variance(backoffice: LiveBackoffice, collector: Any) -> None:
-    from adapters.models import QuantityLine
+    from wire.common import QuantityLine
 
     handle, callback = await collector(3)
     tid = uid("T")

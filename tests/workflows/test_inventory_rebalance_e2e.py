@@ -16,7 +16,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.inventory import InventoryActivities
-from adapters.models import QuantityLine
 from domain.inventory import ExclusionReason
 from domain.rebalance import (
     ApprovalDecision,
@@ -30,6 +29,7 @@ from domain.rebalance import (
 )
 from tests.fixtures.backoffice import LiveBackoffice
 from tests.fixtures.rebalance import rebalance_policy, rebalance_request, wait_for_status
+from wire.common import QuantityLine
 from workflows.inventory_rebalance import InventoryRebalance
 
 ITEMS = ["I0001", "I0003"]
