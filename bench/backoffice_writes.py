@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters import ErpClient
 from adapters.base import new_http_client
-from backoffice.launch import (
+from devstack.launch import (
     BackofficeProcess,
     PostgresCluster,
     PostgresUnavailable,

@@ -40,11 +40,11 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from backoffice.estate import generate_estate  # noqa: E402
-from backoffice.launch import BackofficeProcess  # noqa: E402
 from cli import promotion as promo  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from common.temporal import data_converter  # noqa: E402
+from devstack.launch import BackofficeProcess  # noqa: E402
 from domain.promotion import PromotionPlan  # noqa: E402
 from domain.promotion_status import PromotionStatus  # noqa: E402
 

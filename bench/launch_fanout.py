@@ -44,9 +44,9 @@ from temporalio.worker import Worker  # noqa: E402
 
 with workflow.unsafe.imports_passed_through():
     from activities.channels import ChannelActivities
-    from backoffice.launch import BackofficeProcess
     from common.search_attributes import ALL_KEYS
     from common.temporal import data_converter
+    from devstack.launch import BackofficeProcess
     from domain.publication import Channel, PriceLine, PublicationAction, PublicationRequest
     from workflows.channel_publication import (
         ChannelFanout,

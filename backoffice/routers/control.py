@@ -28,8 +28,7 @@ async def health(request: Request) -> dict[str, Any]:
         "stores": stores,
         "started_at": state.started_at.isoformat(),
         "seeded_at": state.seeded_at.isoformat() if state.seeded_at else None,
-        "ingress": state.config.ingress_url(),
-        "temporal": state.config.temporal_address,
+        "ingress": state.config.event_ingress_url,
         "faults": len(state.faults.list()),
     }
 
