@@ -15,11 +15,7 @@ Marketplace policy: prices more than 70% below the item's regular price are reje
 from __future__ import annotations
 
 from adapters.base import BaseAdapter
-from wire.channels import (
-    ChannelName,
-    Publication,
-    PublicationRequest,
-)
+from wire.channels import ChannelName, Publication, PublicationRequest
 
 
 class ChannelClient(BaseAdapter):

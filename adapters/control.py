@@ -9,12 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.base import BaseAdapter
-from wire.control import (
-    Fault,
-    FaultSpec,
-    LedgerPage,
-    OutboxEvent,
-)
+from wire.control import Fault, FaultSpec, LedgerPage, OutboxEvent
 
 
 class ControlClient(BaseAdapter):

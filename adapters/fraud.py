@@ -8,10 +8,7 @@ always gets the same score. Tiers: ``low`` < 40 <= ``medium`` < 70 <= ``high``.
 from __future__ import annotations
 
 from adapters.base import BaseAdapter
-from wire.fraud import (
-    FraudRequest,
-    FraudScore,
-)
+from wire.fraud import FraudRequest, FraudScore
 
 
 class FraudClient(BaseAdapter):

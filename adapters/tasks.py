@@ -10,11 +10,7 @@ complete it by itself (demo, drills); otherwise tests complete it with
 from __future__ import annotations
 
 from adapters.base import BaseAdapter, new_idempotency_key
-from wire.tasks import (
-    StoreTask,
-    TaskRequest,
-    TaskStatus,
-)
+from wire.tasks import StoreTask, TaskRequest, TaskStatus
 
 
 class TasksClient(BaseAdapter):

@@ -17,14 +17,7 @@ from __future__ import annotations
 
 from adapters.base import BaseAdapter
 from wire.common import QuantityLine
-from wire.wms import (
-    AdvanceRequest,
-    Position,
-    RestockRequest,
-    Step,
-    Transfer,
-    TransferRequest,
-)
+from wire.wms import AdvanceRequest, Position, RestockRequest, Step, Transfer, TransferRequest
 
 
 class WmsClient(BaseAdapter):

@@ -12,13 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from wire.common import (
-    Callback,
-    Identifier,
-    Model,
-    PriceLine,
-    ResultModel,
-)
+from wire.common import Callback, Identifier, Model, PriceLine, ResultModel
 
 ChannelName = Literal["ecommerce", "marketplace"]
 PublicationStatus = Literal["PENDING", "LIVE", "REJECTED", "RETRACTED"]

@@ -27,10 +27,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from wire.common import (
-    Model,
-    ResultModel,
-)
+from wire.common import Model, ResultModel
 
 SYSTEMS = ("erp", "pos", "wms", "ecommerce", "marketplace", "tasks", "fraud")
 SystemName = Literal["erp", "pos", "wms", "ecommerce", "marketplace", "tasks", "fraud", "*"]

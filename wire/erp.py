@@ -10,15 +10,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from wire.common import (
-    Identifier,
-    Model,
-    Money,
-    PriceLine,
-    Quantity,
-    QuantityLine,
-    ResultModel,
-)
+from wire.common import Identifier, Model, Money, PriceLine, Quantity, QuantityLine, ResultModel
 
 DealType = Literal["off_invoice", "bill_back", "scan_based", "rebate"]
 PostingKind = Literal["credit_memo", "write_off", "vendor_return_claim"]

@@ -9,12 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from wire.common import (
-    Identifier,
-    Model,
-    Money,
-    ResultModel,
-)
+from wire.common import Identifier, Model, Money, ResultModel
 
 FraudTier = Literal["low", "medium", "high"]
 

@@ -14,14 +14,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from wire.common import (
-    Identifier,
-    Model,
-    Money,
-    PositiveQuantity,
-    PriceLine,
-    ResultModel,
-)
+from wire.common import Identifier, Model, Money, PositiveQuantity, PriceLine, ResultModel
 
 TenderType = Literal["card", "gift_card", "store_credit", "cash"]
 

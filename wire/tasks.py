@@ -11,12 +11,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from wire.common import (
-    Callback,
-    Identifier,
-    Model,
-    ResultModel,
-)
+from wire.common import Callback, Identifier, Model, ResultModel
 
 TaskKind = Literal["signage", "labor"]
 TaskStatus = Literal["OPEN", "COMPLETED", "CANCELLED"]

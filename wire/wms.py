@@ -13,14 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from wire.common import (
-    Callback,
-    Identifier,
-    Model,
-    PositiveQuantity,
-    QuantityLine,
-    ResultModel,
-)
+from wire.common import Callback, Identifier, Model, PositiveQuantity, QuantityLine, ResultModel
 
 TransferStatus = Literal["CREATED", "RELEASED", "PICKED", "SHIPPED", "RECEIVED", "CANCELLED"]
 Step = Literal["pick", "ship", "receive"]
