@@ -1,4 +1,5 @@
-# One image for the backoffice, the worker and the starter (docker-compose.yml picks the command).
+# One image for the backoffice, the ingress, the worker and the starter
+# (docker-compose.yml picks the command).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -7,6 +8,8 @@ COPY domain domain
 COPY workflows workflows
 COPY activities activities
 COPY adapters adapters
+COPY wire wire
+COPY ingress ingress
 COPY backoffice backoffice
 COPY devstack devstack
 COPY cli cli

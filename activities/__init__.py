@@ -18,10 +18,7 @@ from common.config import Settings
 
 def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity of the project, wired to the systems `settings` points at."""
-    from activities.system import SystemActivities
-
-    system = SystemActivities(settings.backoffice_url, timeout_s=settings.http_timeout_s)
-    activities: list[Callable[..., Any]] = [system.backoffice_health]
+    activities: list[Callable[..., Any]] = []
 
     from activities.returns import ReturnActivities
     from adapters import Backoffice

@@ -34,12 +34,9 @@ from temporalio.exceptions import ApplicationError
 from activities.common import heartbeating, last_heartbeat
 from adapters.base import new_http_client
 from adapters.channels import ChannelClient, EcommerceClient, MarketplaceClient
-from adapters.channels import PublicationRequest as ChannelPublicationRequest
-from adapters.erp import ErpClient, PromotionMasterRequest
+from adapters.erp import ErpClient
 from adapters.errors import BusinessRefusal, TransientError
-from adapters.models import Callback
-from adapters.models import PriceLine as WirePriceLine
-from adapters.pos import PosClient, PriceBookRequest, PriceBookRetractRequest
+from adapters.pos import PosClient
 from domain.publication.contract import (
     READ_BACK,
     SEND_BATCH,
@@ -55,6 +52,11 @@ from domain.publication.contract import (
     TargetSend,
 )
 from domain.publication.rules import idempotency_key
+from wire.channels import PublicationRequest as ChannelPublicationRequest
+from wire.common import Callback
+from wire.common import PriceLine as WirePriceLine
+from wire.erp import PromotionMasterRequest
+from wire.pos import PriceBookRequest, PriceBookRetractRequest
 
 T = TypeVar("T")
 

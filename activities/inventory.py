@@ -14,11 +14,10 @@ from temporalio import activity
 
 from activities.common import business_key, heartbeating, refusal, refusals_are_final
 from adapters.base import new_http_client
-from adapters.erp import ErpClient, TransferClaimRequest
+from adapters.erp import ErpClient
 from adapters.errors import BusinessRefusal
-from adapters.models import Callback, QuantityLine
 from adapters.pos import PosClient
-from adapters.wms import TransferLine, TransferRequest, WmsClient
+from adapters.wms import WmsClient
 from domain.money import cents
 from domain.rebalance.contract import (
     CANCEL_TRANSFERS,
@@ -44,6 +43,9 @@ from domain.rebalance.estate import (
     demand_from_sales,
     derive_lanes,
 )
+from wire.common import Callback, QuantityLine
+from wire.erp import TransferClaimRequest
+from wire.wms import TransferLine, TransferRequest
 
 
 class InventoryActivities:

@@ -20,11 +20,10 @@ from temporalio import activity
 from activities.common import business_key, heartbeating, translate_errors
 from adapters.base import new_http_client
 from adapters.channels import EcommerceClient, MarketplaceClient
-from adapters.erp import AccrualRequest, ClaimRequest, DealCheckRequest, ErpClient
+from adapters.erp import ErpClient
 from adapters.errors import BusinessRefusal
-from adapters.models import Callback
 from adapters.pos import PosClient
-from adapters.tasks import TaskRequest, TasksClient
+from adapters.tasks import TasksClient
 from adapters.wms import WmsClient
 from domain.promotion import contract as c
 from domain.promotion.gates import Position
@@ -39,6 +38,9 @@ from domain.promotion.plan import (
 from domain.promotion.status import TaskStatus
 from domain.promotion.validation import store_window
 from domain.publication.contract import Channel
+from wire.common import Callback
+from wire.erp import AccrualRequest, ClaimRequest, DealCheckRequest
+from wire.tasks import TaskRequest
 
 T = TypeVar("T")
 CONCURRENCY = 16

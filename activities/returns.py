@@ -21,12 +21,7 @@ from temporalio import activity
 
 from activities.common import refusal, refusals_are_final
 from adapters import Backoffice
-from adapters.erp import Item, PostingRequest
 from adapters.errors import BusinessRefusal
-from adapters.fraud import FraudRequest
-from adapters.pos import RefundRequest, ReturnedLine
-from adapters.tasks import TaskRequest
-from adapters.wms import RestockRequest
 from domain.returns import contract as c
 from domain.returns.contract import (
     CreditMemo,
@@ -43,6 +38,11 @@ from domain.returns.contract import (
 from domain.returns.disposition import FollowUpKind
 from domain.returns.refund import issues_new_store_credit
 from domain.returns.request import OrderLine, OrderRecord, Tender, TenderType
+from wire.erp import Item, PostingRequest
+from wire.fraud import FraudRequest
+from wire.pos import RefundRequest, ReturnedLine
+from wire.tasks import TaskRequest
+from wire.wms import RestockRequest
 
 
 class ReturnActivities:

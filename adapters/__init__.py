@@ -11,6 +11,10 @@ Every method returns a typed pydantic result or raises ``adapters.errors.Transie
 (retry with the same idempotency key) or ``adapters.errors.BusinessRefusal`` (never
 retried; ``code`` becomes the Temporal ``ApplicationError.type``, see
 ``activities/common.py``). Workflows never import this package: activities do.
+
+The request and result models these methods take and return are the wire schemas in
+``wire/`` (``wire.erp.PostingRequest``, ``wire.common.Callback``...), shared with the
+backoffice; this package holds the clients and their errors only.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A publication is **asynchronous**: :meth:`ChannelClient.publish` answers at once with
 status ``PENDING``; the confirmation (``confirmed`` or ``rejected`` with a reason) comes
-later as a :class:`adapters.models.ChannelEvent` signal to ``request.callback`` (for
+later as a :class:`wire.events.ChannelEvent` signal to ``request.callback`` (for
 example ``Callback(workflow_id="promotion-P1", signal="channel_ack")``). A confirmation may
 be late, duplicated or never come (faults); a workflow whose deadline passes reads the
 channel back with :meth:`ChannelClient.read_back` (``LIVE`` means it was applied) and
@@ -14,39 +14,8 @@ Marketplace policy: prices more than 70% below the item's regular price are reje
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
-from pydantic import AwareDatetime, Field
-
 from adapters.base import BaseAdapter
-from adapters.models import Callback, Identifier, Model, PriceLine, ResultModel
-
-ChannelName = Literal["ecommerce", "marketplace"]
-PublicationStatus = Literal["PENDING", "LIVE", "REJECTED", "RETRACTED"]
-
-
-class PublicationRequest(Model):
-    promotion_id: Identifier
-    prices: list[PriceLine] = Field(min_length=1)
-    start: AwareDatetime
-    end: AwareDatetime
-    callback: Callback | None = None
-
-
-class Publication(ResultModel):
-    """What the channel holds for a promotion (read back)."""
-
-    publication_id: str
-    channel: ChannelName
-    promotion_id: str
-    version: int
-    status: PublicationStatus
-    prices: list[PriceLine]
-    start: datetime
-    end: datetime
-    reason: str | None = None
-    updated_at: datetime
+from wire.channels import ChannelName, Publication, PublicationRequest
 
 
 class ChannelClient(BaseAdapter):
@@ -98,12 +67,4 @@ class MarketplaceClient(ChannelClient):
     channel: ChannelName = "marketplace"
 
 
-__all__ = [
-    "ChannelClient",
-    "ChannelName",
-    "EcommerceClient",
-    "MarketplaceClient",
-    "Publication",
-    "PublicationRequest",
-    "PublicationStatus",
-]
+__all__ = ["ChannelClient", "EcommerceClient", "MarketplaceClient"]

@@ -17,246 +17,30 @@ request is a ``BusinessRefusal(code="idempotency_conflict")``.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Literal
-
-from pydantic import AwareDatetime, Field
 
 from adapters.base import BaseAdapter
-from adapters.models import (
-    Identifier,
-    Model,
-    Money,
-    PriceLine,
-    Quantity,
-    QuantityLine,
-    ResultModel,
+from wire.erp import (
+    Accrual,
+    AccrualRequest,
+    Claim,
+    ClaimRequest,
+    Deal,
+    DealCheck,
+    DealCheckRequest,
+    DistributionCentre,
+    FundingSummary,
+    Item,
+    Posting,
+    PostingRequest,
+    PromotionMaster,
+    PromotionMasterRequest,
+    PromotionStatus,
+    StatusChange,
+    Store,
+    TransferClaim,
+    TransferClaimRequest,
+    Vendor,
 )
-
-DealType = Literal["off_invoice", "bill_back", "scan_based", "rebate"]
-PostingKind = Literal["credit_memo", "write_off", "vendor_return_claim"]
-TransferClaimKind = Literal["short", "over", "lost", "damaged"]
-PromotionStatus = Literal["DRAFT", "ACTIVE", "INACTIVE"]
-
-
-# -- master data ---------------------------------------------------------------------------
-
-
-class Item(ResultModel):
-    """An item: what it costs us, what it sells for, who supplies it."""
-
-    item_id: str
-    name: str
-    category: str
-    vendor_id: str
-    cost: Decimal
-    regular_price: Decimal
-    pack_size: int = 1
-    final_sale: bool = False
-
-
-class Store(ResultModel):
-    """A store: region, IANA time zone, class (A/B/C by volume) and its serving DC."""
-
-    store_id: str
-    name: str
-    region: str
-    timezone: str
-    store_class: str
-    dc_id: str
-    latitude: float
-    longitude: float
-
-
-class DistributionCentre(ResultModel):
-    dc_id: str
-    name: str
-    region: str
-    timezone: str
-    latitude: float
-    longitude: float
-    daily_capacity_units: int
-
-
-class Vendor(ResultModel):
-    vendor_id: str
-    name: str
-
-
-class Deal(ResultModel):
-    """A vendor funding agreement for some items, valid over a window, maybe capped."""
-
-    deal_id: str
-    vendor_id: str
-    deal_type: DealType
-    item_ids: list[str]
-    funding_per_unit: Decimal
-    valid_from: datetime
-    valid_to: datetime
-    cap_units: int | None = None
-    cap_amount: Decimal | None = None
-    accrued_amount: Decimal = Decimal("0")
-    claimed_amount: Decimal = Decimal("0")
-
-
-class DealCheckRequest(Model):
-    """Is deal X valid for these items over this window, and how much does it fund?"""
-
-    item_ids: list[Identifier] = Field(min_length=1)
-    start: AwareDatetime
-    end: AwareDatetime
-    units_forecast: Quantity = 0
-
-
-class DealCheck(ResultModel):
-    """Answer of :meth:`ErpClient.check_deal`; ``valid`` False comes with ``reasons``."""
-
-    deal_id: str
-    valid: bool
-    reasons: list[str] = Field(default_factory=list)
-    deal_type: DealType
-    funding_per_unit: Decimal
-    fundable_units: int
-    fundable_amount: Decimal
-    cap_remaining_amount: Decimal | None = None
-    cap_remaining_units: int | None = None
-
-
-# -- promotion master ----------------------------------------------------------------------
-
-
-class PromotionMasterRequest(Model):
-    """The promotion as ERP records it (prices per item, stores, window, funding deal)."""
-
-    promotion_id: Identifier
-    name: str = Field(min_length=1, max_length=200)
-    offer_type: str = Field(default="percent_off", min_length=1)
-    items: list[PriceLine] = Field(min_length=1)
-    store_ids: list[Identifier] = Field(min_length=1)
-    start: AwareDatetime
-    end: AwareDatetime
-    deal_id: str | None = None
-
-
-class PromotionMaster(ResultModel):
-    promotion_id: str
-    name: str
-    offer_type: str
-    items: list[PriceLine]
-    store_ids: list[str]
-    start: datetime
-    end: datetime
-    deal_id: str | None = None
-    status: PromotionStatus
-    version: int
-    updated_at: datetime
-
-
-class StatusChange(Model):
-    """Body of activate/deactivate/cancel/reverse calls: why, for the audit trail."""
-
-    reason: str = Field(default="", max_length=500)
-
-
-# -- funding -------------------------------------------------------------------------------
-
-
-class AccrualRequest(Model):
-    """Accrue vendor funding at launch: expected units x funding per unit."""
-
-    promotion_id: Identifier
-    deal_id: Identifier
-    units: Quantity
-    amount: Money
-
-
-class Accrual(ResultModel):
-    accrual_id: str
-    promotion_id: str
-    deal_id: str
-    units: int
-    amount: Decimal
-    status: Literal["ACCRUED", "REVERSED"]
-    created_at: datetime
-
-
-class ClaimRequest(Model):
-    """Claim funding on actual units sold; the ERP caps it by the deal's cap."""
-
-    promotion_id: Identifier
-    deal_id: Identifier
-    units: Quantity
-
-
-class Claim(ResultModel):
-    claim_id: str
-    promotion_id: str
-    deal_id: str
-    units: int
-    amount: Decimal
-    capped: bool
-    accrued_amount: Decimal
-    created_at: datetime
-
-
-class FundingSummary(ResultModel):
-    """Accrued (net of reversals) against claimed, for rebate recovery accuracy."""
-
-    promotion_id: str
-    accrued_amount: Decimal
-    reversed_amount: Decimal
-    claimed_amount: Decimal
-    accruals: list[Accrual]
-    claims: list[Claim]
-
-
-# -- postings ------------------------------------------------------------------------------
-
-
-class PostingRequest(Model):
-    """A financial posting: credit memo (refund), write-off, vendor return claim."""
-
-    kind: PostingKind
-    reference: Identifier = Field(description="the business key it belongs to, e.g. an RMA id")
-    amount: Money
-    customer_id: str | None = None
-    vendor_id: str | None = None
-    item_id: str | None = None
-    quantity: Quantity | None = None
-    reason: str = Field(default="", max_length=500)
-
-
-class Posting(ResultModel):
-    posting_id: str
-    kind: PostingKind
-    reference: str
-    amount: Decimal
-    customer_id: str | None = None
-    vendor_id: str | None = None
-    item_id: str | None = None
-    quantity: int | None = None
-    reason: str = ""
-    created_at: datetime
-
-
-class TransferClaimRequest(Model):
-    """A claim for a transfer variance (short/over receipt), damage, or a lost shipment."""
-
-    transfer_id: Identifier
-    kind: TransferClaimKind
-    lines: list[QuantityLine] = Field(min_length=1)
-    amount: Money
-    reason: str = Field(default="", max_length=500)
-
-
-class TransferClaim(ResultModel):
-    claim_id: str
-    transfer_id: str
-    kind: TransferClaimKind
-    lines: list[QuantityLine]
-    amount: Decimal
-    reason: str = ""
-    created_at: datetime
 
 
 class ErpClient(BaseAdapter):
@@ -489,29 +273,4 @@ class ErpClient(BaseAdapter):
         )
 
 
-__all__ = [
-    "Accrual",
-    "AccrualRequest",
-    "Claim",
-    "ClaimRequest",
-    "Deal",
-    "DealCheck",
-    "DealCheckRequest",
-    "DealType",
-    "DistributionCentre",
-    "ErpClient",
-    "FundingSummary",
-    "Item",
-    "Posting",
-    "PostingKind",
-    "PostingRequest",
-    "PromotionMaster",
-    "PromotionMasterRequest",
-    "PromotionStatus",
-    "StatusChange",
-    "Store",
-    "TransferClaim",
-    "TransferClaimKind",
-    "TransferClaimRequest",
-    "Vendor",
-]
+__all__ = ["ErpClient"]

@@ -7,32 +7,8 @@ always gets the same score. Tiers: ``low`` < 40 <= ``medium`` < 70 <= ``high``.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
 from adapters.base import BaseAdapter
-from adapters.models import Identifier, Model, Money, ResultModel
-
-FraudTier = Literal["low", "medium", "high"]
-
-
-class FraudRequest(Model):
-    rma_id: Identifier
-    customer_id: Identifier
-    value: Money
-    has_receipt: bool
-    days_since_purchase: int = Field(ge=0)
-    reason_code: str = Field(default="other", min_length=1)
-    item_count: int = Field(default=1, ge=1)
-
-
-class FraudScore(ResultModel):
-    rma_id: str
-    score: int
-    tier: FraudTier
-    reasons: list[str]
-    model_version: str
+from wire.fraud import FraudRequest, FraudScore
 
 
 class FraudClient(BaseAdapter):
@@ -47,4 +23,4 @@ class FraudClient(BaseAdapter):
         )
 
 
-__all__ = ["FraudClient", "FraudRequest", "FraudScore", "FraudTier"]
+__all__ = ["FraudClient"]

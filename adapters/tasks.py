@@ -1,7 +1,7 @@
 """Store tasks: signage and labor work a store must do before a promotion goes live.
 
 :meth:`TasksClient.create` opens a task with a due time; when the store completes (or the
-task is cancelled) a :class:`adapters.models.TaskEvent` signal goes to ``callback``
+task is cancelled) a :class:`wire.events.TaskEvent` signal goes to ``callback``
 (e.g. ``signal="store_task_done"``). ``auto_complete_after_s`` lets the reference system
 complete it by itself (demo, drills); otherwise tests complete it with
 :meth:`TasksClient.complete`.
@@ -9,41 +9,8 @@ complete it by itself (demo, drills); otherwise tests complete it with
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
-from pydantic import AwareDatetime, Field
-
 from adapters.base import BaseAdapter, new_idempotency_key
-from adapters.models import Callback, Identifier, Model, ResultModel
-
-TaskKind = Literal["signage", "labor"]
-TaskStatus = Literal["OPEN", "COMPLETED", "CANCELLED"]
-
-
-class TaskRequest(Model):
-    task_id: Identifier = Field(description="caller's business key, e.g. 'P1-S012-signage'")
-    store_id: Identifier
-    kind: TaskKind
-    title: str = Field(min_length=1, max_length=300)
-    due_at: AwareDatetime
-    promotion_id: str | None = None
-    callback: Callback | None = None
-    auto_complete_after_s: float | None = Field(default=None, ge=0, le=86400)
-
-
-class StoreTask(ResultModel):
-    task_id: str
-    store_id: str
-    kind: TaskKind
-    title: str
-    due_at: datetime
-    status: TaskStatus
-    promotion_id: str | None = None
-    completed_by: str | None = None
-    closed_at: datetime | None = None
-    reason: str | None = None
-    created_at: datetime
+from wire.tasks import StoreTask, TaskRequest, TaskStatus
 
 
 class TasksClient(BaseAdapter):
@@ -105,4 +72,4 @@ class TasksClient(BaseAdapter):
         )
 
 
-__all__ = ["StoreTask", "TaskKind", "TaskRequest", "TaskStatus", "TasksClient"]
+__all__ = ["TasksClient"]

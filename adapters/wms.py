@@ -5,7 +5,7 @@ Transfer lifecycle in the WMS: ``CREATED`` -> ``RELEASED`` -> ``PICKED`` -> ``SH
 ``BusinessRefusal(code="transfer_already_shipped")``).
 
 Progress is **not** in HTTP responses: after :meth:`WmsClient.release_transfer` the WMS
-sends :class:`adapters.models.WmsEvent` signals (``step`` = picked, shipped, received, with
+sends :class:`wire.events.WmsEvent` signals (``step`` = picked, shipped, received, with
 quantities) to the request's ``callback`` workflow (signal name of your choice, e.g.
 ``wms_event``). Progress runs by itself (``progress="auto"``, one step every
 ``step_seconds``) or waits for a drill/test to push it with :meth:`WmsClient.advance`
@@ -15,89 +15,9 @@ Picks never exceed what the source has on hand (a natural short pick).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
-from pydantic import Field
-
 from adapters.base import BaseAdapter
-from adapters.models import (
-    Callback,
-    Identifier,
-    Model,
-    PositiveQuantity,
-    QuantityLine,
-    ResultModel,
-)
-
-TransferStatus = Literal["CREATED", "RELEASED", "PICKED", "SHIPPED", "RECEIVED", "CANCELLED"]
-Step = Literal["pick", "ship", "receive"]
-
-
-class Position(ResultModel):
-    """Stock of one item at one location (store or DC) as of a moment."""
-
-    location_id: str
-    item_id: str
-    on_hand: int
-    in_transit: int
-    safety_stock: int
-    as_of: datetime
-
-
-class TransferLine(Model):
-    item_id: Identifier
-    quantity: PositiveQuantity
-
-
-class TransferRequest(Model):
-    """Create a transfer order (source -> destination) in ``CREATED``.
-
-    ``transfer_id`` is chosen by the caller (a business key, e.g. ``"{plan_id}-T003"``).
-    ``progress`` / ``step_seconds`` override the WMS default pacing for this transfer.
-    """
-
-    transfer_id: Identifier
-    reference: str | None = Field(default=None, description="e.g. the rebalance plan id")
-    source_id: Identifier
-    dest_id: Identifier
-    lines: list[TransferLine] = Field(min_length=1)
-    callback: Callback | None = None
-    progress: Literal["auto", "manual"] | None = None
-    step_seconds: float | None = Field(default=None, ge=0, le=3600)
-
-
-class Transfer(ResultModel):
-    transfer_id: str
-    reference: str | None = None
-    source_id: str
-    dest_id: str
-    status: TransferStatus
-    lines: list[QuantityLine]
-    picked: list[QuantityLine] = Field(default_factory=list)
-    shipped: list[QuantityLine] = Field(default_factory=list)
-    received: list[QuantityLine] = Field(default_factory=list)
-    progress: Literal["auto", "manual"]
-    callback: Callback | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
-class AdvanceRequest(Model):
-    """Push a transfer one step (drills/tests). Without ``lines`` the step moves what the
-    previous step moved (everything requested, for a pick)."""
-
-    step: Step
-    lines: list[QuantityLine] | None = None
-
-
-class RestockRequest(Model):
-    """Put returned units back on hand at a location (return disposition RESTOCK)."""
-
-    location_id: Identifier
-    item_id: Identifier
-    quantity: PositiveQuantity
-    reference: Identifier = Field(description="e.g. the RMA id")
+from wire.common import QuantityLine
+from wire.wms import AdvanceRequest, Position, RestockRequest, Step, Transfer, TransferRequest
 
 
 class WmsClient(BaseAdapter):
@@ -179,14 +99,4 @@ class WmsClient(BaseAdapter):
         )
 
 
-__all__ = [
-    "AdvanceRequest",
-    "Position",
-    "RestockRequest",
-    "Step",
-    "Transfer",
-    "TransferLine",
-    "TransferRequest",
-    "TransferStatus",
-    "WmsClient",
-]
+__all__ = ["WmsClient"]

@@ -1,8 +1,8 @@
 """``python -m backoffice``: serve the reference systems with uvicorn.
 
 Environment: BACKOFFICE_HOST (127.0.0.1), BACKOFFICE_PORT (8300), DATABASE_URL
-(sqlite:///.devstack/backoffice.db), EVENT_INGRESS_URL (this process), TEMPORAL_ADDRESS,
-TEMPORAL_NAMESPACE, BACKOFFICE_ESTATE, BACKOFFICE_WMS_PROGRESS (auto|manual),
+(sqlite:///.devstack/backoffice.db), EVENT_INGRESS_URL (http://127.0.0.1:8301/ingress/events,
+the event ingress, ``python -m ingress``), BACKOFFICE_ESTATE, BACKOFFICE_WMS_PROGRESS (auto|manual),
 BACKOFFICE_WMS_STEP_S, BACKOFFICE_CONFIRM_DELAY_S, BACKOFFICE_TICK_S.
 """
 

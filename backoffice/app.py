@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from backoffice import faults as faults_module
-from backoffice import ingress
 from backoffice.config import BackofficeConfig
 from backoffice.core import BackofficeState
 from backoffice.db import Database
@@ -44,13 +43,9 @@ def create_app(config: BackofficeConfig | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.backoffice = state
-    app.state.temporal_link = ingress.TemporalLink(
-        config.temporal_address, config.temporal_namespace
-    )
     install_error_handlers(app)
     app.include_router(control.router)
     app.include_router(faults_module.router)
-    app.include_router(ingress.router)
     app.include_router(erp.router)
     app.include_router(pos.router)
     app.include_router(wms.router)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ESTATE = REPO_ROOT / "examples" / "estate" / "estate.json"
+DEFAULT_EVENT_INGRESS_URL = "http://127.0.0.1:8301/ingress/events"
 
 
 def _env(name: str, default: str) -> str:
@@ -40,13 +41,10 @@ class BackofficeConfig:
     database_url: str = field(
         default_factory=lambda: _env("DATABASE_URL", "sqlite:///.devstack/backoffice.db")
     )
-    # where events go; empty = this process's own /ingress/events
-    event_ingress_url: str = field(default_factory=lambda: _env("EVENT_INGRESS_URL", ""))
-    # the Temporal the ingress signals
-    temporal_address: str = field(
-        default_factory=lambda: _env("TEMPORAL_ADDRESS", "localhost:7233")
+    # where the outbox posts events: the event ingress (`python -m ingress`)
+    event_ingress_url: str = field(
+        default_factory=lambda: _env("EVENT_INGRESS_URL", DEFAULT_EVENT_INGRESS_URL)
     )
-    temporal_namespace: str = field(default_factory=lambda: _env("TEMPORAL_NAMESPACE", "default"))
     estate_path: str = field(default_factory=lambda: _env("BACKOFFICE_ESTATE", str(DEFAULT_ESTATE)))
     # pacing of the simulated world
     wms_progress: str = field(default_factory=lambda: _env("BACKOFFICE_WMS_PROGRESS", "auto"))
@@ -60,12 +58,6 @@ class BackofficeConfig:
     )
     log_level: str = field(default_factory=lambda: _env("BACKOFFICE_LOG_LEVEL", "warning"))
 
-    def ingress_url(self) -> str:
-        if self.event_ingress_url:
-            return self.event_ingress_url
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{host}:{self.port}/ingress/events"
-
     def validate(self) -> None:
         if self.wms_progress not in ("auto", "manual"):
             raise ValueError(
@@ -73,5 +65,10 @@ class BackofficeConfig:
             )
         if not 0 < self.port < 65536:
             raise ValueError(f"BACKOFFICE_PORT={self.port} is not a TCP port")
+        if not self.event_ingress_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"EVENT_INGRESS_URL={self.event_ingress_url!r} is not an http(s) URL "
+                "(the event ingress's POST /ingress/events)"
+            )
         if self.wms_step_s < 0 or self.confirm_delay_s < 0 or self.tick_s <= 0:
             raise ValueError("pacing settings must not be negative (tick must be > 0)")

@@ -34,11 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from adapters.base import IDEMPOTENCY_HEADER, REPLAY_HEADER
 from backoffice.config import BackofficeConfig
 from backoffice.db import Database, IdempotencyRow, LedgerRow, OutboxRow, utcnow
 from backoffice.errors import ApiError, not_found
 from backoffice.faults import FaultRegistry
+from wire.headers import IDEMPOTENCY_HEADER, REPLAY_HEADER
 
 if TYPE_CHECKING:
     from backoffice.outbox import Outbox

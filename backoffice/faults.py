@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Query, Request
 
-from adapters.control import Fault, FaultSpec
 from backoffice.db import utcnow
 from backoffice.errors import ApiError
+from wire.control import Fault, FaultSpec
 
 # refusal codes for refusal_rate, by operation (default "refused")
 REFUSAL_CODES = {

@@ -2,7 +2,7 @@
 
 The outbox is transactional: events are rows written in the same transaction as the
 change that caused them (see ``core.Ctx.emit``). One dispatcher task per process posts
-due rows to ``EVENT_INGRESS_URL`` (by default this process's ``/ingress/events``),
+due rows to the event ingress at ``EVENT_INGRESS_URL`` (``python -m ingress``),
 in order per workflow, each row ``planned_deliveries`` times (more than once under the
 ``duplicate`` fault, always with the same ``event_id``). Failures back off and retry;
 after ``MAX_ATTEMPTS`` the row is ``failed`` with the last error (visible at ``/events``).
@@ -91,7 +91,7 @@ class Outbox:
             session.commit()
 
     async def _deliver_group(self, http: httpx.AsyncClient, rows: list[OutboxRow]) -> None:
-        url = self.state.config.ingress_url()
+        url = self.state.config.event_ingress_url
         for row in rows:
             delivered = 0
             error: str | None = None

@@ -35,12 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters import ErpClient
 from adapters.base import new_http_client
-from adapters.erp import PostingRequest
-from backoffice.launch import (
+from devstack.launch import (
     BackofficeProcess,
     PostgresCluster,
     PostgresUnavailable,
 )
+from wire.erp import PostingRequest
 
 TARGET_SQLITE = 300.0
 

@@ -37,27 +37,19 @@ sys.path.insert(0, str(REPO))
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 from temporalio.service import RPCError  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
 
 from backoffice.estate import generate_estate  # noqa: E402
-from backoffice.launch import BackofficeProcess  # noqa: E402
 from cli import promotion as promo  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from common.temporal import data_converter  # noqa: E402
+from devstack.launch import BackofficeProcess  # noqa: E402
 from domain.promotion.plan import PromotionPlan  # noqa: E402
 from domain.promotion.status import PromotionStatus  # noqa: E402
+from worker import build_worker  # noqa: E402
+from workflows.promotion_launch import PromotionLaunch  # noqa: E402
 
 SAMPLE = REPO / "examples" / "promotions" / "grocery-weekend.json"
-PEOPLE = {
-    "category_manager": "alice",
-    "finance": "frank",
-    "loss_prevention": "lena",
-    "supply_chain": "sam",
-    "store_operations": "olga",
-    "merchandising_director": "dana",
-    "finance_director": "fiona",
-}
 PACING = {
     "BACKOFFICE_WMS_PROGRESS": "auto",
     "BACKOFFICE_WMS_STEP_S": "0.05",
@@ -123,7 +115,7 @@ async def wait_state(
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         try:
-            status: PromotionStatus = await handle.query("status", result_type=PromotionStatus)
+            status: PromotionStatus = await handle.query(PromotionLaunch.status)
             if status.state.value in states:
                 return status
         except RPCError:
@@ -147,7 +139,7 @@ async def run_size(
         await promo.decide(
             settings,
             plan.promotion_id,
-            PEOPLE[approval.role],
+            policy.approver_of(approval.role),
             approve=True,
             role=approval.role,
             client=client,
@@ -157,7 +149,13 @@ async def run_size(
     t_scheduled = time.monotonic()
     if scheduled.state.value != "SCHEDULED":
         raise SystemExit(f"launch failed: {scheduled.reasons}")
-    await promo.cancel(settings, plan.promotion_id, "alice", "benchmark over", client=client)
+    await promo.cancel(
+        settings,
+        plan.promotion_id,
+        policy.approver_of(policy.cancel_roles[0]),
+        "benchmark over",
+        client=client,
+    )
     final = await wait_state(handle, "CANCELLED", "FAILED", limit_s=3600)
     t_done = time.monotonic()
     parent_events = await history_length(client, handle.id) or 0
@@ -202,14 +200,7 @@ async def main() -> None:
         settings = replace(
             Settings(), backoffice_url=backoffice.url, task_queue=f"bench-{uuid.uuid4().hex[:6]}"
         )
-        workflows, activities = worker_parts(settings)
-        async with Worker(
-            env.client,
-            task_queue=settings.task_queue,
-            workflows=workflows,
-            activities=activities,
-            max_concurrent_activities=200,
-        ):
+        async with build_worker(env.client, settings, max_concurrent_activities=200):
             for size in sizes:
                 r = await run_size(env.client, settings, size, estate_stores)
                 print(
@@ -224,31 +215,6 @@ async def main() -> None:
     finally:
         backoffice.stop()
         await env.shutdown()
-
-
-def worker_parts(settings: Settings) -> tuple[list[type], list[Any]]:
-    from activities.channels import ChannelActivities
-    from activities.inventory import InventoryActivities
-    from activities.promotion import PromotionActivities
-    from activities.sales import SalesActivities
-    from workflows.channel_publication import ChannelPublication
-    from workflows.inventory_rebalance import InventoryRebalance
-    from workflows.promotion_launch import PromotionLaunch
-    from workflows.sell_through_monitor import SellThroughMonitor
-
-    url, timeout = settings.backoffice_url, settings.http_timeout_s
-    channels = ChannelActivities(url, timeout_s=timeout)
-    sales = SalesActivities(url, timeout_s=timeout)
-    inventory = InventoryActivities(url, timeout_s=timeout)
-    promotion = PromotionActivities(url, timeout_s=timeout)
-    activities: list[Any] = [
-        channels.send_batch,
-        channels.read_back,
-        sales.sales_by_region,
-        *inventory.all(),
-        *promotion.all(),
-    ]
-    return [PromotionLaunch, ChannelPublication, SellThroughMonitor, InventoryRebalance], activities
 
 
 if __name__ == "__main__":

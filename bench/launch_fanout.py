@@ -44,10 +44,10 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 with workflow.unsafe.imports_passed_through():
-    from backoffice.launch import BackofficeProcess
     from common.config import Settings
     from common.search_attributes import ALL_KEYS
     from common.temporal import data_converter
+    from devstack.launch import BackofficeProcess
     from domain.publication.contract import (
         Channel,
         FanoutInput,
@@ -67,8 +67,8 @@ async def bench_noop(n: int) -> int:
     return n
 
 
-@workflow.defn(name="BenchNoopActivities")
-class NoopActivities:
+@workflow.defn
+class BenchNoopActivities:
     """Baseline: n no-op activities in one workflow, in waves of at most 500 pending."""
 
     @workflow.run
@@ -87,8 +87,8 @@ class NoopActivities:
         return total
 
 
-@workflow.defn(name="BenchNoopChild")
-class NoopChild:
+@workflow.defn
+class BenchNoopChild:
     @workflow.run
     async def run(self, n: int) -> int:
         return int(
@@ -98,8 +98,8 @@ class NoopChild:
         )
 
 
-@workflow.defn(name="BenchPerStoreChildren")
-class PerStoreChildren:
+@workflow.defn
+class BenchPerStoreChildren:
     """Baseline: one child workflow per store (the shape to avoid), waves of at most 500."""
 
     @workflow.run
@@ -109,7 +109,7 @@ class PerStoreChildren:
         for first in range(0, n, MAX_PENDING):
             results = await asyncio.gather(
                 *(
-                    workflow.execute_child_workflow(NoopChild.run, i, id=f"{parent}-store-{i}")
+                    workflow.execute_child_workflow(BenchNoopChild.run, i, id=f"{parent}-store-{i}")
                     for i in range(first, min(first + MAX_PENDING, n))
                 )
             )
@@ -247,7 +247,7 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
         async with build_worker(
             env.client,
             settings,
-            extra_workflows=[NoopActivities, NoopChild, PerStoreChildren],
+            extra_workflows=[BenchNoopActivities, BenchNoopChild, BenchPerStoreChildren],
             extra_activities=[bench_noop],
             max_concurrent_activities=200,
         ):
@@ -262,7 +262,7 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
                         f"{result['confirmed']} confirmed, {result['failed']} failed",
                     )
                 )
-                base = await _baseline(env.client, queue, NoopActivities.run, n)
+                base = await _baseline(env.client, queue, BenchNoopActivities.run, n)
                 row(
                     *(
                         f"baseline: {n} no-op activities in one workflow",
@@ -272,7 +272,7 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
                     )
                 )
                 if n <= 500:
-                    per = await _baseline(env.client, queue, PerStoreChildren.run, n)
+                    per = await _baseline(env.client, queue, BenchPerStoreChildren.run, n)
                     row(
                         *(
                             f"baseline: {n} per-store children, 1 no-op activity each",

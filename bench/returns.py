@@ -47,7 +47,7 @@ from worker import build_worker
 from workflows.return_to_refund import ReturnToRefund
 
 
-@workflow.defn(name="BenchNoop", sandboxed=False)
+@workflow.defn(sandboxed=False)
 class BenchNoop:
     @workflow.run
     async def run(self, n: int) -> int:

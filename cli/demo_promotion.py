@@ -21,7 +21,7 @@ from rich.console import Console
 from temporalio.client import Client
 
 from cli import promotion as promo
-from cli.common import client_for, console, run_async, settings_from
+from cli.common import CommandError, client_for, console, run_async, settings_from
 from common.config import Settings
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy, TaskTemplate
@@ -147,7 +147,7 @@ async def run_promotion_demo(
     )
     try:
         await promo.decide(settings, plan.promotion_id, "mallory", approve=True, client=temporal)
-    except promo.PromotionError as err:
+    except CommandError as err:
         out.print(
             f"Someone without the role tries to approve: [red]{err}[/] (never enters history)"
         )
@@ -198,13 +198,13 @@ async def _wait(
     for _ in range(600):
         try:
             status = await promo.status(settings, promotion_id, client=client)
-        except promo.PromotionError:
+        except CommandError:
             await asyncio.sleep(poll_s / 4)
             continue
         if condition(status):
             return status
         await asyncio.sleep(poll_s / 4)
-    raise promo.PromotionError(f"promotion {promotion_id} did not move on; is the worker running?")
+    raise CommandError(f"promotion {promotion_id} did not move on; is the worker running?")
 
 
 def register(app: typer.Typer) -> None:
@@ -228,7 +228,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             result = run_async(go)
-        except promo.PromotionError as err:
+        except CommandError as err:
             from cli.common import fail
 
             fail(str(err), err.code)

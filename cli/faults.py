@@ -16,9 +16,10 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 
-from adapters.control import ControlClient, Fault, FaultSpec
+from adapters.control import ControlClient
 from adapters.errors import BackofficeError, BusinessRefusal
 from cli.common import EXIT_UNREACHABLE, InputError, console, fail, print_rows, settings_from
+from wire.control import Fault, FaultSpec
 
 app = typer.Typer(
     help="Inject, list and clear faults in the embedded backoffice.", no_args_is_help=True

@@ -22,7 +22,6 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
-    WorkflowUpdateFailedError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -31,24 +30,24 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from cli.common import (
-    EXIT_BAD_INPUT,
+    CommandError,
     InputError,
     client_for,
     console,
-    fail,
     list_command,
     load_model,
     parse_model,
     run_async,
+    run_query,
+    send_update,
     settings_from,
 )
 from common.config import Settings
 from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
 from domain.promotion.contract import (
-    WORKFLOW_TYPE,
     CancelRequest,
     Decision,
     GateOverride,
@@ -61,6 +60,7 @@ from domain.promotion.gates import StoreGateState
 from domain.promotion.plan import Offer, PromotionPlan
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import TERMINAL_STATES, PromotionStatus
+from workflows.promotion_launch import PromotionLaunch
 
 app = typer.Typer(
     help="Launch, approve, steer and inspect promotion launches.", no_args_is_help=True
@@ -70,15 +70,6 @@ app.command("list")(list_command("promotion", "promotion workflows"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POLICY = REPO_ROOT / "examples" / "policy" / "promotion.json"
-EXIT_REFUSED = 1
-
-
-class PromotionError(Exception):
-    """A command that reached Temporal but could not do what was asked (in words)."""
-
-    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # --------------------------------------------------------------------------- implementations
@@ -105,7 +96,7 @@ async def launch(
     """Validate the file, then start `PromotionLaunch` (id `promotion-{id}`).
 
     A malformed plan raises `InputError` before anything is started; a second launch of
-    the same promotion id is refused with `PromotionError("promotion X already runs")`.
+    the same promotion id is refused with `CommandError("promotion X already runs")`.
     """
     plan = plan or load_plan(plan_path)
     policy = policy or load_policy(policy_path)
@@ -113,11 +104,10 @@ async def launch(
     workflow_id = workflow_id_for(plan.promotion_id)
     try:
         return await temporal.start_workflow(
-            WORKFLOW_TYPE,
+            PromotionLaunch.run,
             LaunchInput(plan=plan, policy=policy, launched_by=launched_by or plan.submitted_by),
             id=workflow_id,
             task_queue=settings.task_queue,
-            result_type=PromotionStatus,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=TypedSearchAttributes(
@@ -139,8 +129,8 @@ async def launch(
     except WorkflowAlreadyStartedError:
         running = await _is_running(temporal, workflow_id)
         if running:
-            raise PromotionError(f"promotion {plan.promotion_id} already runs") from None
-        raise PromotionError(
+            raise CommandError(f"promotion {plan.promotion_id} already runs") from None
+        raise CommandError(
             f"promotion {plan.promotion_id} already ran (workflow {workflow_id} is closed); "
             "use a new promotion id"
         ) from None
@@ -159,24 +149,12 @@ def _handle(temporal: Client, promotion_id: str) -> WorkflowHandle[Any, Any]:
 
 
 async def _update(
-    settings: Settings,
-    promotion_id: str,
-    name: str,
-    arg: Any,
-    client: Client | None,
+    settings: Settings, promotion_id: str, update: Any, arg: Any, client: Client | None
 ) -> UpdateAnswer:
-    temporal = await client_for(settings, client)
-    handle = _handle(temporal, promotion_id)
-    try:
-        return await handle.execute_update(name, arg, result_type=UpdateAnswer)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        message = getattr(cause, "message", None) or str(cause or err)
-        raise PromotionError(f"{name} refused: {message}") from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise PromotionError(f"no running promotion {promotion_id}", EXIT_BAD_INPUT) from None
-        raise PromotionError(f"{name} failed: {err.message}") from None
+    """Send `update` (a typed reference) to the launch; refusals become `CommandError`."""
+    handle = _handle(await client_for(settings, client), promotion_id)
+    answer: UpdateAnswer = await send_update(handle, update, arg, what=f"promotion {promotion_id}")
+    return answer
 
 
 async def decide(
@@ -194,9 +172,8 @@ async def decide(
         {"approver": approver, "role": role, "comment": comment},
         source="decision",
     )
-    return await _update(
-        settings, promotion_id, "approve" if approve else "reject", decision, client
-    )
+    update = PromotionLaunch.approve if approve else PromotionLaunch.reject
+    return await _update(settings, promotion_id, update, decision, client)
 
 
 def offer_from(
@@ -239,7 +216,7 @@ async def change_price(
         {"requested_by": requested_by, "offer": offer.model_dump(), "reason": reason},
         source="price change",
     )
-    return await _update(settings, promotion_id, "change_price", change, client)
+    return await _update(settings, promotion_id, PromotionLaunch.change_price, change, client)
 
 
 async def override_gate(
@@ -257,7 +234,7 @@ async def override_gate(
         {"approver": approver, "store_id": store_id, "reason": reason, "role": role},
         source="override",
     )
-    return await _update(settings, promotion_id, "override_gate", override, client)
+    return await _update(settings, promotion_id, PromotionLaunch.override_gate, override, client)
 
 
 async def cancel(
@@ -274,22 +251,17 @@ async def cancel(
         {"requested_by": requested_by, "reason": reason, "role": role},
         source="cancel",
     )
-    return await _update(settings, promotion_id, "cancel", request, client)
+    return await _update(settings, promotion_id, PromotionLaunch.cancel, request, client)
 
 
 async def status(
     settings: Settings, promotion_id: str, *, client: Client | None = None
 ) -> PromotionStatus:
-    temporal = await client_for(settings, client)
-    try:
-        result: PromotionStatus = await _handle(temporal, promotion_id).query(
-            "status", result_type=PromotionStatus
-        )
-        return result
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise PromotionError(f"no promotion {promotion_id}", EXIT_BAD_INPUT) from None
-        raise PromotionError(f"status failed: {err.message}") from None
+    handle = _handle(await client_for(settings, client), promotion_id)
+    result: PromotionStatus = await run_query(
+        handle, PromotionLaunch.status, what=f"promotion {promotion_id}"
+    )
+    return result
 
 
 # --------------------------------------------------------------------------- rendering
@@ -443,13 +415,6 @@ async def watch(
 # --------------------------------------------------------------------------- typer commands
 
 
-def _run(factory: Any) -> Any:
-    try:
-        return run_async(factory)
-    except PromotionError as err:
-        fail(str(err), err.code)
-
-
 @app.command("launch")
 def launch_command(
     ctx: typer.Context,
@@ -461,7 +426,7 @@ def launch_command(
 ) -> None:
     """Validate a plan and start its PromotionLaunch workflow."""
     settings = settings_from(ctx)
-    handle = _run(lambda: launch(settings, file, policy_path=policy, launched_by=by))
+    handle = run_async(lambda: launch(settings, file, policy_path=policy, launched_by=by))
     console.print(f"launched [bold]{handle.id}[/] on task queue {settings.task_queue}")
     console.print(
         f"watch it: python starter.py promotion status {handle.id.removeprefix('promotion-')} --watch"
@@ -480,7 +445,7 @@ def approve_command(
 ) -> None:
     """Approve a promotion as one of the roles the approval matrix asks for."""
     settings = settings_from(ctx)
-    answer = _run(
+    answer = run_async(
         lambda: decide(settings, promotion_id, approver, approve=True, role=role, comment=comment)
     )
     console.print(f"{answer.message} (state {answer.state.value})")
@@ -496,7 +461,7 @@ def reject_command(
 ) -> None:
     """Reject a promotion (ends it REJECTED)."""
     settings = settings_from(ctx)
-    answer = _run(
+    answer = run_async(
         lambda: decide(settings, promotion_id, approver, approve=False, role=role, comment=comment)
     )
     console.print(f"{answer.message} (state {answer.state.value})")
@@ -520,7 +485,7 @@ def change_price_command(
         new_offer = offer_from(percent=percent, amount=amount, price=price, offer_json=offer)
         return await change_price(settings, promotion_id, by, new_offer, reason)
 
-    answer = _run(go)
+    answer = run_async(go)
     console.print(f"{answer.message} (state {answer.state.value})")
 
 
@@ -535,7 +500,9 @@ def override_gate_command(
 ) -> None:
     """Release a store held by the inventory gate."""
     settings = settings_from(ctx)
-    answer = _run(lambda: override_gate(settings, promotion_id, store, approver, reason, role=role))
+    answer = run_async(
+        lambda: override_gate(settings, promotion_id, store, approver, reason, role=role)
+    )
     console.print(f"{answer.message} (state {answer.state.value})")
 
 
@@ -549,7 +516,7 @@ def cancel_command(
 ) -> None:
     """Cancel: retract every channel, cancel tasks and transfers, reverse accruals."""
     settings = settings_from(ctx)
-    answer = _run(lambda: cancel(settings, promotion_id, by, reason, role=role))
+    answer = run_async(lambda: cancel(settings, promotion_id, by, reason, role=role))
     console.print(f"{answer.message} (state {answer.state.value})")
 
 
@@ -563,9 +530,9 @@ def status_command(
     """Show a promotion's state, approvals, channels, gates, money, KPIs and audit trail."""
     settings = settings_from(ctx)
     if watch_:
-        _run(lambda: watch(settings, promotion_id))
+        run_async(lambda: watch(settings, promotion_id))
         return
-    result = _run(lambda: status(settings, promotion_id))
+    result = run_async(lambda: status(settings, promotion_id))
     if as_json:
         console.print_json(result.model_dump_json())
     else:

@@ -56,7 +56,8 @@ def cmd_status(config: StackConfig) -> int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
-        description="Run the local stack: Temporal dev server, codec server, backoffice, worker.",
+        description="Run the local stack: Temporal dev server, codec server, event ingress, "
+        "backoffice, worker.",
     )
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)

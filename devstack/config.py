@@ -25,6 +25,7 @@ class StackConfig:
     temporal_port: int
     ui_port: int
     backoffice_port: int
+    ingress_port: int
     codec_port: int
     namespace: str
     task_queue: str
@@ -37,6 +38,7 @@ class StackConfig:
             temporal_port=_port("RETAIL_TEMPORAL_PORT", 7233),
             ui_port=_port("RETAIL_UI_PORT", 8233),
             backoffice_port=_port("RETAIL_BACKOFFICE_PORT", 8300),
+            ingress_port=_port("RETAIL_INGRESS_PORT", 8301),
             codec_port=_port("RETAIL_CODEC_PORT", 8234),
             namespace=os.environ.get("TEMPORAL_NAMESPACE", "default") or "default",
             task_queue=os.environ.get("RETAIL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
@@ -54,6 +56,10 @@ class StackConfig:
     @property
     def backoffice_url(self) -> str:
         return f"http://{self.host}:{self.backoffice_port}"
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://{self.host}:{self.ingress_port}"
 
     @property
     def codec_url(self) -> str:
@@ -78,6 +84,9 @@ class StackConfig:
                 "BACKOFFICE_URL": self.backoffice_url,
                 "BACKOFFICE_HOST": self.host,
                 "BACKOFFICE_PORT": str(self.backoffice_port),
+                "RETAIL_INGRESS_HOST": self.host,
+                "RETAIL_INGRESS_PORT": str(self.ingress_port),
+                "EVENT_INGRESS_URL": f"{self.ingress_url}/ingress/events",
                 "TEMPORAL_UI_URL": self.ui_url,
                 "PYTHONUNBUFFERED": "1",
             }

@@ -24,6 +24,8 @@ from devstack.config import StackConfig
 from devstack.processes import PidRecord, is_alive, port_in_use, read_pid, spawn, stop
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# start order; `down` stops in reverse
+COMPONENT_NAMES = ("temporal", "codec", "ingress", "backoffice", "worker")
 
 
 class StackError(RuntimeError):
@@ -53,7 +55,7 @@ def temporal_binary() -> str:
 
 
 def components(config: StackConfig) -> list[Component]:
-    """What `up` starts, in order: Temporal, codec server, backoffice, worker."""
+    """What `up` starts, in order: Temporal, codec server, event ingress, backoffice, worker."""
     result: list[Component] = []
     db_file = config.state_dir / "temporal.db"
     temporal_argv = [
@@ -105,6 +107,17 @@ def components(config: StackConfig) -> list[Component]:
             ready=lambda _r: http_ok(f"{config.codec_url}/health"),
             describe=f"codec server {config.codec_url} (the UI decodes payloads through it)",
             marker="devstack.codec_server",
+        )
+    )
+    result.append(
+        Component(
+            name="ingress",
+            argv=[sys.executable, "-m", "ingress"],
+            ports=[("event ingress", config.ingress_port)],
+            ready=lambda _r: http_ok(f"{config.ingress_url}/health"),
+            describe=f"event ingress {config.ingress_url}/ingress/events "
+            "(backoffice events -> workflow signals)",
+            marker="-m ingress",
         )
     )
     result.append(
@@ -279,6 +292,7 @@ def _port_variable(label: str) -> str:
         "Temporal frontend": "RETAIL_TEMPORAL_PORT",
         "Temporal UI": "RETAIL_UI_PORT",
         "backoffice": "RETAIL_BACKOFFICE_PORT",
+        "event ingress": "RETAIL_INGRESS_PORT",
         "codec server": "RETAIL_CODEC_PORT",
     }.get(label, "the matching RETAIL_*_PORT variable")
 
@@ -286,8 +300,7 @@ def _port_variable(label: str) -> str:
 def down(config: StackConfig, *, on_step: Callable[[str], None] = print) -> list[str]:
     """Stop, in reverse order, exactly the processes whose pid files we wrote."""
     stopped: list[str] = []
-    names = ["worker", "backoffice", "codec", "temporal"]
-    for name in names:
+    for name in reversed(COMPONENT_NAMES):
         path = pid_path(config, name)
         record = read_pid(path)
         if record is None:
@@ -303,7 +316,7 @@ def down(config: StackConfig, *, on_step: Callable[[str], None] = print) -> list
 
 def status(config: StackConfig) -> list[tuple[str, str, str]]:
     rows = []
-    for name in ["temporal", "codec", "backoffice", "worker"]:
+    for name in COMPONENT_NAMES:
         record = read_pid(pid_path(config, name))
         if record is None:
             rows.append((name, "stopped", ""))

@@ -39,6 +39,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "RETAIL_TEMPORAL_PORT": str(free_port()),
             "RETAIL_UI_PORT": str(free_port()),
             "RETAIL_BACKOFFICE_PORT": str(free_port()),
+            "RETAIL_INGRESS_PORT": str(free_port()),
             "RETAIL_CODEC_PORT": str(free_port()),
         }
     )
@@ -73,10 +74,18 @@ async def test_up_serves_temporal_ui_and_search_attributes_and_down_stops_everyt
     assert {key.name for key in ALL_KEYS} <= set(listed.custom_attributes)
     async with httpx.AsyncClient() as http:
         ui = await http.get(f"http://127.0.0.1:{stack_env['RETAIL_UI_PORT']}/")
+        ingress = await http.get(f"http://127.0.0.1:{stack_env['RETAIL_INGRESS_PORT']}/health")
+        backoffice = await http.get(
+            f"http://127.0.0.1:{stack_env['RETAIL_BACKOFFICE_PORT']}/health"
+        )
     assert ui.status_code == 200
+    assert ingress.status_code == 200
+    assert backoffice.json()["ingress"] == (
+        f"http://127.0.0.1:{stack_env['RETAIL_INGRESS_PORT']}/ingress/events"
+    )
 
     pids = recorded_pids(state)
-    assert {"temporal", "worker"} <= set(pids)
+    assert {"temporal", "codec", "ingress", "backoffice", "worker"} <= set(pids)
 
     second = run_devstack("up", stack_env)
     assert second.returncode == 0, second.stdout + second.stderr

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         PromotionState,
         PromotionStatus,
         StoreStatus,
+        final_words,
     )
     from domain.promotion.validation import validate_plan
 
@@ -128,18 +129,9 @@ class PromotionLaunch:
     async def _finish(self, final: PromotionState) -> PromotionStatus:
         if self.launch.sla_task is not None and not self.launch.sla_task.done():
             self.launch.sla_task.cancel()
-        self.launch.set_state(final, self._final_words(final))
+        self.launch.set_state(final, final_words(final, self.s.reasons))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.s.status()
-
-    def _final_words(self, final: PromotionState) -> str:
-        if final is PromotionState.ENDED:
-            return "ended: prices reverted, funding claimed, KPIs computed"
-        if final is PromotionState.REJECTED:
-            return "rejected: " + "; ".join(self.s.reasons[-3:])
-        if final is PromotionState.CANCELLED:
-            return "cancelled and rolled back"
-        return "failed and rolled back: " + "; ".join(self.s.reasons[-2:])
 
     # ------------------------------------------------------------------ validating
 

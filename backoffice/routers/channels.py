@@ -11,8 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from adapters.channels import Publication, PublicationRequest
-from adapters.models import ChannelEvent
 from backoffice.core import (
     BackofficeState,
     Ctx,
@@ -26,6 +24,8 @@ from backoffice.core import (
 from backoffice.db import PublicationRow, utcnow
 from backoffice.errors import not_found
 from backoffice.routers.common import check_window, known_items, no_duplicates
+from wire.channels import Publication, PublicationRequest
+from wire.events import ChannelEvent
 
 CHANNELS = ("ecommerce", "marketplace")
 MARKETPLACE_MAX_DEPTH = Decimal("0.70")

@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from sqlmodel import Session, col, func, select
 
-from adapters.control import LedgerPage, OutboxEvent
-from adapters.models import LedgerEntry
 from backoffice.core import read, state_of
 from backoffice.db import LedgerRow, OutboxRow, StoreRow
+from wire.control import LedgerEntry, LedgerPage, OutboxEvent
 
 router = APIRouter(tags=["control"])
 
@@ -29,8 +28,7 @@ async def health(request: Request) -> dict[str, Any]:
         "stores": stores,
         "started_at": state.started_at.isoformat(),
         "seeded_at": state.seeded_at.isoformat() if state.seeded_at else None,
-        "ingress": state.config.ingress_url(),
-        "temporal": state.config.temporal_address,
+        "ingress": state.config.event_ingress_url,
         "faults": len(state.faults.list()),
     }
 

@@ -10,27 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from adapters.erp import (
-    Accrual,
-    AccrualRequest,
-    Claim,
-    ClaimRequest,
-    Deal,
-    DealCheck,
-    DealCheckRequest,
-    DistributionCentre,
-    FundingSummary,
-    Item,
-    Posting,
-    PostingRequest,
-    PromotionMaster,
-    PromotionMasterRequest,
-    StatusChange,
-    Store,
-    TransferClaim,
-    TransferClaimRequest,
-    Vendor,
-)
 from backoffice.core import Ctx, gate, get_or_404, mutate, new_id, read
 from backoffice.db import (
     AccrualRow,
@@ -53,6 +32,27 @@ from backoffice.routers.common import (
     known_stores,
     no_duplicates,
     split_ids,
+)
+from wire.erp import (
+    Accrual,
+    AccrualRequest,
+    Claim,
+    ClaimRequest,
+    Deal,
+    DealCheck,
+    DealCheckRequest,
+    DistributionCentre,
+    FundingSummary,
+    Item,
+    Posting,
+    PostingRequest,
+    PromotionMaster,
+    PromotionMasterRequest,
+    StatusChange,
+    Store,
+    TransferClaim,
+    TransferClaimRequest,
+    Vendor,
 )
 
 SYSTEM = "erp"

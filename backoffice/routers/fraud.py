@@ -7,10 +7,10 @@ from decimal import Decimal
 from fastapi import APIRouter, Request
 from sqlmodel import Session, select
 
-from adapters.fraud import FraudRequest, FraudScore
 from backoffice.core import gate, read
 from backoffice.db import CustomerRow, RefundRow
 from backoffice.errors import not_found
+from wire.fraud import FraudRequest, FraudScore
 
 SYSTEM = "fraud"
 MODEL_VERSION = "rules-2026.1"

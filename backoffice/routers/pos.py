@@ -12,21 +12,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, func, select
 
-from adapters.pos import (
-    Customer,
-    Order,
-    PriceBookRequest,
-    PriceBookResult,
-    PriceBookRetractRequest,
-    PromotionPriceEntry,
-    Refund,
-    RefundRequest,
-    ReturnedLine,
-    SaleRequest,
-    SalesLine,
-    SalesSummary,
-    StorePrice,
-)
 from backoffice.core import Ctx, gate, get_or_404, mutate, new_id, read
 from backoffice.db import (
     CustomerRow,
@@ -45,6 +30,21 @@ from backoffice.routers.common import (
     known_stores,
     no_duplicates,
     split_ids,
+)
+from wire.pos import (
+    Customer,
+    Order,
+    PriceBookRequest,
+    PriceBookResult,
+    PriceBookRetractRequest,
+    PromotionPriceEntry,
+    Refund,
+    RefundRequest,
+    ReturnedLine,
+    SaleRequest,
+    SalesLine,
+    SalesSummary,
+    StorePrice,
 )
 
 SYSTEM = "pos"

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from adapters.models import TaskEvent
-from adapters.tasks import StoreTask, TaskRequest
 from backoffice.core import BackofficeState, Ctx, gate, get_or_404, mutate, read, run_ticker_sync
 from backoffice.db import TaskRow, utcnow
 from backoffice.errors import ApiError, bad_input, not_found
 from backoffice.routers.common import known_stores
+from wire.events import TaskEvent
+from wire.tasks import StoreTask, TaskRequest
 
 SYSTEM = "tasks"
 router = APIRouter(prefix="/tasks", tags=["tasks"])

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from adapters.models import WmsEvent
-from adapters.wms import AdvanceRequest, Position, RestockRequest, Transfer, TransferRequest
 from backoffice.core import BackofficeState, Ctx, gate, get_or_404, mutate, read, run_ticker_sync
 from backoffice.db import MovementRow, PositionRow, TransferRow, utcnow
 from backoffice.errors import ApiError, bad_input, not_found
 from backoffice.faults import seeded_unit
 from backoffice.routers.common import known_items, known_location, no_duplicates, split_ids
+from wire.events import WmsEvent
+from wire.wms import AdvanceRequest, Position, RestockRequest, Transfer, TransferRequest
 
 SYSTEM = "wms"
 router = APIRouter(prefix="/wms", tags=["wms"])

@@ -130,6 +130,10 @@ class PromotionPolicy(BaseModel):
                 raise ValueError(f"{where} names role {role_name!r}, which roles does not define")
         return self
 
+    def approver_of(self, role: str) -> str:
+        """The first person the matrix names for `role` (demos, drills and tests act as them)."""
+        return self.roles[role].approvers[0]
+
     def roles_of(self, person: str) -> list[str]:
         return sorted(name for name, role in self.roles.items() if person in role.approvers)
 

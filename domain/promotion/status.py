@@ -127,3 +127,14 @@ class PromotionStatus(BaseModel):
         for store in self.stores:
             counts[store.gate.value] = counts.get(store.gate.value, 0) + 1
         return counts
+
+
+def final_words(final: PromotionState, reasons: list[str]) -> str:
+    """How a launch that ended in `final` sums itself up (the last reasons, in words)."""
+    if final is PromotionState.ENDED:
+        return "ended: prices reverted, funding claimed, KPIs computed"
+    if final is PromotionState.REJECTED:
+        return "rejected: " + "; ".join(reasons[-3:])
+    if final is PromotionState.CANCELLED:
+        return "cancelled and rolled back"
+    return "failed and rolled back: " + "; ".join(reasons[-2:])

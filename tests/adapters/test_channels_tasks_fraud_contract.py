@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from adapters import Backoffice, BusinessRefusal
-from adapters.channels import PublicationRequest
-from adapters.fraud import FraudRequest
-from adapters.models import PriceLine
-from adapters.tasks import TaskRequest
 from tests.adapters.helpers import eventually, key, now, uid
+from wire.channels import PublicationRequest
+from wire.common import PriceLine
+from wire.fraud import FraudRequest
+from wire.tasks import TaskRequest
 
 
 @pytest.mark.parametrize("channel", ["ecommerce", "marketplace"])

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from adapters import Backoffice, BusinessRefusal
-from adapters.erp import (
+from tests.fixtures.backoffice import LiveBackoffice
+from wire.common import PriceLine, QuantityLine
+from wire.erp import (
     AccrualRequest,
     ClaimRequest,
     DealCheckRequest,
@@ -18,9 +20,7 @@ from adapters.erp import (
     PromotionMasterRequest,
     TransferClaimRequest,
 )
-from adapters.models import PriceLine, QuantityLine
-from adapters.wms import TransferLine, TransferRequest
-from tests.fixtures.backoffice import LiveBackoffice
+from wire.wms import TransferLine, TransferRequest
 
 
 def key() -> str:

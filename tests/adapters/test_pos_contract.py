@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from adapters import Backoffice, BusinessRefusal
-from adapters.models import PriceLine
-from adapters.pos import (
+from tests.adapters.helpers import key, now, uid
+from tests.fixtures.backoffice import LiveBackoffice
+from wire.common import PriceLine
+from wire.pos import (
     Order,
     PriceBookRequest,
     PriceBookRetractRequest,
@@ -17,8 +19,6 @@ from adapters.pos import (
     ReturnedLine,
     SaleRequest,
 )
-from tests.adapters.helpers import key, now, uid
-from tests.fixtures.backoffice import LiveBackoffice
 
 
 async def test_publish_read_back_retract(bo: Backoffice, live: LiveBackoffice) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from adapters import Backoffice, BusinessRefusal
-from adapters.models import QuantityLine
-from adapters.wms import RestockRequest, TransferLine, TransferRequest
 from tests.adapters.helpers import key, uid
 from tests.fixtures.backoffice import LiveBackoffice
+from wire.common import QuantityLine
+from wire.wms import RestockRequest, TransferLine, TransferRequest
 
 
 async def _position(bo: Backoffice, loc: str, item: str) -> tuple[int, int]:

@@ -16,6 +16,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.activity_options import CALL_TIMEOUT
 
+# Names of this test-only workflow's activities (its contract; no literals elsewhere).
+POST_MEMO = "post_memo"
+SLOW_SCORE = "slow_score"
+
 FAST_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     maximum_attempts=20,
@@ -27,12 +31,12 @@ class PostingActivities:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    @activity.defn
+    @activity.defn(name=POST_MEMO)
     @refusals_are_final
     async def post_memo(self, reference: str, item_id: str | None) -> str:
         """Post a credit memo; the first attempt 'loses' the answer after the effect."""
         from adapters import ErpClient
-        from adapters.erp import PostingRequest
+        from wire.erp import PostingRequest
 
         async with ErpClient(self.url) as erp:
             posting = await erp.post(
@@ -48,11 +52,11 @@ class PostingActivities:
             raise RuntimeError("connection dropped after the ERP acted (simulated)")
         return f"{posting.posting_id}@{idempotency_key()}"
 
-    @activity.defn
+    @activity.defn(name=SLOW_SCORE)
     @refusals_are_final
     async def slow_score(self, customer_id: str) -> int:
         from adapters import FraudClient
-        from adapters.fraud import FraudRequest
+        from wire.fraud import FraudRequest
 
         async with heartbeating("scoring") as progress, FraudClient(self.url) as fraud:
             score = await fraud.score(

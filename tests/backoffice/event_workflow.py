@@ -6,10 +6,15 @@ from typing import Any
 
 from temporalio import workflow
 
+# Names of this test-only workflow's messages (its contract; no literals elsewhere).
+EVENT_SIGNAL = "evt"
+FINISH_SIGNAL = "finish"
+COUNT_QUERY = "count"
+
 
 @workflow.defn
 class EventCollector:
-    """Records every delivery of signal ``evt`` (duplicates included) until told to stop."""
+    """Records every delivery of :data:`EVENT_SIGNAL` (duplicates included) until told to stop."""
 
     def __init__(self) -> None:
         self.raw: list[dict[str, Any]] = []
@@ -21,14 +26,14 @@ class EventCollector:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.raw
 
-    @workflow.signal(name="evt")
+    @workflow.signal(name=EVENT_SIGNAL)
     def evt(self, event: dict[str, Any]) -> None:
         self.raw.append(event)
 
-    @workflow.signal(name="finish")
+    @workflow.signal(name=FINISH_SIGNAL)
     def finish(self) -> None:
         self.stop = True
 
-    @workflow.query(name="count")
+    @workflow.query(name=COUNT_QUERY)
     def count(self) -> int:
         return len(self.raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from activities.common import (
     translate_errors,
 )
 from adapters.errors import BusinessRefusal, TransientError
+from common.config import Settings
 from domain.activity_options import BACKOFFICE_RETRY
 from tests.backoffice.conventions_workflow import (
     ConventionsWorkflow,
@@ -26,13 +28,23 @@ from tests.backoffice.conventions_workflow import (
 from tests.fixtures.backoffice import LiveBackoffice
 
 
+def settings_for(backoffice: LiveBackoffice) -> Settings:
+    """The registry's activities point at the session backoffice (the queue is the test's)."""
+    return replace(Settings(), backoffice_url=backoffice.url)
+
+
 async def test_retry_after_a_lost_answer_replays_instead_of_acting_twice(
     env: WorkflowEnvironment, backoffice: LiveBackoffice, run_worker: Any, task_queue: str
 ) -> None:
     acts = PostingActivities(backoffice.url)
     ref = f"RMA-{uuid.uuid4().hex[:8]}"
     wid = f"conv-{ref}"
-    async with run_worker(env.client, workflows=[ConventionsWorkflow], activities=[acts.post_memo]):
+    async with run_worker(
+        env.client,
+        settings=settings_for(backoffice),
+        extra_workflows=[ConventionsWorkflow],
+        extra_activities=[acts.post_memo],
+    ):
         result = await env.client.execute_workflow(
             ConventionsWorkflow.run, args=[ref, None], id=wid, task_queue=task_queue
         )
@@ -45,7 +57,12 @@ async def test_refusal_is_final_with_its_type(
 ) -> None:
     acts = PostingActivities(backoffice.url)
     ref = f"RMA-{uuid.uuid4().hex[:8]}"
-    async with run_worker(env.client, workflows=[ConventionsWorkflow], activities=[acts.post_memo]):
+    async with run_worker(
+        env.client,
+        settings=settings_for(backoffice),
+        extra_workflows=[ConventionsWorkflow],
+        extra_activities=[acts.post_memo],
+    ):
         with pytest.raises(WorkflowFailureError) as err:
             await env.client.execute_workflow(
                 ConventionsWorkflow.run,
@@ -68,7 +85,10 @@ async def test_heartbeating_keeps_a_slow_call_alive(
     acts = PostingActivities(backoffice.url)
     async with backoffice.fault("fraud", "score", latency_ms=2500):
         async with run_worker(
-            env.client, workflows=[HeartbeatWorkflow], activities=[acts.slow_score]
+            env.client,
+            settings=settings_for(backoffice),
+            extra_workflows=[HeartbeatWorkflow],
+            extra_activities=[acts.slow_score],
         ):
             score = await env.client.execute_workflow(
                 HeartbeatWorkflow.run,

@@ -47,7 +47,7 @@ async def test_status_mapping_at_the_edge() -> None:
 async def test_empty_idempotency_key_never_leaves_the_process() -> None:
     from decimal import Decimal
 
-    from adapters.erp import PostingRequest
+    from wire.erp import PostingRequest
 
     calls: list[httpx.Request] = []
 

@@ -1,40 +1,44 @@
-"""Events reach a workflow as signals (via the ingress), duplicated, dropped or late on demand."""
+"""Events reach a workflow as signals (the backoffice's outbox posts them to the ingress
+process), duplicated, dropped or late on demand."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.channels import PublicationRequest
-from adapters.models import Callback, ChannelEvent, PriceLine, TaskEvent, WmsEvent
-from adapters.tasks import TaskRequest
-from adapters.wms import TransferLine, TransferRequest
+from common.config import Settings
 from tests.adapters.helpers import eventually, key, now, uid
-from tests.backoffice.event_workflow import EventCollector
+from tests.backoffice.event_workflow import EVENT_SIGNAL, EventCollector
 from tests.fixtures.backoffice import LiveBackoffice
+from wire.channels import PublicationRequest
+from wire.common import Callback, PriceLine
+from wire.events import ChannelEvent, TaskEvent, WmsEvent
+from wire.tasks import TaskRequest
+from wire.wms import TransferLine, TransferRequest
 
 
 @pytest.fixture
 async def collector(
-    env: WorkflowEnvironment, run_worker: Any, task_queue: str
+    env: WorkflowEnvironment, backoffice: LiveBackoffice, run_worker: Any, task_queue: str
 ) -> AsyncIterator[Any]:
     """``await start(expected_deliveries)`` -> (handle, callback)."""
-    async with run_worker(env.client, workflows=[EventCollector]):
+    settings = replace(Settings(), backoffice_url=backoffice.url)
+    async with run_worker(env.client, settings=settings, extra_workflows=[EventCollector]):
 
         async def start(expected: int) -> tuple[WorkflowHandle[Any, Any], Callback]:
             wid = f"collector-{uuid.uuid4().hex[:10]}"
             handle = await env.client.start_workflow(
                 EventCollector.run, expected, id=wid, task_queue=task_queue
             )
-            return handle, Callback(workflow_id=wid, signal="evt")
+            return handle, Callback(workflow_id=wid, signal=EVENT_SIGNAL)
 
         yield start
 
@@ -62,7 +66,7 @@ async def test_wms_progress_arrives_in_order(backoffice: LiveBackoffice, collect
 
 
 async def test_manual_receipt_with_variance(backoffice: LiveBackoffice, collector: Any) -> None:
-    from adapters.models import QuantityLine
+    from wire.common import QuantityLine
 
     handle, callback = await collector(3)
     tid = uid("T")
@@ -196,16 +200,3 @@ async def test_task_completion_event(backoffice: LiveBackoffice, collector: Any)
     events = [TaskEvent.model_validate(e) for e in await handle.result()]
     assert sorted(e.store_id for e in events) == ["S001", "S002"]
     assert all(e.status == "completed" for e in events)
-
-
-async def test_ingress_refuses_unknown_workflow_and_bad_events(backoffice: LiveBackoffice) -> None:
-    async with httpx.AsyncClient(base_url=backoffice.url) as http:
-        missing = await http.post(
-            "/ingress/events",
-            json={"workflow_id": uid("nobody"), "signal": "evt", "event": {"event_id": "e1"}},
-        )
-        assert missing.status_code == 404 and missing.json()["error"] == "workflow_not_found"
-        bad = await http.post(
-            "/ingress/events", json={"workflow_id": "x", "signal": "evt", "event": {}}
-        )
-        assert bad.status_code == 400 and bad.json()["field"] == "event.event_id"

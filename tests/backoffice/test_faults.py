@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters import Backoffice, BusinessRefusal, TransientError
-from adapters.control import FaultSpec
-from adapters.pos import RefundRequest
-from adapters.wms import RestockRequest
 from tests.adapters.helpers import key, uid
 from tests.fixtures.backoffice import LiveBackoffice
+from wire.control import FaultSpec
+from wire.pos import RefundRequest
+from wire.wms import RestockRequest
 
 
 async def _pattern(bo: Backoffice, calls: int = 24) -> list[bool]:
@@ -79,7 +79,7 @@ async def test_outage_window_then_recovery(backoffice: LiveBackoffice) -> None:
 async def test_latency_is_added_and_counted(backoffice: LiveBackoffice) -> None:
     async with backoffice.adapters() as bo:
         async with backoffice.fault("fraud", "score", latency_ms=50):
-            from adapters.fraud import FraudRequest
+            from wire.fraud import FraudRequest
 
             await bo.fraud.score(
                 FraudRequest(
@@ -175,7 +175,8 @@ async def test_a_fault_scoped_to_stores_refuses_only_calls_naming_them(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from adapters.pos import PriceBookRequest, PriceLine
+    from wire.common import PriceLine
+    from wire.pos import PriceBookRequest
 
     start = datetime.now(UTC) + timedelta(days=1)
 

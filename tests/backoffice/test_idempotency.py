@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from adapters import BusinessRefusal
-from adapters.erp import PostingRequest
 from tests.adapters.helpers import key, uid
 from tests.fixtures.backoffice import LiveBackoffice
+from wire.erp import PostingRequest
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -115,7 +115,7 @@ async def test_50_concurrent_replays_of_one_key_act_once(live: LiveBackoffice) -
 
 
 async def test_concurrent_refunds_on_one_tender_never_overdraw(live: LiveBackoffice) -> None:
-    from adapters.pos import RefundRequest
+    from wire.pos import RefundRequest
 
     async with live.adapters() as bo:
         order = await bo.pos.get_order("O00003")

@@ -17,6 +17,7 @@ from backoffice.seed import seed_if_empty, seeded_at
         ("BACKOFFICE_PORT", "abc", "BACKOFFICE_PORT='abc' is not a whole number"),
         ("BACKOFFICE_PORT", "70000", "is not a TCP port"),
         ("BACKOFFICE_WMS_PROGRESS", "sometimes", "must be 'auto' or 'manual'"),
+        ("EVENT_INGRESS_URL", "ingress:8301", "is not an http(s) URL"),
     ],
 )
 def test_bad_settings_exit_2_in_words(

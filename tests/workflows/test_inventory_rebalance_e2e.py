@@ -15,7 +15,6 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from adapters.models import QuantityLine
 from domain.rebalance.contract import (
     ApprovalDecision,
     CancelRequest,
@@ -34,6 +33,7 @@ from tests.fixtures.rebalance import (
     rebalance_request,
     wait_for_status,
 )
+from wire.common import QuantityLine
 from workflows.inventory_rebalance import InventoryRebalance
 
 ITEMS = ["I0001", "I0003"]

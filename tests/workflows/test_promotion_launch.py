@@ -11,10 +11,12 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.promotion import PromotionActivities
 from cli import promotion as cli
+from cli.common import CommandError
 from domain.promotion.contract import LookupRequest, SignalledDecision
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig, load_policy
+from workflows.promotion_launch import PromotionLaunch
 
 
 async def test_happy_path_end_to_end_reverts_and_verifies_prices(promo_rig: PromoRig) -> None:
@@ -86,7 +88,7 @@ async def test_rejected_by_an_approver(promo_rig: PromoRig) -> None:
     plan = rig.plan(prefix="REJ")
     handle = await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
-    with pytest.raises(cli.PromotionError, match="a rejection needs a reason"):
+    with pytest.raises(CommandError, match="a rejection needs a reason"):
         await cli.decide(rig.settings, plan.promotion_id, "alice", approve=False, client=rig.client)
     await cli.decide(
         rig.settings,
@@ -110,20 +112,20 @@ async def test_unauthorized_approver_refused_by_validator_and_absent_from_histor
     plan = rig.plan(prefix="AUTH")
     handle = await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
-    with pytest.raises(cli.PromotionError, match="mallory is not an approver"):
+    with pytest.raises(CommandError, match="mallory is not an approver"):
         await cli.decide(
             rig.settings, plan.promotion_id, "mallory", approve=True, client=rig.client
         )
-    with pytest.raises(cli.PromotionError, match="needs a decision from category_manager, finance"):
+    with pytest.raises(CommandError, match="needs a decision from category_manager, finance"):
         await cli.decide(rig.settings, plan.promotion_id, "lena", approve=True, client=rig.client)
     # a signal-only system gets the same checks; the refusal lands in the audit trail
-    await handle.signal("approval", SignalledDecision(approver="eve", approve=True))
+    await handle.signal(PromotionLaunch.approval, SignalledDecision(approver="eve", approve=True))
     audited = await rig.wait_for(
         handle, lambda s: any(e.action == "decision refused" for e in s.audit), what="audit"
     )
     assert "eve is not an approver" in audited.audit[-1].detail
     # the same decision by signal from someone who holds the role is taken
-    await handle.signal("approval", SignalledDecision(approver="alice", approve=True))
+    await handle.signal(PromotionLaunch.approval, SignalledDecision(approver="alice", approve=True))
     signalled = await rig.wait_for(
         handle, lambda s: s.approvals[0].state.value == "APPROVED", what="signalled approval"
     )
@@ -163,7 +165,7 @@ async def test_approval_deadline_reminder_then_escalation(promo_rig: PromoRig) -
     assert escalated.approvals[0].state.value == "ESCALATED"
     assert any(e.action == "escalated" for e in escalated.audit)
     # the escalated role is closed to its original approvers, open to the director
-    with pytest.raises(cli.PromotionError, match="escalated to merchandising_director"):
+    with pytest.raises(CommandError, match="escalated to merchandising_director"):
         await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
     await cli.decide(rig.settings, plan.promotion_id, "dana", approve=True, client=rig.client)
     await cli.decide(rig.settings, plan.promotion_id, "frank", approve=True, client=rig.client)
@@ -182,11 +184,11 @@ async def test_store_held_then_overridden(promo_rig: PromoRig) -> None:
     held = {s.store_id: s for s in scheduled.stores}
     assert held["S010"].gate.value == "HELD" and not held["S010"].published
     assert held["S001"].published and held["S004"].published
-    with pytest.raises(cli.PromotionError, match="holds none of the roles"):
+    with pytest.raises(CommandError, match="holds none of the roles"):
         await cli.override_gate(
             rig.settings, plan.promotion_id, "S010", "alice", "looks fine", client=rig.client
         )
-    with pytest.raises(cli.PromotionError, match="not held"):
+    with pytest.raises(CommandError, match="not held"):
         await cli.override_gate(
             rig.settings, plan.promotion_id, "S004", "olga", "why not", client=rig.client
         )
@@ -227,7 +229,7 @@ async def test_price_change_after_approval_reopens_and_republishes(promo_rig: Pr
     handle = await rig.launch(plan)
     await rig.approve_all(handle, plan)
     await rig.wait_state(handle, "SCHEDULED")
-    with pytest.raises(cli.PromotionError, match="margin floor"):
+    with pytest.raises(CommandError, match="margin floor"):
         await cli.change_price(
             rig.settings,
             plan.promotion_id,
@@ -269,7 +271,7 @@ async def test_cancel_while_publishing_retracts_everything(promo_rig: PromoRig) 
         handle = await rig.launch(plan)
         await rig.approve_all(handle, plan)
         await rig.wait_state(handle, "PUBLISHING")
-        with pytest.raises(cli.PromotionError, match="holds none of the roles"):
+        with pytest.raises(CommandError, match="holds none of the roles"):
             await cli.cancel(rig.settings, plan.promotion_id, "olga", "no", client=rig.client)
         await cli.cancel(
             rig.settings, plan.promotion_id, "alice", "supplier pulled the deal", client=rig.client
@@ -323,12 +325,12 @@ async def test_duplicate_start_is_refused(promo_rig: PromoRig) -> None:
     rig = promo_rig
     plan = rig.plan(prefix="DUP")
     handle = await rig.launch(plan)
-    with pytest.raises(cli.PromotionError, match=f"promotion {plan.promotion_id} already runs"):
+    with pytest.raises(CommandError, match=f"promotion {plan.promotion_id} already runs"):
         await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
     await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
     assert (await handle.result()).state.value == "CANCELLED"
-    with pytest.raises(cli.PromotionError, match="already ran"):
+    with pytest.raises(CommandError, match="already ran"):
         await rig.launch(plan)
 
 

@@ -20,6 +20,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from cli import promotion as cli
+from cli.common import CommandError
 from common.temporal import data_converter
 from domain.promotion.contract import SignalledDecision
 from domain.promotion.plan import Offer
@@ -38,11 +39,11 @@ async def test_record_history(promo_rig: PromoRig) -> None:
     plan = rig.plan(promotion_id=RECORDED_ID)
     handle = await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
-    with pytest.raises(cli.PromotionError):
+    with pytest.raises(CommandError):
         await cli.decide(
             rig.settings, plan.promotion_id, "mallory", approve=True, client=rig.client
         )
-    await handle.signal("approval", SignalledDecision(approver="eve", approve=True))
+    await handle.signal(PromotionLaunch.approval, SignalledDecision(approver="eve", approve=True))
     await rig.approve_all(handle, plan)
     await rig.wait_state(handle, "SCHEDULED")
     await cli.change_price(

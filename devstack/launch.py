@@ -1,10 +1,13 @@
-"""Start a backoffice (and, if wanted, a throwaway PostgreSQL) as child processes.
+"""Start a backoffice with its event ingress (and, if wanted, a throwaway PostgreSQL) as
+child processes.
 
 Used by the test fixtures, the benchmarks and drills: free ports picked at run time,
-temporary directories, every process stopped by its pid.
+temporary directories, every process stopped by its pid. The backoffice (reference
+systems) and the ingress (product code) are separate processes, as in the devstack and
+in docker-compose: the backoffice posts its events to the ingress's URL.
 
     with BackofficeProcess.start(temporal_address="127.0.0.1:7233") as bo:
-        httpx.get(f"{bo.url}/health")
+        httpx.get(f"{bo.url}/health")            # bo.ingress.url: the ingress it posts to
 
     with PostgresCluster.start() as pg:          # raises PostgresUnavailable if absent
         BackofficeProcess.start(database_url=pg.url, ...)
@@ -16,7 +19,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,13 +29,9 @@ from types import TracebackType
 
 import httpx
 
+from devstack.processes import free_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop_pid(
@@ -52,9 +50,103 @@ def _stop_pid(
         process.wait(timeout=5)
 
 
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+        **extra,
+    }
+
+
+def _spawn(module: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=str(REPO_ROOT),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _wait_healthy(
+    name: str, url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float
+) -> None:
+    """Poll ``{url}/health`` until it answers 200; stop the process and raise otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the {name} exited with code {process.returncode}:\n{_tail(log_path)}"
+            )
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # readiness poll, not a race workaround
+    _stop_pid(process)
+    raise RuntimeError(f"the {name} did not answer /health in {timeout_s}s:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class IngressProcess:
+    """A live event ingress (``python -m ingress``) on a free port."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def events_url(self) -> str:
+        """What a backoffice's ``EVENT_INGRESS_URL`` is set to."""
+        return f"{self.url}/ingress/events"
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        temporal_address: str = "localhost:7233",
+        namespace: str = "default",
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        ready_timeout_s: float = 60.0,
+    ) -> IngressProcess:
+        port = free_port()
+        env = _child_env(
+            {
+                "RETAIL_INGRESS_HOST": "127.0.0.1",
+                "RETAIL_INGRESS_PORT": str(port),
+                "TEMPORAL_ADDRESS": temporal_address,
+                "TEMPORAL_NAMESPACE": namespace,
+                **(extra_env or {}),
+            }
+        )
+        process = _spawn("ingress", env, log_path)
+        ingress = cls(f"http://127.0.0.1:{port}", port, process, log_path)
+        _wait_healthy("ingress", ingress.url, process, log_path, ready_timeout_s)
+        return ingress
+
+    def log_tail(self, lines: int = 40) -> str:
+        return _tail(self.log_path, lines)
+
+    def stop(self) -> None:
+        _stop_pid(self.process)
+
+
 @dataclass
 class BackofficeProcess:
-    """A live backoffice on a free port."""
+    """A live backoffice on a free port, posting its events to its own ingress process."""
 
     url: str
     port: int
@@ -62,6 +154,7 @@ class BackofficeProcess:
     process: subprocess.Popen[bytes]
     workdir: Path
     log_path: Path
+    ingress: IngressProcess
     _own_workdir: bool = True
 
     @classmethod
@@ -75,61 +168,47 @@ class BackofficeProcess:
         ready_timeout_s: float = 60.0,
         workdir: Path | None = None,
     ) -> BackofficeProcess:
+        """Start the ingress (signalling ``temporal_address``), then the backoffice."""
         own = workdir is None
         work = Path(workdir or tempfile.mkdtemp(prefix="backoffice-"))
+        try:
+            ingress = IngressProcess.start(
+                temporal_address=temporal_address,
+                namespace=namespace,
+                log_path=work / "ingress.log",
+                ready_timeout_s=ready_timeout_s,
+            )
+        except RuntimeError:
+            if own:
+                shutil.rmtree(work, ignore_errors=True)
+            raise
         port = free_port()
         db_url = database_url or f"sqlite:///{work / 'backoffice.db'}"
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-            ),
-            "BACKOFFICE_HOST": "127.0.0.1",
-            "BACKOFFICE_PORT": str(port),
-            "DATABASE_URL": db_url,
-            "TEMPORAL_ADDRESS": temporal_address,
-            "TEMPORAL_NAMESPACE": namespace,
-            **(extra_env or {}),
-        }
+        env = _child_env(
+            {
+                "BACKOFFICE_HOST": "127.0.0.1",
+                "BACKOFFICE_PORT": str(port),
+                "DATABASE_URL": db_url,
+                "EVENT_INGRESS_URL": ingress.events_url,
+                **(extra_env or {}),
+            }
+        )
         log_path = work / "backoffice.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "backoffice"],
-                cwd=str(REPO_ROOT),
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        bo = cls(f"http://127.0.0.1:{port}", port, db_url, process, work, log_path, own)
-        bo._wait_ready(ready_timeout_s)
+        process = _spawn("backoffice", env, log_path)
+        bo = cls(f"http://127.0.0.1:{port}", port, db_url, process, work, log_path, ingress, own)
+        try:
+            _wait_healthy("backoffice", bo.url, process, log_path, ready_timeout_s)
+        except RuntimeError:
+            ingress.stop()
+            raise
         return bo
 
-    def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the backoffice exited with code {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)  # readiness poll, not a race workaround
-        self.stop()
-        raise RuntimeError(
-            f"the backoffice did not answer /health in {timeout_s}s:\n{self.log_tail()}"
-        )
-
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return _tail(self.log_path, lines)
 
     def stop(self) -> None:
         _stop_pid(self.process)
+        self.ingress.stop()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

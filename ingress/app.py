@@ -1,0 +1,94 @@
+"""The ingress app: ``POST /ingress/events`` signals a workflow with an event.
+
+The body is a :class:`wire.events.IngressEvent`: ``{"workflow_id", "signal", "run_id"?,
+"event": {...}}``. The ingress signals the workflow (by id; the latest run unless
+``run_id`` is given) with the event as its one argument. It does not drop duplicates:
+receivers do, by ``event["event_id"]``.
+
+Answers: 202 delivered; 400 ``invalid_input`` (no ``event.event_id``, a malformed body);
+404 ``workflow_not_found`` (the sender retries for a while: the workflow may not have
+started yet); 503 ``temporal_unreachable`` or ``signal_failed`` when Temporal cannot take
+the signal (the sender retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, FastAPI, Request
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from common.config import Settings
+from common.temporal import TemporalUnreachable, connect
+from ingress.config import IngressConfig
+from ingress.errors import IngressError, install_error_handlers
+from wire.events import IngressEvent
+
+router = APIRouter(tags=["ingress"])
+
+
+class TemporalLink:
+    """One lazily connected Temporal client per process (connected on the first event)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await connect(self.settings, service_name="retail-ingress")
+                    except TemporalUnreachable as err:
+                        raise IngressError(503, "temporal_unreachable", str(err)) from err
+        return self._client
+
+
+@router.post("/ingress/events", status_code=202)
+async def ingest(body: IngressEvent, request: Request) -> dict[str, str]:
+    link: TemporalLink = request.app.state.temporal_link
+    if "event_id" not in body.event:
+        raise IngressError(
+            400, "invalid_input", "event.event_id: is required", field="event.event_id"
+        )
+    client = await link.client()
+    handle = client.get_workflow_handle(body.workflow_id, run_id=body.run_id)
+    try:
+        await handle.signal(body.signal, body.event)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise IngressError(
+                404,
+                "workflow_not_found",
+                f"no running workflow {body.workflow_id!r} to signal {body.signal!r}: {err.message}",
+                field="workflow_id",
+            ) from err
+        raise IngressError(503, "signal_failed", f"signal failed: {err.message}") from err
+    return {"status": "delivered", "event_id": str(body.event["event_id"])}
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, str]:
+    """Up and listening; names the Temporal it signals (connected lazily, on first use)."""
+    link: TemporalLink = request.app.state.temporal_link
+    return {
+        "status": "ok",
+        "temporal": link.settings.temporal_address,
+        "namespace": link.settings.namespace,
+    }
+
+
+def create_app(config: IngressConfig | None = None) -> FastAPI:
+    """The ingress app; ``python -m ingress`` serves it."""
+    config = config or IngressConfig()
+    app = FastAPI(
+        title="retail-ops event ingress",
+        description="Events from the retail systems, delivered to workflows as signals.",
+    )
+    install_error_handlers(app)
+    app.state.temporal_link = TemporalLink(config.temporal)
+    app.include_router(router)
+    return app
