@@ -106,6 +106,7 @@ class PromotionActivities:
             self.accrue_funding,
             self.reverse_accrual,
             self.claim_funding,
+            self.settle_accrual,
             self.read_coverage,
             self.create_tasks,
             self.task_states,
@@ -298,6 +299,23 @@ class PromotionActivities:
             capped=claim.capped,
             accrued_amount=summary.accrued_amount,
             reversed_amount=summary.reversed_amount,
+        )
+
+    @activity.defn(name=c.SETTLE_ACCRUAL.name)
+    async def settle_accrual(self, request: c.SettleInput) -> c.SettlementResult:
+        """Close the accrual against the claims; the ERP releases what was not claimed."""
+        with translate_errors():
+            settled = await self.erp.settle_accrual(
+                request.accrual_id,
+                idempotency_key=business_key("settle", request.promotion_id, request.accrual_id),
+                reason=request.reason,
+            )
+        return c.SettlementResult(
+            accrual_id=settled.accrual_id,
+            accrued=settled.accrued,
+            claimed=settled.claimed,
+            released=settled.released,
+            status=settled.status,
         )
 
     # ------------------------------------------------------------------ coverage and actuals

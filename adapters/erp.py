@@ -22,6 +22,7 @@ from adapters.base import BaseAdapter
 from wire.erp import (
     Accrual,
     AccrualRequest,
+    AccrualSettlement,
     Claim,
     ClaimRequest,
     Deal,
@@ -208,6 +209,19 @@ class ErpClient(BaseAdapter):
             f"/accruals/{accrual_id}/reverse",
             operation="reverse_accrual",
             result=Accrual,
+            json=StatusChange(reason=reason),
+            idempotency_key=idempotency_key,
+        )
+
+    async def settle_accrual(
+        self, accrual_id: str, *, idempotency_key: str, reason: str = ""
+    ) -> AccrualSettlement:
+        """Close the accrual against the claims; the unclaimed rest is released."""
+        return await self._call(
+            "POST",
+            f"/accruals/{accrual_id}/settle",
+            operation="settle_accrual",
+            result=AccrualSettlement,
             json=StatusChange(reason=reason),
             idempotency_key=idempotency_key,
         )

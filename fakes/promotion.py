@@ -67,6 +67,7 @@ class ScriptedRetail:
     accrued: dict[str, Decimal] = field(default_factory=dict)
     reversed: dict[str, Decimal] = field(default_factory=dict)
     claimed: dict[str, Decimal] = field(default_factory=dict)
+    released: dict[str, Decimal] = field(default_factory=dict)
     live: dict[str, set[str]] = field(default_factory=dict)
     """Per channel value, targets where the promotion is live now."""
     sends: list[tuple[str, str, str, int]] = field(default_factory=list)
@@ -138,6 +139,7 @@ class ScriptedRetail:
             self.accrue_funding,
             self.reverse_accrual,
             self.claim_funding,
+            self.settle_accrual,
             self.read_coverage,
             self.create_tasks,
             self.task_states,
@@ -200,6 +202,25 @@ class ScriptedRetail:
             capped=False,
             accrued_amount=accrued,
         )
+
+    @activity.defn(name=c.SETTLE_ACCRUAL.name)
+    async def settle_accrual(self, request: c.SettleInput) -> c.SettlementResult:
+        await self._enter(c.SETTLE_ACCRUAL.name)
+        accrued = self.accrued[request.accrual_id]
+        claimed = min(self.claimed.get(request.promotion_id, Decimal(0)), accrued)
+        self.released[request.accrual_id] = accrued - claimed
+        return c.SettlementResult(
+            accrual_id=request.accrual_id,
+            accrued=accrued,
+            claimed=claimed,
+            released=accrued - claimed,
+            status="SETTLED",
+        )
+
+    def open_accruals(self) -> dict[str, Decimal]:
+        """Accruals neither reversed nor settled: what a finished promotion must not leave."""
+        closed = set(self.reversed) | set(self.released)
+        return {a: amount for a, amount in self.accrued.items() if a not in closed}
 
     # ------------------------------------------------------------------ WMS, tasks, POS
 

@@ -155,8 +155,22 @@ class Accrual(ResultModel):
     deal_id: str
     units: int
     amount: Decimal
-    status: Literal["ACCRUED", "REVERSED"]
+    status: Literal["ACCRUED", "REVERSED", "SETTLED"]
+    """ACCRUED: open; REVERSED: undone by a rollback; SETTLED: closed at the promotion's end
+    against the claims (what was not claimed released)."""
     created_at: datetime
+
+
+class AccrualSettlement(ResultModel):
+    """An accrual closed at the end: `claimed` of it consumed by claims, `released` freed."""
+
+    accrual_id: str
+    promotion_id: str
+    deal_id: str
+    accrued: Decimal
+    claimed: Decimal
+    released: Decimal
+    status: Literal["SETTLED", "REVERSED"]
 
 
 class ClaimRequest(Model):
@@ -183,8 +197,10 @@ class FundingSummary(ResultModel):
 
     promotion_id: str
     accrued_amount: Decimal
+    """Still open (ACCRUED): zero once the promotion is settled or rolled back."""
     reversed_amount: Decimal
     claimed_amount: Decimal
+    settled_amount: Decimal = Decimal(0)
     accruals: list[Accrual]
     claims: list[Claim]
 

@@ -23,6 +23,9 @@ from workflows.promotion_publish import fan_out, requests_for
 from workflows.promotion_run import LaunchRun, words
 from workflows.sell_through_monitor import SellThroughMonitor
 
+SETTLE_AT_END = "settle-accrual-at-end"
+"""Patch: launches that ended before it claimed funding but left the accrual open."""
+
 # ---------------------------------------------------------------------------- live
 
 
@@ -111,6 +114,8 @@ async def end(run: LaunchRun) -> None:
         summary=f"read units sold in {len(live)} stores during the window",
     )
     await claim(run, actuals)
+    if workflow.patched(SETTLE_AT_END):
+        await settle(run)
     assert s.metrics is not None and s.facts is not None
     s.kpis = compute_kpis(
         lines=s.lines,
@@ -128,6 +133,7 @@ async def end(run: LaunchRun) -> None:
         actual_units=actuals.units_by_item,
         accrued=s.funding.accrued,
         claimed=s.funding.claimed,
+        released=s.funding.released,
     )
     run.audit("workflow", "KPIs", "; ".join(f"{k}: {v}" for k, v in s.kpis.rows()))
 
@@ -186,6 +192,29 @@ async def claim(run: LaunchRun, actuals: c.ActualsResult) -> None:
         f"{(result.amount - f.accrued).quantize(Decimal('0.01'))})"
     )
     run.audit("workflow", "funding claimed", f.reconciliation)
+
+
+async def settle(run: LaunchRun) -> None:
+    """Close the accrual against the claim: nothing stays open in the ERP after the end."""
+    f = run.s.funding
+    if not f.accrual_id or f.settled:
+        return
+    result = await call(
+        c.SETTLE_ACCRUAL,
+        c.SettleInput(
+            promotion_id=run.promotion_id, accrual_id=f.accrual_id, reason="promotion ended"
+        ),
+        summary=f"settle accrual {f.accrual_id}: release what was not claimed",
+    )
+    f.released = result.released
+    f.settled = True
+    f.reconciliation += f"; accrual settled: {result.claimed} claimed, {result.released} released"
+    run.audit(
+        "workflow",
+        "accrual settled",
+        f"{result.accrual_id}: {result.accrued} accrued, {result.claimed} claimed, "
+        f"{result.released} released",
+    )
 
 
 # ---------------------------------------------------------------------------- rollback
@@ -265,6 +294,7 @@ async def reverse_accrual(run: LaunchRun, why: str) -> None:
         run.audit("workflow", "accrual reversal failed", words(err))
         return
     s.funding.reversed = reversal.amount
+    s.funding.settled = True
     s.funding.reconciliation = f"accrual {s.funding.accrual_id} reversed"
     run.audit("workflow", "accrual reversed", f"{reversal.amount}")
 

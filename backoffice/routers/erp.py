@@ -36,6 +36,7 @@ from backoffice.routers.common import (
 from wire.erp import (
     Accrual,
     AccrualRequest,
+    AccrualSettlement,
     Claim,
     ClaimRequest,
     Deal,
@@ -504,6 +505,54 @@ async def reverse_accrual(accrual_id: str, body: StatusChange, request: Request)
     return await mutate(request, body, fn)
 
 
+@router.post("/accruals/{accrual_id}/settle")
+async def settle_accrual(accrual_id: str, body: StatusChange, request: Request) -> JSONResponse:
+    """Close an accrual against the promotion's claims: what was claimed is consumed, the
+    rest is released. Settling twice answers the same; a reversed accrual stays reversed."""
+    await gate(request, SYSTEM, "settle_accrual")
+
+    def fn(ctx: Ctx) -> AccrualSettlement:
+        s = ctx.session
+        row = s.exec(
+            select(AccrualRow).where(AccrualRow.accrual_id == accrual_id).with_for_update()
+        ).first()
+        if row is None:
+            raise not_found("accrual", accrual_id)
+        claims = s.exec(
+            select(ClaimRow).where(
+                ClaimRow.promotion_id == row.promotion_id, ClaimRow.deal_id == row.deal_id
+            )
+        )
+        claimed = min(sum((c.amount for c in claims), Decimal("0")), row.amount)
+        released = row.amount - claimed
+        if row.status == "ACCRUED":
+            deal = _lock_deal(s, row.deal_id)
+            deal.accrued_amount -= row.amount
+            row.status = "SETTLED"
+            s.add(deal)
+            s.add(row)
+            ctx.effect(
+                SYSTEM,
+                "settle_accrual",
+                f"accrual:{row.promotion_id}:{row.deal_id}",
+                amount=released,
+                accrual_id=accrual_id,
+                claimed=str(claimed),
+                reason=body.reason,
+            )
+        return AccrualSettlement(
+            accrual_id=accrual_id,
+            promotion_id=row.promotion_id,
+            deal_id=row.deal_id,
+            accrued=row.amount,
+            claimed=claimed if row.status == "SETTLED" else Decimal("0"),
+            released=released if row.status == "SETTLED" else row.amount,
+            status="REVERSED" if row.status == "REVERSED" else "SETTLED",
+        )
+
+    return await mutate(request, body, fn)
+
+
 def _accrued(s: Session, promotion_id: str, deal_id: str | None = None) -> Decimal:
     stmt = select(AccrualRow).where(
         AccrualRow.promotion_id == promotion_id, AccrualRow.status == "ACCRUED"
@@ -563,10 +612,12 @@ async def funding(promotion_id: str, request: Request) -> FundingSummary:
         claims = list(s.exec(select(ClaimRow).where(ClaimRow.promotion_id == promotion_id)))
         accrued = sum((a.amount for a in accruals if a.status == "ACCRUED"), Decimal("0"))
         reversed_ = sum((a.amount for a in accruals if a.status == "REVERSED"), Decimal("0"))
+        settled = sum((a.amount for a in accruals if a.status == "SETTLED"), Decimal("0"))
         return FundingSummary(
             promotion_id=promotion_id,
             accrued_amount=accrued,
             reversed_amount=reversed_,
+            settled_amount=settled,
             claimed_amount=sum((c.amount for c in claims), Decimal("0")),
             accruals=[accrual_model(a) for a in accruals],
             claims=[claim_model(c, accrued) for c in claims],

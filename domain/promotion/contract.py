@@ -190,6 +190,22 @@ class ReverseInput(BaseModel):
     reason: str
 
 
+class SettleInput(BaseModel):
+    promotion_id: str
+    accrual_id: str
+    reason: str
+
+
+class SettlementResult(BaseModel):
+    """The accrual closed at the end: `claimed` consumed by the claim, `released` freed."""
+
+    accrual_id: str
+    accrued: Decimal
+    claimed: Decimal
+    released: Decimal
+    status: Literal["SETTLED", "REVERSED"]
+
+
 class ClaimInput(BaseModel):
     promotion_id: str
     deal_id: str
@@ -290,6 +306,10 @@ REVERSE_ACCRUAL = ActivitySpec(
 """Reverse the accrual in a rollback (ERP)."""
 CLAIM_FUNDING = ActivitySpec("promotion_claim_funding", ClaimInput, ClaimResult, MONEY_RETRY)
 """Claim vendor funding on actual units at the end (ERP)."""
+SETTLE_ACCRUAL = ActivitySpec(
+    "promotion_settle_accrual", SettleInput, SettlementResult, MONEY_RETRY
+)
+"""Close the accrual against the claim at the end, releasing what was not claimed (ERP)."""
 READ_COVERAGE = ActivitySpec(
     "promotion_read_coverage", CoverageInput, CoverageResult, READ_RETRY, start_to_close=LONG_READ
 )

@@ -93,6 +93,10 @@ class FundingStatus(BaseModel):
     claim_id: str | None = None
     claimed: Decimal = Decimal(0)
     claim_capped: bool = False
+    released: Decimal = Decimal(0)
+    """What the end released of the accrual (accrued minus claimed)."""
+    settled: bool = False
+    """The accrual is closed in the ERP: settled at the end, or reversed by a rollback."""
     reconciliation: str = ""
 
 

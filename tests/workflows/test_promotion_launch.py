@@ -52,6 +52,11 @@ async def test_happy_path_end_to_end_reverts_and_verifies_prices(promo_rig: Prom
                 assert p.price == p.regular_price and p.promotion_id != plan.promotion_id
         master = await bo.erp.get_promotion(plan.promotion_id)
         assert master.status != "ACTIVE"
+        # nothing left open in the ERP: the accrual is settled against the claim
+        funding = await bo.erp.funding(plan.promotion_id)
+        assert funding.accrued_amount == 0
+        assert funding.settled_amount == result.funding.accrued
+        assert result.funding.released == result.funding.accrued - funding.claimed_amount
     # nothing published twice: one price book effect per store, one per digital channel
     published = await rig.backoffice.ledger_count(
         system="pos", operation="publish_prices", subject_prefix=f"pos_price:{plan.promotion_id}:"

@@ -58,6 +58,7 @@ def assert_rolled_back(rig: FastRig, result: PromotionStatus) -> None:
     """Nothing live anywhere, every accrual reversed, no task left open."""
     assert all(not targets for targets in rig.retail.live.values()), rig.retail.live
     assert rig.retail.reversed == rig.retail.accrued
+    assert rig.retail.open_accruals() == {}
     assert all(t.state not in ("OPEN", "LATE") for t in rig.retail.tasks.values())
     assert result.funding.reversed == result.funding.accrued
 
@@ -82,7 +83,29 @@ async def test_an_approved_launch_goes_live_ends_and_claims_on_units_sold(
     assert all(not targets for targets in rig.retail.live.values())
     assert result.funding.claimed == Decimal("105.00")  # 70 units x 1.50
     assert rig.retail.claimed == {plan.promotion_id: Decimal("105.00")}
+    # the accrual is settled: the claim consumed, the rest released, nothing left open
+    assert rig.retail.open_accruals() == {}
+    assert result.funding.settled
+    assert result.funding.released == result.funding.accrued - Decimal("105.00")
+    assert result.kpis is not None and result.kpis.rebate_recovery_pct == Decimal("100.0")
     assert rig.retail.called(VERIFY_PRICES.name) == len(plan.channels)
+
+
+async def test_a_promotion_that_sells_nothing_releases_its_whole_accrual(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    plan = rig.plan(prefix="FAST-NOTHING-SOLD", length=timedelta(days=1))
+    handle = await rig.launch(plan, load_policy(**FEW_CHECKS))
+    await approve_pending(rig, handle)
+    await rig.wait_state(handle, "SCHEDULED")
+    await rig.env.fast_forward(handle)
+    result: PromotionStatus = await handle.result()
+    assert result.state is PromotionState.ENDED, result.reasons
+    assert result.funding.claimed == 0 and result.funding.released == result.funding.accrued > 0
+    assert rig.retail.open_accruals() == {}
+    assert result.kpis is not None and result.kpis.rebate_recovery_pct is None
+    assert dict(result.kpis.rows())["rebate recovery"].startswith("n/a (nothing owed")
 
 
 async def test_a_price_change_before_approval_publishes_only_the_new_version(

@@ -35,3 +35,52 @@ def test_kpis() -> None:
     assert kpis.actual_units == 180 and kpis.planned_units == 240
     assert kpis.markdown_variance < 0  # sold fewer units than planned
     assert len(kpis.rows()) >= 9
+
+
+def test_rebate_recovery_is_na_when_nothing_was_owed_never_100() -> None:
+    kpis = compute_kpis(
+        lines=validate_plan(plan(), facts(), policy(), now=NOW).lines,
+        items=ITEMS,
+        metrics=validate_plan(plan(), facts(), policy(), now=NOW).metrics,  # type: ignore[arg-type]
+        deal=deal(),
+        targets_planned=0,
+        targets_confirmed_on_time=0,
+        channel_confirmed={"pos": (0, 0)},
+        stores_total=8,
+        stores_live=0,
+        stores_stocked_out=0,
+        actual_units={},
+        accrued=Decimal("420.00"),
+        claimed=Decimal("0.00"),
+        released=Decimal("420.00"),
+    )
+    assert kpis.rebate_recovery_pct is None and kpis.funding_owed == 0
+    assert kpis.launch_accuracy_pct is None and kpis.stockout_rate_pct is None
+    rows = dict(kpis.rows())
+    assert rows["rebate recovery"] == "n/a (nothing owed: no funded unit sold)"
+    assert rows["launch accuracy"] == "n/a (nothing was published)"
+    assert rows["funding accrued / claimed / released"] == "420.00 / 0.00 / 420.00"
+    assert "100" not in " ".join(v for _, v in kpis.rows() if "n/a" in v)
+
+
+def test_rebate_recovery_reads_what_was_claimed_of_what_was_owed() -> None:
+    validation = validate_plan(plan(), facts(), policy(), now=NOW)
+    assert validation.metrics is not None
+    kpis = compute_kpis(
+        lines=validation.lines,
+        items=ITEMS,
+        metrics=validation.metrics,
+        deal=deal(),
+        targets_planned=8,
+        targets_confirmed_on_time=8,
+        channel_confirmed={"pos": (8, 8)},
+        stores_total=8,
+        stores_live=8,
+        stores_stocked_out=0,
+        actual_units={"I0012": 100},
+        accrued=Decimal("420.00"),
+        claimed=Decimal("87.50"),  # half of the 175.00 owed (100 units x 1.75)
+    )
+    assert kpis.funding_owed == Decimal("175.00")
+    assert kpis.rebate_recovery_pct == Decimal("50.0")
+    assert set(kpis.definitions) >= {"launch accuracy", "rebate recovery", "markdown variance"}
