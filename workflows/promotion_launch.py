@@ -6,9 +6,9 @@ LIVE -> ENDING -> ENDED; exits REJECTED, CANCELLED (rolled back), FAILED (compen
 
 This module is the process, top to bottom, and its message handlers. Names and payloads
 come from `domain.promotion.contract`; decisions from `domain.promotion` (validation,
-approvals, gates, publishing, KPIs); the phases' steps from `workflows.promotion_prepare`,
-`workflows.promotion_publish` and `workflows.promotion_close`; the shared state and the
-UI story from `workflows.promotion_run`.
+approvals, gates, publishing, KPIs); the phases' steps from `workflows.promotion_validate`,
+`promotion_prepare`, `promotion_publish` and `promotion_close`; the shared state and the UI
+story from `workflows.promotion_run`.
 """
 
 from __future__ import annotations
@@ -32,22 +32,18 @@ with workflow.unsafe.imports_passed_through():
         price_change_pct,
         reapprovals,
         reopen_approvals,
-        required_approvals,
         tier_roles,
     )
     from domain.promotion.gates import StoreGateState
-    from domain.promotion.plan import PlanFacts
     from domain.promotion.status import (
         TERMINAL_STATES,
         PromotionState,
         PromotionStatus,
-        StoreStatus,
         final_words,
     )
     from domain.promotion.validation import validate_plan
 
-from workflows import promotion_close, promotion_prepare, promotion_publish
-from workflows.activity_calls import call
+from workflows import promotion_close, promotion_prepare, promotion_publish, promotion_validate
 from workflows.promotion_run import (
     CancelRequested,
     LaunchFailed,
@@ -79,7 +75,7 @@ class PromotionLaunch:
         s, run = self.s, self.launch
         run.audit(s.launched_by, "launched", f"plan {s.plan.name}")
         run.set_state(PromotionState.VALIDATING, "reading items, stores and deals from ERP")
-        if not await self._validate():
+        if not await promotion_validate.validate(run):
             return await self._finish(PromotionState.REJECTED)
         if not await self._await_approvals():
             return await self._finish(
@@ -133,76 +129,6 @@ class PromotionLaunch:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.s.status()
 
-    # ------------------------------------------------------------------ validating
-
-    async def _validate(self) -> bool:
-        s, run = self.s, self.launch
-        try:
-            facts: PlanFacts = await call(
-                c.LOOKUP_FACTS,
-                c.LookupRequest(plan=s.plan),
-                summary=f"read {len(s.plan.items)} items, the stores and other promotions from ERP",
-            )
-        except ActivityError as err:
-            s.reasons.append(f"the ERP look-up failed: {words(err)}")
-            return False
-        s.facts = facts
-        s.deal = facts.deal
-        for store_id in facts.store_ids:
-            store = facts.stores[store_id]
-            s.stores[store_id] = StoreStatus(
-                store_id=store_id,
-                store_class=store.store_class,
-                region=store.region,
-                timezone=store.timezone,
-            )
-        validation = validate_plan(s.plan, facts, s.policy, now=workflow.now())
-        problems = [p.words() for p in validation.problems]
-        if not problems and s.plan.vendor_deal_id and validation.metrics is not None:
-            problems += await self._check_deal(validation.metrics.planned_units)
-        s.lines = validation.lines
-        s.metrics = validation.metrics
-        if problems:
-            s.reasons += problems
-            run.audit("workflow", "refused", "; ".join(problems))
-            return False
-        assert s.metrics is not None
-        s.tiers, _ = tier_roles(s.metrics, s.policy)
-        s.approvals = required_approvals(s.metrics, s.policy)
-        m = s.metrics
-        run.audit(
-            "workflow",
-            "validated",
-            f"depth {m.discount_depth_pct}%, margin impact {m.margin_impact}, unfunded "
-            f"{m.unfunded_cost}, {m.store_count} stores; tiers: {', '.join(s.tiers)}; "
-            f"approvals: {', '.join(a.role for a in s.approvals)}",
-        )
-        return True
-
-    async def _check_deal(self, units_forecast: int) -> list[str]:
-        """The vendor deal's validity in ERP: the problems, if any, in words."""
-        s = self.s
-        assert s.plan.vendor_deal_id is not None
-        check = await call(
-            c.CHECK_DEAL,
-            c.DealCheckInput(
-                promotion_id=s.plan.promotion_id,
-                deal_id=s.plan.vendor_deal_id,
-                item_ids=[i.item_id for i in s.plan.items],
-                starts_at=s.first_start,
-                ends_at=s.last_end,
-                units_forecast=units_forecast,
-            ),
-            summary=f"validate vendor deal {s.plan.vendor_deal_id} in ERP",
-        )
-        s.funding.deal_type = check.deal_type
-        s.funding.funding_per_unit = check.funding_per_unit
-        if check.valid:
-            return []
-        return [f"vendor_deal_id: {r}" for r in check.reasons] or [
-            f"vendor_deal_id: ERP says deal {check.deal_id} is not valid"
-        ]
-
     # ------------------------------------------------------------------ approvals
 
     async def _await_approvals(self) -> bool:
@@ -221,6 +147,7 @@ class PromotionLaunch:
                         )
                 return False
             if outcome is ApprovalState.APPROVED:
+                s.remember_approved()
                 run.refresh_search()
                 return True
             if s.cancel is not None:
@@ -370,24 +297,35 @@ class PromotionLaunch:
 
     async def _apply_price_change(self, *, republish: bool) -> None:
         """A price change accepted after approval: re-approve what it re-opens, then
-        republish what is published."""
+        republish what is published. A rejected re-approval keeps the last approved
+        version in force, or ends the promotion, as the policy says."""
         s, run = self.s, self.launch
         s.price_pending = False
         roles, s.reapproval = s.reapproval, []
         back_to = s.state
+        if back_to is PromotionState.AWAITING_APPROVAL:
+            back_to = PromotionState.PREPARING
         if roles:
             s.approval_round += 1
             s.approvals = reopen_approvals(s.approvals, roles, s.approval_round)
+            known = len(s.reasons)
             if not await self._await_approvals():
                 run.check_cancel()
-                raise ReapprovalRejected(
-                    "the price change was not re-approved: " + "; ".join(s.reasons[-1:])
+                why = "; ".join(s.reasons[known:])
+                del s.reasons[known:]
+                dropped = s.restore_approved()
+                run.audit(
+                    "workflow",
+                    "price change rejected",
+                    f"v{dropped} not applied ({why}); v{s.version} stays in force",
                 )
+                if s.policy.on_rejected_price_change == "end_promotion":
+                    raise ReapprovalRejected(f"the price change to v{dropped} was rejected: {why}")
+                run.set_state(back_to, f"price change v{dropped} rejected; v{s.version} in force")
+                return
         if republish:
             run.set_state(PromotionState.PUBLISHING, promotion_publish.publishing_words(run))
             await promotion_publish.republish(run)
-        if back_to is PromotionState.AWAITING_APPROVAL:
-            back_to = PromotionState.PREPARING
         run.set_state(back_to, s.waiting_for)
 
     async def _wait_until(self, when: datetime, what: str, state: PromotionState) -> None:

@@ -101,6 +101,10 @@ class PromotionPolicy(BaseModel):
     override_roles: list[str]
     cancel_roles: list[str]
     price_change_roles: list[str]
+    on_rejected_price_change: Literal["keep_approved", "end_promotion"] = "keep_approved"
+    """A price change whose re-approval is rejected after approval: the last approved
+    version stays in force (`keep_approved`), or the promotion ends REJECTED and is rolled
+    back (`end_promotion`). Either way the rejected version stays in the audit trail only."""
     reminder_at_fraction: Decimal = Field(default=Decimal("0.5"), gt=0, lt=1)
     rebalance_lead: timedelta = timedelta(days=2)
     tasks: list[TaskTemplate] = Field(default_factory=list)

@@ -30,6 +30,18 @@ from domain.promotion.status import (
 from domain.publication.prices import PriceLine
 
 
+class ApprovedVersion(BaseModel):
+    """The last fully approved version of the offer: what stays in force when a later price
+    change is rejected."""
+
+    plan: PromotionPlan
+    version: int
+    lines: list[PriceLine]
+    metrics: PlanMetrics | None
+    tiers: list[str]
+    approvals: list[RequiredApproval]
+
+
 class LaunchState(BaseModel):
     """Everything a launch knows; the workflow's only data attribute."""
 
@@ -71,6 +83,8 @@ class LaunchState(BaseModel):
     """Targets ever sent per channel (in order): what a rollback retracts."""
     targets_planned: int = 0
     targets_on_time: int = 0
+    approved: ApprovedVersion | None = None
+    """Set each time every required role has approved (the version in force)."""
 
     @classmethod
     def start(cls, inp: LaunchInput) -> LaunchState:
@@ -81,6 +95,32 @@ class LaunchState(BaseModel):
             channels={c.value: ChannelStatus(channel=c.value) for c in inp.plan.channels},
             funding=FundingStatus(deal_id=inp.plan.vendor_deal_id),
         )
+
+    # ------------------------------------------------------------------ approved versions
+
+    def remember_approved(self) -> None:
+        """Every required role approved the current version: it is the one in force."""
+        self.approved = ApprovedVersion(
+            plan=self.plan,
+            version=self.version,
+            lines=list(self.lines),
+            metrics=self.metrics,
+            tiers=list(self.tiers),
+            approvals=[a.model_copy() for a in self.approvals],
+        )
+
+    def restore_approved(self) -> int:
+        """Put the last approved version back in force; returns the version dropped."""
+        assert self.approved is not None
+        dropped = self.version
+        a = self.approved
+        self.plan = a.plan
+        self.version = a.version
+        self.lines = list(a.lines)
+        self.metrics = a.metrics
+        self.tiers = list(a.tiers)
+        self.approvals = [x.model_copy() for x in a.approvals]
+        return dropped
 
     # ------------------------------------------------------------------ store windows
 

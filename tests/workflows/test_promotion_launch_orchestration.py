@@ -165,10 +165,8 @@ async def test_a_material_price_change_after_approval_reopens_and_republishes(
     assert_rolled_back(rig, result)
 
 
-async def test_a_rejected_reapproval_rolls_the_launch_back(fast_promo_rig: FastRig) -> None:
-    rig = fast_promo_rig
-    plan = rig.plan(prefix="FAST-REAPPROVAL-NO")
-    handle = await rig.launch(plan)
+async def reject_a_price_change(rig: FastRig, handle: WorkflowHandle[Any, Any]) -> None:
+    """Approve, wait for SCHEDULED, change the price by 5 points, reject the re-approval."""
     await approve_pending(rig, handle)
     await rig.wait_state(handle, "SCHEDULED")
     change = PriceChange(
@@ -179,9 +177,39 @@ async def test_a_rejected_reapproval_rolls_the_launch_back(fast_promo_rig: FastR
     await send_update(handle, PromotionLaunch.change_price, change)
     await rig.wait_for(handle, lambda s: s.awaiting_role == "category_manager", what="re-approval")
     await decide(handle, "category_manager", approve=False, comment="too deep")
+
+
+async def test_a_rejected_price_change_keeps_the_approved_version_in_force(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-PRICE-KEPT"))
+    await reject_a_price_change(rig, handle)
+    kept = await rig.wait_for(
+        handle,
+        lambda s: s.state is PromotionState.SCHEDULED and s.version == 1,
+        what="v1 back in force",
+    )
+    assert kept.offer == "30% off" and kept.reasons == []
+    assert all(a.state.value == "APPROVED" for a in kept.approvals)
+    assert {v for *_, v in rig.retail.sends} == {1}  # the rejected v2 was never published
+    rejected = next(e for e in kept.audit if e.action == "price change rejected")
+    assert "v2 not applied" in rejected.detail and "v1 stays in force" in rejected.detail
+    await cancel(handle)
+    assert (await handle.result()).state is PromotionState.CANCELLED
+
+
+async def test_a_rejected_price_change_ends_the_promotion_when_the_policy_says_so(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    policy = load_policy(on_rejected_price_change="end_promotion")
+    handle = await rig.launch(rig.plan(prefix="FAST-PRICE-ENDS"), policy)
+    await reject_a_price_change(rig, handle)
     result = await handle.result()
     assert result.state is PromotionState.REJECTED
-    assert any("not re-approved" in r for r in result.reasons)
+    assert result.offer == "30% off" and result.version == 1  # the offer last approved
+    assert any("price change to v2 was rejected" in r for r in result.reasons)
     assert_rolled_back(rig, result)
 
 
