@@ -51,6 +51,7 @@ from workflows.promotion_run import (
     ReapprovalRejected,
     words,
 )
+from workflows.refusals import refused
 
 OPEN_FOR_OVERRIDES = (
     PromotionState.PREPARING,
@@ -222,20 +223,24 @@ class PromotionLaunch:
             f"your approval is needed",
         )
 
-    def _check_decision(self, d: c.Decision) -> tuple[str | None, RequiredApproval | None]:
+    def _check_decision(
+        self, d: c.Decision, approve: bool
+    ) -> tuple[str | None, RequiredApproval | None]:
         return decision_refusal(
             self.s.approvals,
             self.s.policy,
             approver=d.approver,
             role=d.role,
             open_for_decisions=self.s.state is PromotionState.AWAITING_APPROVAL,
+            approve=approve,
         )
 
     def _decide(self, d: c.Decision, approve: bool, via: str) -> c.UpdateAnswer:
-        reason, approval = self._check_decision(d)
+        reason, approval = self._check_decision(d, approve)
         if reason is not None or approval is None:
-            raise ValueError(reason or "no approval to decide")
-        if approval.state is not ApprovalState.PENDING:
+            raise refused(reason or "no approval to decide", c.DECISION_REFUSED)
+        changed_mind = approval.state is ApprovalState.APPROVED and not approve
+        if approval.state is not ApprovalState.PENDING and not changed_mind:
             return c.UpdateAnswer(
                 state=self.s.state,
                 message=f"{approval.role} already decided by {approval.decided_by}: "
@@ -247,10 +252,14 @@ class PromotionLaunch:
         approval.comment = d.comment
         self.s.decisions += 1
         verb = "approved" if approve else "rejected"
+        if changed_mind:
+            verb = "changed their mind: rejected after approving"
         self.launch.audit(
             d.approver,
-            verb,
-            f"as {approval.role} via {via}" + (f": {d.comment}" if d.comment else ""),
+            "approved" if approve else "rejected",
+            f"as {approval.role} via {via}"
+            + (" (a change of mind after approving)" if changed_mind else "")
+            + (f": {d.comment}" if d.comment else ""),
         )
         return c.UpdateAnswer(state=self.s.state, message=f"{approval.role} {verb} by {d.approver}")
 
@@ -371,9 +380,9 @@ class PromotionLaunch:
 
     @approve.validator
     def _validate_approve(self, d: c.Decision) -> None:
-        reason, _ = self._check_decision(d)
+        reason, _ = self._check_decision(d, True)
         if reason:
-            raise ValueError(reason)
+            raise refused(reason, c.DECISION_REFUSED)
 
     @workflow.update(name=c.REJECT)
     async def reject(self, d: c.Decision) -> c.UpdateAnswer:
@@ -381,16 +390,16 @@ class PromotionLaunch:
 
     @reject.validator
     def _validate_reject(self, d: c.Decision) -> None:
-        reason, _ = self._check_decision(d)
+        reason, _ = self._check_decision(d, False)
         if reason:
-            raise ValueError(reason)
+            raise refused(reason, c.DECISION_REFUSED)
         if not d.comment.strip():
-            raise ValueError("comment: a rejection needs a reason")
+            raise refused("comment: a rejection needs a reason", c.DECISION_REFUSED)
 
     @workflow.signal(name=c.APPROVAL)
     def approval(self, d: c.SignalledDecision) -> None:
         """The same decision for systems that can only signal; a refusal is audited."""
-        reason, _ = self._check_decision(d)
+        reason, _ = self._check_decision(d, d.approve)
         if reason is None and not d.approve and not d.comment.strip():
             reason = "comment: a rejection needs a reason"
         if reason is not None:
@@ -444,25 +453,37 @@ class PromotionLaunch:
     def _validate_change_price(self, change: c.PriceChange) -> None:
         s = self.s
         if s.state in TERMINAL_STATES or s.state is PromotionState.ENDING:
-            raise ValueError(f"the promotion is {s.state.value}: prices can no longer change")
+            raise refused(
+                f"the promotion is {s.state.value}: prices can no longer change",
+                c.PRICE_CHANGE_REFUSED,
+            )
         if s.facts is None or not s.lines:
-            raise ValueError("the plan is still being validated: try again in a moment")
+            raise refused(
+                "the plan is still being validated: try again in a moment", c.PRICE_CHANGE_REFUSED
+            )
         if s.price_pending:
-            raise ValueError("a price change is already being applied: try again when it is")
+            raise refused(
+                "a price change is already being applied: try again when it is",
+                c.PRICE_CHANGE_REFUSED,
+            )
         refusal = authority_refusal(
             s.policy, change.requested_by, s.policy.price_change_roles, None
         )
         if refusal:
-            raise ValueError(refusal)
+            raise refused(refusal, c.PRICE_CHANGE_REFUSED)
         new_plan = s.plan.model_copy(update={"offer": change.offer})
         validation = validate_plan(new_plan, s.facts, s.policy, now=workflow.now())
         problems = [p.words() for p in validation.problems]
         if problems:
-            raise ValueError("the new price is refused: " + "; ".join(problems))
+            raise refused(
+                "the new price is refused: " + "; ".join(problems), c.PRICE_CHANGE_REFUSED
+            )
         if [(x.item_id, x.promo_price) for x in validation.lines] == [
             (x.item_id, x.promo_price) for x in s.lines
         ]:
-            raise ValueError("the new offer gives the same prices as the current one")
+            raise refused(
+                "the new offer gives the same prices as the current one", c.PRICE_CHANGE_REFUSED
+            )
 
     @workflow.update(name=c.OVERRIDE_GATE)
     async def override_gate(self, override: c.GateOverride) -> c.UpdateAnswer:
@@ -487,17 +508,22 @@ class PromotionLaunch:
     def _validate_override(self, override: c.GateOverride) -> None:
         s = self.s
         if s.state not in OPEN_FOR_OVERRIDES:
-            raise ValueError(f"the promotion is {s.state.value}: no store gate to override")
+            raise refused(
+                f"the promotion is {s.state.value}: no store gate to override", c.OVERRIDE_REFUSED
+            )
         refusal = authority_refusal(
             s.policy, override.approver, s.policy.override_roles, override.role
         )
         if refusal:
-            raise ValueError(refusal)
+            raise refused(refusal, c.OVERRIDE_REFUSED)
         store = s.stores.get(override.store_id)
         if store is None:
-            raise ValueError(f"store {override.store_id} is not in this promotion")
+            raise refused(f"store {override.store_id} is not in this promotion", c.OVERRIDE_REFUSED)
         if store.gate is not StoreGateState.HELD:
-            raise ValueError(f"store {override.store_id} is not held (gate {store.gate.value})")
+            raise refused(
+                f"store {override.store_id} is not held (gate {store.gate.value})",
+                c.OVERRIDE_REFUSED,
+            )
 
     @workflow.update(name=c.CANCEL)
     async def cancel(self, request: c.CancelRequest) -> c.UpdateAnswer:
@@ -514,12 +540,14 @@ class PromotionLaunch:
     def _validate_cancel(self, request: c.CancelRequest) -> None:
         s = self.s
         if s.state in TERMINAL_STATES or s.state is PromotionState.ENDING:
-            raise ValueError(f"the promotion is {s.state.value}: it can no longer be cancelled")
+            raise refused(
+                f"the promotion is {s.state.value}: it can no longer be cancelled", c.CANCEL_REFUSED
+            )
         refusal = authority_refusal(
             s.policy, request.requested_by, s.policy.cancel_roles, request.role
         )
         if refusal:
-            raise ValueError(refusal)
+            raise refused(refusal, c.CANCEL_REFUSED)
 
     @workflow.signal(name=c.STORE_TASK_DONE)
     def store_task_done(self, event: c.TaskDone) -> None:

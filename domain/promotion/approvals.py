@@ -82,11 +82,15 @@ def decision_refusal(
     approver: str,
     role: str | None,
     open_for_decisions: bool,
+    approve: bool = True,
 ) -> tuple[str | None, RequiredApproval | None]:
     """Why `approver` may not decide now (None when allowed) and the approval it decides.
 
-    An approver holding several pending roles must name one. A decision already taken by
-    the same person on the same role is idempotent: allowed, no change.
+    The matrix is decided in order: only the current role (the first pending one) may
+    decide; a later role is refused until its turn, so `AwaitingRole` always names the one
+    role whose decision is awaited. A person who approved may change their mind and reject
+    while the approval step is open (the change is recorded); repeating one's own decision
+    is idempotent (allowed, nothing changes).
     """
     if not approver:
         return "the decision names no approver", None
@@ -107,28 +111,29 @@ def decision_refusal(
             f"{approver} holds {', '.join(held)}, but this promotion needs a decision from {asked}",
             None,
         )
-    pending = [a for a in candidates if a.state is ApprovalState.PENDING]
+    mine = [a for a in candidates if a.decided_by == approver]
+    if mine and (mine[-1].state is ApprovalState.APPROVED or not approve):
+        return None, mine[-1]  # a repeat, or a change of mind from approve to reject
+    current = current_approval(approvals)
+    if current is not None and current in candidates:
+        return None, current
     escalated = [a for a in candidates if a.state is ApprovalState.ESCALATED]
-    if not pending and escalated and not any(a.decided_by == approver for a in candidates):
+    if escalated:
         later = [a.role for a in approvals if a.escalated_from == escalated[0].role]
         return (
             f"{escalated[0].role} missed its deadline and was escalated to "
             f"{', '.join(later) or 'another role'}: the step is closed to {approver}",
             None,
         )
-    if not pending:
-        # idempotent repeat of a decision this person already made
-        mine = [a for a in candidates if a.decided_by == approver]
-        if mine:
-            return None, mine[0]
-        return f"{candidates[0].role} has already decided: the step is closed", None
-    if len(pending) > 1 and role is None:
+    pending = [a for a in candidates if a.state is ApprovalState.PENDING]
+    if pending and current is not None:
+        waiting = ", ".join(policy.roles[current.role].approvers)
         return (
-            f"{approver} holds several pending roles ({', '.join(a.role for a in pending)}): "
-            "name one with role",
+            f"{pending[0].role} decides after {current.role}: the approval matrix is decided "
+            f"in order, and it waits for {current.role} ({waiting})",
             None,
         )
-    return None, pending[0]
+    return f"{candidates[0].role} has already decided: the step is closed", None
 
 
 def price_change_pct(old_lines: list[PriceLine], new_lines: list[PriceLine]) -> Decimal:

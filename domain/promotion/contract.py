@@ -44,6 +44,12 @@ STORE_TASK_DONE = "store_task_done"
 # queries
 STATUS = "status"
 
+# refusal types of the updates' validators (`ApplicationError.type`, non-retryable)
+DECISION_REFUSED = "decision_refused"
+PRICE_CHANGE_REFUSED = "price_change_refused"
+OVERRIDE_REFUSED = "override_refused"
+CANCEL_REFUSED = "cancel_refused"
+
 
 def workflow_id(promotion_id: str) -> str:
     """`promotion-{promotion_id}`: the business key of a launch."""

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
+from common.search_attributes import AWAITING_ROLE
 from domain.promotion.contract import (
+    DECISION_REFUSED,
     READ_COVERAGE,
     VERIFY_PRICES,
     CancelRequest,
@@ -328,3 +331,43 @@ async def test_a_store_that_cannot_be_published_is_held_or_fails_the_launch_by_p
     else:
         assert any("could not be published to pos" in r for r in status.reasons)
     assert_rolled_back(rig, status)
+
+
+async def test_a_later_role_is_refused_until_its_turn_and_the_awaited_role_is_listed(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-ORDER"))
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    with pytest.raises(WorkflowUpdateFailedError) as early:
+        await decide(handle, "finance")
+    refusal = early.value.cause
+    assert isinstance(refusal, ApplicationError)
+    assert refusal.type == DECISION_REFUSED and refusal.non_retryable
+    assert "finance decides after category_manager" in refusal.message
+
+    async def awaited() -> str | None:
+        return (await handle.describe()).typed_search_attributes.get(AWAITING_ROLE)
+
+    assert await awaited() == "category_manager"
+    await decide(handle, "category_manager")
+    await rig.wait_for(handle, lambda s: s.awaiting_role == "finance", what="finance's turn")
+    assert await awaited() == "finance"
+    await cancel(handle)
+    assert (await handle.result()).state is PromotionState.CANCELLED
+
+
+async def test_an_approver_who_changes_their_mind_rejects_and_the_change_is_recorded(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-MIND"))
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    await decide(handle, "category_manager")
+    await rig.wait_for(handle, lambda s: s.awaiting_role == "finance", what="finance's turn")
+    await decide(handle, "category_manager", approve=False, comment="vendor pulled the deal")
+    result = await handle.result()
+    assert result.state is PromotionState.REJECTED
+    change = [e for e in result.audit if e.action == "rejected"]
+    assert change and "a change of mind after approving" in change[-1].detail
+    assert rig.retail.accrued == {} and rig.retail.sends == []

@@ -77,10 +77,8 @@ def test_decision_refusals() -> None:
     approvals = [RequiredApproval(role="category_manager"), RequiredApproval(role="finance")]
     ok, which = decision_refusal(approvals, p, approver="alice", role=None, open_for_decisions=True)
     assert ok is None and which is approvals[0]
-    # finance may decide before its turn
-    ok, which = decision_refusal(approvals, p, approver="frank", role=None, open_for_decisions=True)
-    assert ok is None and which is approvals[1]
     cases = [
+        ("frank", None, True, "finance decides after category_manager"),
         ("mallory", None, True, "not an approver"),
         ("lena", None, True, "needs a decision from category_manager, finance"),
         ("alice", "finance", True, "does not hold the role finance"),
@@ -93,6 +91,33 @@ def test_decision_refusals() -> None:
             approvals, p, approver=approver, role=role, open_for_decisions=open_
         )
         assert reason is not None and words in reason, (approver, reason)
+
+
+def test_the_matrix_is_decided_in_order_and_the_next_role_opens_after_the_current() -> None:
+    p = policy()
+    approvals = [RequiredApproval(role="category_manager"), RequiredApproval(role="finance")]
+    early, _ = decision_refusal(approvals, p, approver="frank", role=None, open_for_decisions=True)
+    assert early == (
+        "finance decides after category_manager: the approval matrix is decided in order, "
+        "and it waits for category_manager (alice, carlos)"
+    )
+    approvals[0].state, approvals[0].decided_by = ApprovalState.APPROVED, "alice"
+    ok, which = decision_refusal(approvals, p, approver="frank", role=None, open_for_decisions=True)
+    assert ok is None and which is approvals[1]
+
+
+def test_an_approver_may_change_their_mind_and_reject_while_the_step_is_open() -> None:
+    p = policy()
+    approvals = [RequiredApproval(role="category_manager"), RequiredApproval(role="finance")]
+    approvals[0].state, approvals[0].decided_by = ApprovalState.APPROVED, "alice"
+    reason, which = decision_refusal(
+        approvals, p, approver="alice", role=None, open_for_decisions=True, approve=False
+    )
+    assert reason is None and which is approvals[0]
+    closed, _ = decision_refusal(
+        approvals, p, approver="alice", role=None, open_for_decisions=False, approve=False
+    )
+    assert closed is not None and "closed" in closed
 
 
 def test_duplicate_decision_is_idempotent_and_other_person_is_refused() -> None:

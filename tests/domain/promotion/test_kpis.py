@@ -84,3 +84,12 @@ def test_rebate_recovery_reads_what_was_claimed_of_what_was_owed() -> None:
     assert kpis.funding_owed == Decimal("175.00")
     assert kpis.rebate_recovery_pct == Decimal("50.0")
     assert set(kpis.definitions) >= {"launch accuracy", "rebate recovery", "markdown variance"}
+
+
+def test_every_kpi_definition_is_in_the_readme() -> None:
+    from domain.promotion.kpis import KPI_DEFINITIONS
+    from tests.domain.promotion.samples import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for name, definition in KPI_DEFINITIONS.items():
+        assert f"| {name} | {definition} |" in readme, name
