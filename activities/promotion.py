@@ -34,6 +34,7 @@ from domain.promotion.plan import (
     PromotionPlan,
     StoreFacts,
     VendorDeal,
+    in_store_group,
 )
 from domain.promotion.status import TaskStatus
 from domain.promotion.validation import store_window
@@ -71,19 +72,10 @@ async def bounded(
 
 
 def store_in_group(group: str, store: Any) -> bool:
-    """Store groups: `all`, `region:<name>`, `class:<A|B|C>`, `dc:<id>`, or a region name."""
-    kind, _, value = group.partition(":")
-    if group == "all":
-        return True
-    if not value:
-        return bool(store.region == group)
-    if kind == "region":
-        return bool(store.region == value)
-    if kind == "class":
-        return bool(store.store_class == value)
-    if kind == "dc":
-        return bool(store.dc_id == value)
-    return False
+    """Whether an ERP store belongs to a plan's store group (`domain.promotion.plan`)."""
+    return in_store_group(
+        group, region=store.region, store_class=store.store_class, dc_id=store.dc_id
+    )
 
 
 class PromotionActivities:

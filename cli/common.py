@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -21,8 +22,19 @@ from temporalio.workflow import UpdateMethodMultiParam
 from common.config import Settings
 from common.temporal import TemporalUnreachable, connect
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 240
+"""Output that is not a terminal (a pipe, a file, CI) is not wrapped at 80 columns."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPED_WIDTH, soft_wrap=True)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import typer
 from rich.console import Group
 from rich.live import Live
@@ -33,6 +35,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from cli.common import (
+    EXIT_REFUSED,
     CommandError,
     InputError,
     client_for,
@@ -44,6 +47,8 @@ from cli.common import (
     run_query,
     send_update,
     settings_from,
+    stdout_is_terminal,
+    update_name,
 )
 from common.config import Settings
 from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
@@ -57,7 +62,13 @@ from domain.promotion.contract import (
 )
 from domain.promotion.contract import workflow_id as workflow_id_for
 from domain.promotion.gates import StoreGateState
-from domain.promotion.plan import Offer, PromotionPlan
+from domain.promotion.plan import (
+    MAX_LAUNCH_INPUT_BYTES,
+    MAX_PLAN_CELLS,
+    Offer,
+    PromotionPlan,
+    in_store_group,
+)
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import TERMINAL_STATES, PromotionStatus
 from workflows.promotion_launch import PromotionLaunch
@@ -92,14 +103,22 @@ async def launch(
     plan: PromotionPlan | None = None,
     policy: PromotionPolicy | None = None,
     client: Client | None = None,
+    precheck: bool = True,
 ) -> WorkflowHandle[Any, Any]:
     """Validate the file, then start `PromotionLaunch` (id `promotion-{id}`).
 
-    A malformed plan raises `InputError` before anything is started; a second launch of
-    the same promotion id is refused with `CommandError("promotion X already runs")`.
+    A malformed plan, one over the size a launch takes, or (when the backoffice answers)
+    one naming an unknown item, store, store group or deal raises `InputError` before
+    anything is started; the workflow validates again (it is the authority). A second
+    launch of the same promotion id is refused with `CommandError("promotion X already
+    runs")`.
     """
     plan = plan or load_plan(plan_path)
     policy = policy or load_policy(policy_path)
+    source = str(plan_path) if plan_path != "-" else "plan"
+    check_size(plan, policy, source)
+    if precheck:
+        await check_master_data(settings, plan, source)
     temporal = await client_for(settings, client)
     workflow_id = workflow_id_for(plan.promotion_id)
     try:
@@ -144,6 +163,77 @@ async def _is_running(temporal: Client, workflow_id: str) -> bool:
     return desc.status == WorkflowExecutionStatus.RUNNING
 
 
+def check_size(plan: PromotionPlan, policy: PromotionPolicy, source: str) -> None:
+    """Refuse, in one line, a plan bigger than a launch takes (`MAX_PLAN_CELLS` items x
+    stores, `MAX_LAUNCH_INPUT_BYTES` serialized)."""
+    cells = len(plan.items) * max(len(plan.stores), 1)
+    if cells > MAX_PLAN_CELLS:
+        raise InputError(
+            source,
+            [
+                (
+                    "items",
+                    f"{len(plan.items)} items x {len(plan.stores)} stores = {cells:,} cells; a "
+                    f"launch takes at most {MAX_PLAN_CELLS:,}: split the event",
+                )
+            ],
+        )
+    size = len(LaunchInput(plan=plan, policy=policy).model_dump_json())
+    if size > MAX_LAUNCH_INPUT_BYTES:
+        raise InputError(
+            source,
+            [
+                (
+                    "",
+                    f"the plan and policy are {size:,} bytes; a launch takes at most "
+                    f"{MAX_LAUNCH_INPUT_BYTES:,}: split the event",
+                )
+            ],
+        )
+
+
+async def check_master_data(settings: Settings, plan: PromotionPlan, source: str) -> None:
+    """Items, stores, store groups and the deal known to the ERP, or an `InputError` naming
+    each unknown one. Skipped when the backoffice does not answer: the workflow validates."""
+    from adapters.erp import ErpClient
+    from adapters.errors import BusinessRefusal, TransientError
+
+    problems: list[tuple[str, str]] = []
+    async with ErpClient(settings.backoffice_url, timeout_s=settings.http_timeout_s) as erp:
+        try:
+            item_ids = [i.item_id for i in plan.items]
+            items = await erp.list_items(item_ids=item_ids, limit=max(len(item_ids), 1))
+            stores = await erp.list_stores()
+            deal_missing = False
+            if plan.vendor_deal_id:
+                try:
+                    await erp.get_deal(plan.vendor_deal_id)
+                except BusinessRefusal:
+                    deal_missing = True
+        except (TransientError, httpx.TransportError):
+            return
+    known_items = {i.item_id for i in items}
+    known_stores = {st.store_id for st in stores}
+    for n, item in enumerate(plan.items):
+        if item.item_id not in known_items:
+            problems.append((f"items.{n}.item_id", f"item {item.item_id!r} is not in the ERP"))
+    for n, store_id in enumerate(plan.stores):
+        if store_id not in known_stores:
+            problems.append((f"stores.{n}", f"store {store_id!r} is not in the ERP"))
+    for n, group in enumerate(plan.store_groups):
+        members = [
+            st
+            for st in stores
+            if in_store_group(group, region=st.region, store_class=st.store_class, dc_id=st.dc_id)
+        ]
+        if not members:
+            problems.append((f"store_groups.{n}", f"store group {group!r} has no store"))
+    if deal_missing:
+        problems.append(("vendor_deal_id", f"deal {plan.vendor_deal_id!r} is not in the ERP"))
+    if problems:
+        raise InputError(source, problems)
+
+
 def _handle(temporal: Client, promotion_id: str) -> WorkflowHandle[Any, Any]:
     return temporal.get_workflow_handle(workflow_id_for(promotion_id))
 
@@ -153,8 +243,32 @@ async def _update(
 ) -> UpdateAnswer:
     """Send `update` (a typed reference) to the launch; refusals become `CommandError`."""
     handle = _handle(await client_for(settings, client), promotion_id)
-    answer: UpdateAnswer = await send_update(handle, update, arg, what=f"promotion {promotion_id}")
+    try:
+        answer: UpdateAnswer = await send_update(
+            handle, update, arg, what=f"promotion {promotion_id}"
+        )
+    except CommandError:
+        final = await _final_state(handle)
+        if final is None:
+            raise
+        raise CommandError(
+            f"promotion {promotion_id} has already finished: {final.state.value} "
+            f"({final.waiting_for}); nothing to {update_name(update).replace('_', ' ')}",
+            EXIT_REFUSED,
+        ) from None
     return answer
+
+
+async def _final_state(handle: WorkflowHandle[Any, Any]) -> PromotionStatus | None:
+    """The final status of a closed launch (None while it runs or when it does not exist)."""
+    try:
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            return None
+        result: PromotionStatus = await handle.query(PromotionLaunch.status)
+        return result
+    except RPCError:
+        return None
 
 
 async def decide(
@@ -392,9 +506,12 @@ async def watch(
     interval_s: float = 1.0,
     client: Client | None = None,
 ) -> PromotionStatus:
-    """Redraw the status with progress bars until the promotion reaches a final state."""
+    """Redraw the status with progress bars until the promotion reaches a final state; when
+    the output is not a terminal, print one line per change instead, then the status."""
     temporal = await client_for(settings, client)
     current = await status(settings, promotion_id, client=temporal)
+    if not stdout_is_terminal():
+        return await _watch_lines(settings, promotion_id, current, interval_s, temporal)
     with Live(console=console, refresh_per_second=4) as live:
         while True:
             live.update(
@@ -410,6 +527,32 @@ async def watch(
                 return current
             await asyncio.sleep(interval_s)
             current = await status(settings, promotion_id, client=temporal)
+
+
+async def _watch_lines(
+    settings: Settings,
+    promotion_id: str,
+    current: PromotionStatus,
+    interval_s: float,
+    temporal: Client,
+) -> PromotionStatus:
+    """One line per change of state or of what the launch waits for (pipes, logs, CI)."""
+    shown: tuple[str, str, int] | None = None
+    while True:
+        seen = (current.state.value, current.waiting_for, current.version)
+        if seen != shown:
+            console.print(
+                f"{datetime.now(UTC).isoformat(timespec='seconds')} {current.promotion_id} "
+                f"v{current.version} {current.state.value}: {current.waiting_for}",
+                highlight=False,
+            )
+            shown = seen
+        if current.state in TERMINAL_STATES:
+            console.print(_progress_for(current))
+            console.print(status_renderable(current, audit_lines=5))
+            return current
+        await asyncio.sleep(interval_s)
+        current = await status(settings, promotion_id, client=temporal)
 
 
 # --------------------------------------------------------------------------- typer commands

@@ -185,6 +185,29 @@ class PromotionPlan(BaseModel):
         return self
 
 
+MAX_PLAN_CELLS = 50_000
+"""Items x stores a launch takes at most: beyond, split the event (the starter refuses it)."""
+MAX_LAUNCH_INPUT_BYTES = 512 * 1024
+"""The serialized plan and policy a launch takes at most (Temporal's payload limit is 2 MiB;
+the starter refuses bigger ones in one line)."""
+
+
+def in_store_group(group: str, *, region: str, store_class: str, dc_id: str | None) -> bool:
+    """Store groups: `all`, `region:<name>`, `class:<A|B|C>`, `dc:<id>`, or a region name."""
+    kind, _, value = group.partition(":")
+    if group == "all":
+        return True
+    if not value:
+        return region == group
+    if kind == "region":
+        return region == value
+    if kind == "class":
+        return store_class == value
+    if kind == "dc":
+        return dc_id == value
+    return False
+
+
 class ItemFacts(BaseModel):
     item_id: str
     description: str = ""

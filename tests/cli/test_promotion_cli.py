@@ -24,12 +24,12 @@ def cli_args(rig: PromoRig, *args: str) -> list[str]:
     return ["--address", target, "--task-queue", rig.settings.task_queue, *args]
 
 
-async def invoke(args: list[str]) -> Any:
+async def invoke(args: list[str], **env: str) -> Any:
     """Run the CLI in a thread (it runs its own event loop, as from a shell)."""
     import starter
 
     runner = CliRunner()
-    return await asyncio.to_thread(runner.invoke, starter.app, args, env={"COLUMNS": "250"})
+    return await asyncio.to_thread(runner.invoke, starter.app, args, env={"COLUMNS": "250", **env})
 
 
 async def test_malformed_plan_is_refused_with_field_and_reason_and_nothing_starts(
@@ -57,7 +57,7 @@ async def test_launch_status_list_refusals_and_duplicate(
     assert first.exit_code == 0, first.output
     assert f"promotion-{plan.promotion_id}" in first.output
     again = await invoke(cli_args(rig, "promotion", "launch", str(path)))
-    assert again.exit_code == 1
+    assert again.exit_code == 1, again.output
     assert f"promotion {plan.promotion_id} already runs" in " ".join(again.output.split())
 
     handle = rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}")
@@ -105,7 +105,16 @@ async def test_launch_status_list_refusals_and_duplicate(
     assert (await handle.result())["state"] == "CANCELLED"
     watched = await invoke(cli_args(rig, "promotion", "status", plan.promotion_id, "--watch"))
     assert watched.exit_code == 0, watched.output
-    assert "CANCELLED" in watched.output and "ecommerce confirmations" in watched.output
+    # not a terminal: one line per change, then the final status
+    assert f"{plan.promotion_id} v1 CANCELLED: cancelled and rolled back" in watched.output
+    assert "ecommerce confirmations" in watched.output
+    again = await invoke(
+        cli_args(rig, "promotion", "cancel", plan.promotion_id, "--by", "alice", "--reason", "x")
+    )
+    assert again.exit_code == 1, again.output
+    assert f"promotion {plan.promotion_id} has already finished: CANCELLED" in " ".join(
+        again.output.split()
+    )
     missing = await invoke(cli_args(rig, "promotion", "status", "NO-SUCH-PROMO"))
     assert missing.exit_code == 2 and "no promotion NO-SUCH-PROMO" in missing.output
 
@@ -130,3 +139,52 @@ async def test_demo_promotion_runs_end_to_end(promo_rig: PromoRig) -> None:
     assert "mallory is not an approver" in text
     assert "LIVE" in text and "KPIs of promotion" in text
     assert "/namespaces/default/workflows/promotion-GROCERY-WEEKEND-" in text
+
+
+async def test_unknown_items_stores_and_deal_are_refused_before_anything_starts(
+    promo_rig: PromoRig, tmp_path: Path
+) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="CLI-UNKNOWN")
+    data = json.loads(plan.model_dump_json())
+    data["items"][1]["item_id"] = "NO-SUCH-ITEM"
+    data["stores"][0] = "S999"
+    data["store_groups"] = ["region:atlantis"]
+    data["vendor_deal_id"] = "D-NONE"
+    path = tmp_path / "unknown.json"
+    path.write_text(json.dumps(data))
+    result = await invoke(
+        cli_args(rig, "promotion", "launch", str(path)), BACKOFFICE_URL=rig.backoffice.url
+    )
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "items.1.item_id: item 'NO-SUCH-ITEM' is not in the ERP" in out
+    assert "stores.0: store 'S999' is not in the ERP" in out
+    assert "store_groups.0: store group 'region:atlantis' has no store" in out
+    assert "vendor_deal_id: deal 'D-NONE' is not in the ERP" in out
+    with pytest.raises(RPCError):
+        await rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}").describe()
+
+
+async def test_a_plan_over_the_size_a_launch_takes_is_refused_in_one_line(
+    promo_rig: PromoRig, tmp_path: Path
+) -> None:
+    from domain.promotion.plan import MAX_PLAN_CELLS
+
+    rig = promo_rig
+    stores = [f"S{n:04d}" for n in range(500)]
+    items = [
+        {"item_id": f"I{n:05d}", "forecast_units_per_store": 1}
+        for n in range(MAX_PLAN_CELLS // len(stores) + 1)
+    ]
+    plan = rig.plan(prefix="CLI-HUGE", items=items, stores=stores)
+    path = tmp_path / "huge.json"
+    path.write_text(plan.model_dump_json())
+    result = await invoke(cli_args(rig, "promotion", "launch", str(path)))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert f"101 items x 500 stores = 50,500 cells; a launch takes at most {MAX_PLAN_CELLS:,}" in (
+        result.output
+    )
+    with pytest.raises(RPCError):
+        await rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}").describe()
