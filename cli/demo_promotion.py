@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from cli import promotion as promo
 from cli.common import CommandError, client_for, console, run_async, settings_from
+from cli.promotion_view import status_renderable
 from common.config import Settings
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy, TaskTemplate
@@ -187,7 +188,7 @@ async def run_promotion_demo(
         await asyncio.sleep(poll_s)
 
     out.rule("[bold]Result")
-    out.print(promo.status_renderable(status, audit_lines=0))
+    out.print(status_renderable(status, audit_lines=0))
     out.print(f"Open it in the Temporal UI: [link]{ui_link(settings, handle.id)}[/link]")
     return status
 

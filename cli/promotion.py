@@ -11,15 +11,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import httpx
 import typer
 from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -50,6 +46,8 @@ from cli.common import (
     stdout_is_terminal,
     update_name,
 )
+from cli.promotion_checks import check_master_data, check_size
+from cli.promotion_view import progress_for, status_renderable
 from common.config import Settings
 from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
 from domain.promotion.contract import (
@@ -61,13 +59,9 @@ from domain.promotion.contract import (
     UpdateAnswer,
 )
 from domain.promotion.contract import workflow_id as workflow_id_for
-from domain.promotion.gates import StoreGateState
 from domain.promotion.plan import (
-    MAX_LAUNCH_INPUT_BYTES,
-    MAX_PLAN_CELLS,
     Offer,
     PromotionPlan,
-    in_store_group,
 )
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import TERMINAL_STATES, PromotionStatus
@@ -161,77 +155,6 @@ async def _is_running(temporal: Client, workflow_id: str) -> bool:
     except RPCError:
         return False
     return desc.status == WorkflowExecutionStatus.RUNNING
-
-
-def check_size(plan: PromotionPlan, policy: PromotionPolicy, source: str) -> None:
-    """Refuse, in one line, a plan bigger than a launch takes (`MAX_PLAN_CELLS` items x
-    stores, `MAX_LAUNCH_INPUT_BYTES` serialized)."""
-    cells = len(plan.items) * max(len(plan.stores), 1)
-    if cells > MAX_PLAN_CELLS:
-        raise InputError(
-            source,
-            [
-                (
-                    "items",
-                    f"{len(plan.items)} items x {len(plan.stores)} stores = {cells:,} cells; a "
-                    f"launch takes at most {MAX_PLAN_CELLS:,}: split the event",
-                )
-            ],
-        )
-    size = len(LaunchInput(plan=plan, policy=policy).model_dump_json())
-    if size > MAX_LAUNCH_INPUT_BYTES:
-        raise InputError(
-            source,
-            [
-                (
-                    "",
-                    f"the plan and policy are {size:,} bytes; a launch takes at most "
-                    f"{MAX_LAUNCH_INPUT_BYTES:,}: split the event",
-                )
-            ],
-        )
-
-
-async def check_master_data(settings: Settings, plan: PromotionPlan, source: str) -> None:
-    """Items, stores, store groups and the deal known to the ERP, or an `InputError` naming
-    each unknown one. Skipped when the backoffice does not answer: the workflow validates."""
-    from adapters.erp import ErpClient
-    from adapters.errors import BusinessRefusal, TransientError
-
-    problems: list[tuple[str, str]] = []
-    async with ErpClient(settings.backoffice_url, timeout_s=settings.http_timeout_s) as erp:
-        try:
-            item_ids = [i.item_id for i in plan.items]
-            items = await erp.list_items(item_ids=item_ids, limit=max(len(item_ids), 1))
-            stores = await erp.list_stores()
-            deal_missing = False
-            if plan.vendor_deal_id:
-                try:
-                    await erp.get_deal(plan.vendor_deal_id)
-                except BusinessRefusal:
-                    deal_missing = True
-        except (TransientError, httpx.TransportError):
-            return
-    known_items = {i.item_id for i in items}
-    known_stores = {st.store_id for st in stores}
-    for n, item in enumerate(plan.items):
-        if item.item_id not in known_items:
-            problems.append((f"items.{n}.item_id", f"item {item.item_id!r} is not in the ERP"))
-    for n, store_id in enumerate(plan.stores):
-        if store_id not in known_stores:
-            problems.append((f"stores.{n}", f"store {store_id!r} is not in the ERP"))
-    for n, group in enumerate(plan.store_groups):
-        members = [
-            st
-            for st in stores
-            if in_store_group(group, region=st.region, store_class=st.store_class, dc_id=st.dc_id)
-        ]
-        if not members:
-            problems.append((f"store_groups.{n}", f"store group {group!r} has no store"))
-    if deal_missing:
-        problems.append(("vendor_deal_id", f"deal {plan.vendor_deal_id!r} is not in the ERP"))
-    if problems:
-        raise InputError(source, problems)
 
 
 def _handle(temporal: Client, promotion_id: str) -> WorkflowHandle[Any, Any]:
@@ -378,127 +301,6 @@ async def status(
     return result
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-def status_renderable(s: PromotionStatus, *, audit_lines: int = 8) -> Group:
-    head = Table.grid(padding=(0, 2))
-    head.add_row("[bold]promotion[/]", f"{s.promotion_id}: {s.name}")
-    head.add_row("[bold]state[/]", f"[bold cyan]{s.state.value}[/] ({s.waiting_for})")
-    head.add_row("[bold]offer[/]", f"{s.offer} (price version {s.version})")
-    head.add_row("[bold]window[/]", f"{s.starts_at.isoformat()} to {s.ends_at.isoformat()}")
-    zones = sorted({st.timezone for st in s.stores if st.timezone})
-    if zones:
-        head.add_row(
-            "[bold]in store time[/]",
-            "; ".join(
-                f"{zone}: {s.starts_at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} to "
-                f"{s.ends_at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M}"
-                for zone in zones
-            ),
-        )
-    if s.metrics is not None:
-        head.add_row(
-            "[bold]money[/]",
-            f"margin impact {s.metrics.margin_impact}, vendor funding {s.metrics.vendor_funding}, "
-            f"unfunded {s.metrics.unfunded_cost}",
-        )
-    head.add_row(
-        "[bold]funding[/]",
-        f"deal {s.funding.deal_id or '-'}: accrued {s.funding.accrued}, claimed "
-        f"{s.funding.claimed}, reversed {s.funding.reversed}"
-        + (f" ({s.funding.reconciliation})" if s.funding.reconciliation else ""),
-    )
-    counts = s.store_counts()
-    head.add_row(
-        "[bold]stores[/]",
-        ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())) or "-",
-    )
-    if s.task_counts:
-        head.add_row(
-            "[bold]store tasks[/]",
-            ", ".join(f"{n} {k.lower()}" for k, n in sorted(s.task_counts.items())),
-        )
-    head.add_row("[bold]rebalance[/]", s.rebalance)
-    head.add_row("[bold]monitor[/]", s.monitor)
-    if s.reasons:
-        head.add_row("[bold red]reasons[/]", "\n".join(s.reasons))
-    parts: list[Any] = [head]
-    if s.approvals:
-        table = Table(title="approvals", title_justify="left")
-        for col in ("role", "state", "by", "deadline", "note"):
-            table.add_column(col)
-        for a in s.approvals:
-            table.add_row(
-                a.role,
-                a.state.value,
-                a.decided_by or "",
-                a.deadline.isoformat(timespec="minutes") if a.deadline else "",
-                (a.comment or "")
-                + (f" (escalated from {a.escalated_from})" if a.escalated_from else ""),
-            )
-        parts.append(table)
-    channels = Table(title="channels", title_justify="left")
-    for col in ("channel", "state", "version", "confirmed", "failed", "detail"):
-        channels.add_column(col)
-    for c in s.channels:
-        channels.add_row(
-            c.channel,
-            c.state,
-            str(c.version),
-            f"{c.confirmed}/{c.targets}",
-            str(c.failed),
-            c.detail,
-        )
-    parts.append(channels)
-    held = [st for st in s.stores if st.gate is StoreGateState.HELD]
-    if held:
-        table = Table(title="held stores", title_justify="left")
-        table.add_column("store")
-        table.add_column("why")
-        for st in held[:20]:
-            table.add_row(st.store_id, st.note)
-        parts.append(table)
-    if s.kpis is not None:
-        parts.append(kpi_table(s))
-    if s.audit and audit_lines:
-        audit = Table(title="audit trail (latest)", title_justify="left")
-        for col in ("at", "who", "what", "detail"):
-            audit.add_column(col)
-        for e in s.audit[-audit_lines:]:
-            audit.add_row(e.at.isoformat(timespec="seconds"), e.actor, e.action, e.detail)
-        parts.append(audit)
-    return Group(*parts)
-
-
-def kpi_table(s: PromotionStatus) -> Table:
-    table = Table(title=f"KPIs of promotion {s.promotion_id}")
-    table.add_column("KPI")
-    table.add_column("value", justify="right")
-    if s.kpis is not None:
-        for name, value in s.kpis.rows():
-            table.add_row(name, value)
-    return table
-
-
-def _progress_for(s: PromotionStatus) -> Progress:
-    progress = Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.completed:>5.0f}/{task.total:<5.0f}"),
-        expand=False,
-    )
-    decided = sum(1 for a in s.approvals if a.state.value in ("APPROVED", "ESCALATED"))
-    progress.add_task("approvals", total=max(len(s.approvals), 1), completed=decided)
-    ready = sum(1 for st in s.stores if st.gate is StoreGateState.READY)
-    progress.add_task("inventory gates (ready)", total=max(len(s.stores), 1), completed=ready)
-    for c in s.channels:
-        progress.add_task(
-            f"{c.channel} confirmations", total=max(c.targets, 1), completed=c.confirmed
-        )
-    return progress
-
-
 async def watch(
     settings: Settings,
     promotion_id: str,
@@ -517,7 +319,7 @@ async def watch(
             live.update(
                 Group(
                     Panel(
-                        _progress_for(current),
+                        progress_for(current),
                         title=f"{current.state.value}: {current.waiting_for}",
                     ),
                     status_renderable(current, audit_lines=5),
@@ -548,7 +350,7 @@ async def _watch_lines(
             )
             shown = seen
         if current.state in TERMINAL_STATES:
-            console.print(_progress_for(current))
+            console.print(progress_for(current))
             console.print(status_renderable(current, audit_lines=5))
             return current
         await asyncio.sleep(interval_s)
