@@ -82,8 +82,8 @@ demo_promotion.register(app)
 @app.command("run")
 def run(
     ctx: typer.Context,
-    go_live_after: int = typer.Option(60, help="seconds from launch to go-live"),
-    live_for: int = typer.Option(120, help="seconds the promotion stays live"),
+    go_live_after: int = typer.Option(25, help="seconds from launch to go-live"),
+    live_for: int = typer.Option(50, help="seconds the promotion stays live"),
 ) -> None:
     """The main job of `make demo`: the tour, then the sample promotion end to end."""
     tour(ctx)

@@ -1,10 +1,13 @@
 """`starter.py demo promotion`: the sample supplier-funded promotion, end to end, narrated.
 
-On a compressed clock: go-live about a minute after the approvals, a few minutes live.
-The approvers are played through the same functions the CLI commands call (the updates a
-real approver sends). Needs the running stack (`make demo` / `python -m devstack up`).
+On a compressed clock: go-live 25 s after the launch, 50 s live. The approvers are played
+through the same functions the CLI commands call (the updates a real approver sends), store
+staff and shoppers through the reference systems (`cli/demo_actors.py`): every store task
+done but one, late, so its SLA alert shows; sales during the live window, so sell-through,
+recommendations, the vendor claim and the KPIs carry real numbers. Needs the running stack
+(`make demo` / `python -m devstack up`).
 
-The lead registers it with `demo_promotion.register(app)` in cli/demo.py.
+Registered in the demo group by cli/demo.py (`demo_promotion.register(app)`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from temporalio.client import Client
 
 from cli import promotion as promo
 from cli.common import CommandError, client_for, console, run_async, settings_from
+from cli.demo_actors import Shoppers, StoreStaff
 from cli.promotion_view import status_renderable
 from common.config import Settings
 from domain.promotion.plan import PromotionPlan
@@ -29,16 +33,7 @@ from domain.promotion.policy import PromotionPolicy, TaskTemplate
 from domain.promotion.status import TERMINAL_STATES, PromotionStatus
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "promotions" / "grocery-weekend.json"
-
-APPROVER_FOR = {
-    "category_manager": "alice",
-    "finance": "frank",
-    "loss_prevention": "lena",
-    "supply_chain": "sam",
-    "store_operations": "olga",
-    "merchandising_director": "dana",
-    "finance_director": "fiona",
-}
+MIN_BASKET_EVERY = timedelta(seconds=2)
 
 
 def demo_plan(
@@ -95,8 +90,8 @@ def ui_link(settings: Settings, workflow_id: str) -> str:
 async def run_promotion_demo(
     settings: Settings,
     *,
-    go_live_after: timedelta = timedelta(seconds=75),
-    live_for: timedelta = timedelta(minutes=3),
+    go_live_after: timedelta = timedelta(seconds=25),
+    live_for: timedelta = timedelta(seconds=50),
     client: Client | None = None,
     out: Console = console,
     poll_s: float = 1.0,
@@ -153,7 +148,7 @@ async def run_promotion_demo(
             f"Someone without the role tries to approve: [red]{err}[/] (never enters history)"
         )
     for approval in status.approvals:
-        person = APPROVER_FOR[approval.role]
+        person = policy.approver_of(approval.role)
         answer = await promo.decide(
             settings,
             plan.promotion_id,
@@ -165,6 +160,17 @@ async def run_promotion_demo(
         )
         out.print(f"[green]{person}[/] ({approval.role}) approves: {answer.message}")
 
+    async def read_status() -> PromotionStatus:
+        return await promo.status(settings, plan.promotion_id, client=temporal)
+
+    staff = StoreStaff(settings, out)
+    shoppers = Shoppers(settings, out)
+    actors = [
+        asyncio.create_task(staff.work(read_status, poll_s)),
+        asyncio.create_task(
+            shoppers.shop(read_status, max(live_for / 6, MIN_BASKET_EVERY), poll_s)
+        ),
+    ]
     seen_audit = len(status.audit)
     last_state = status.state
     while True:
@@ -186,8 +192,18 @@ async def run_promotion_demo(
         if status.state in TERMINAL_STATES:
             break
         await asyncio.sleep(poll_s)
+    for actor in actors:
+        actor.cancel()
+    await asyncio.gather(*actors, return_exceptions=True)
 
     out.rule("[bold]Result")
+    f = status.funding
+    out.print(
+        f"Store staff completed {len(staff.done)} task(s), one after its SLA; shoppers bought "
+        f"{shoppers.units_bought} promoted units. Vendor funding: {f.accrued} accrued, "
+        f"{f.claimed} claimed on the units sold, {f.released} released"
+        + (" (accrual settled in the ERP)." if f.settled else ".")
+    )
     out.print(status_renderable(status, audit_lines=0))
     out.print(f"Open it in the Temporal UI: [link]{ui_link(settings, handle.id)}[/link]")
     return status
@@ -214,8 +230,8 @@ def register(app: typer.Typer) -> None:
     @app.command("promotion")
     def promotion_demo(
         ctx: typer.Context,
-        go_live_after: int = typer.Option(75, help="seconds from launch to go-live"),
-        live_for: int = typer.Option(180, help="seconds the promotion stays live"),
+        go_live_after: int = typer.Option(25, help="seconds from launch to go-live"),
+        live_for: int = typer.Option(50, help="seconds the promotion stays live"),
     ) -> None:
         """Run the sample supplier-funded promotion end to end, narrated, with its KPIs."""
         settings = settings_from(ctx)
