@@ -22,6 +22,7 @@ from urllib.parse import quote
 import typer
 from rich.console import Console
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from cli import promotion as promo
 from cli.common import CommandError, client_for, console, run_async, settings_from
@@ -30,7 +31,10 @@ from cli.promotion_view import status_renderable
 from common.config import Settings
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy, TaskTemplate
-from domain.promotion.status import TERMINAL_STATES, PromotionStatus
+from domain.promotion.status import TERMINAL_STATES, PromotionState, PromotionStatus
+from domain.sellthrough.contract import MonitorSummary
+from domain.sellthrough.contract import workflow_id as monitor_workflow_id
+from workflows.sell_through_monitor import SellThroughMonitor
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "promotions" / "grocery-weekend.json"
 MIN_BASKET_EVERY = timedelta(seconds=2)
@@ -173,8 +177,11 @@ async def run_promotion_demo(
     ]
     seen_audit = len(status.audit)
     last_state = status.state
+    seen_recommendations: set[str] = set()
     while True:
         status = await promo.status(settings, plan.promotion_id, client=temporal)
+        if status.state is PromotionState.LIVE:
+            await _narrate_recommendations(temporal, plan.promotion_id, seen_recommendations, out)
         for entry in status.audit[seen_audit:]:
             if entry.action in ("approved", "awaiting approval", "launched", "validated"):
                 continue
@@ -207,6 +214,26 @@ async def run_promotion_demo(
     out.print(status_renderable(status, audit_lines=0))
     out.print(f"Open it in the Temporal UI: [link]{ui_link(settings, handle.id)}[/link]")
     return status
+
+
+async def _narrate_recommendations(
+    temporal: Client, promotion_id: str, seen: set[str], out: Console
+) -> None:
+    """What the sell-through monitor recommends from the shoppers' sales, as it happens."""
+    handle = temporal.get_workflow_handle(monitor_workflow_id(promotion_id))
+    try:
+        summary: MonitorSummary = await handle.query(SellThroughMonitor.status)
+    except RPCError:
+        return  # not started yet
+    for r in summary.recommendations:
+        if r.id in seen:
+            continue
+        seen.add(r.id)
+        how = "applied automatically" if r.automatic else "sent for approval"
+        out.print(
+            f"  [magenta]sell-through[/] {r.region}/{r.item_id}: {r.actual_units} sold against "
+            f"{r.expected_units} expected: {r.kind.value} ({how}): {r.reason}"
+        )
 
 
 async def _wait(

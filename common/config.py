@@ -35,7 +35,12 @@ class Settings:
     backoffice_url: str = field(
         default_factory=lambda: _env("BACKOFFICE_URL", "http://127.0.0.1:8300")
     )
-    ui_url: str = field(default_factory=lambda: _env("TEMPORAL_UI_URL", "http://localhost:8233"))
+    ui_url: str = field(
+        default_factory=lambda: _env(
+            "TEMPORAL_UI_URL", f"http://localhost:{_env('RETAIL_UI_PORT', '8233')}"
+        )
+    )
+    """Where links point: TEMPORAL_UI_URL, else the devstack's UI port (RETAIL_UI_PORT)."""
     http_timeout_s: float = field(
         default_factory=lambda: float(_env("RETAIL_HTTP_TIMEOUT_S", "10"))
     )
