@@ -109,7 +109,7 @@ async def run_promotion_demo(
     out.rule(f"[bold]Promotion demo: {plan.name}")
     out.print(
         f"The pricing analyst [bold]{plan.submitted_by}[/] launches [bold]{plan.promotion_id}[/]: "
-        f"{plan.offer.words()} on {len(plan.items)} grocery items in {len(plan.stores)} stores, "
+        f"{plan.offer_words()} on {len(plan.items)} grocery items in {len(plan.stores)} stores, "
         f"funded by vendor deal {plan.vendor_deal_id}, on "
         f"{', '.join(c.value for c in plan.channels)}."
     )

@@ -132,7 +132,7 @@ async def launch(
             ),
             static_summary=f"Promotion {plan.promotion_id}: {plan.name}",
             static_details=(
-                f"{plan.offer.words()} on {len(plan.items)} item(s), "
+                f"{plan.offer_words()} on {len(plan.items)} item(s), "
                 f"{len(plan.stores)} store(s) {' '.join(plan.store_groups)}, channels "
                 f"{', '.join(c.value for c in plan.channels)}; "
                 f"{plan.starts_at.isoformat()} to {plan.ends_at.isoformat()}; "

@@ -84,7 +84,7 @@ class LaunchRun:
         s.waiting_for = words or state.value.lower().replace("_", " ")
         workflow.set_current_details(
             f"**{state.value}**: {s.waiting_for}\n\n"
-            f"{s.plan.name} ({s.plan.offer.words()}), "
+            f"{s.plan.name} ({s.plan.offer_words()}), "
             f"{s.plan.starts_at.isoformat()} to {s.plan.ends_at.isoformat()}"
         )
         self.refresh_search()

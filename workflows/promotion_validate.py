@@ -61,6 +61,8 @@ async def validate(run: LaunchRun) -> bool:
         f"{m.unfunded_cost}, {m.store_count} stores; tiers: {', '.join(s.tiers)}; "
         f"approvals: {', '.join(a.role for a in s.approvals)}",
     )
+    for stacking in validation.stacks_with:
+        run.audit("workflow", "stacks", stacking)
     return True
 
 

@@ -57,6 +57,8 @@ class Offer(BaseModel):
     buy: int | None = Field(default=None, ge=1)
     get: int | None = Field(default=None, ge=1)
     threshold: Decimal | None = Field(default=None, gt=0)
+    mix_and_match: bool = False
+    """buy_x_get_y across a set: any `buy + get` units of the items carrying this offer."""
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> Offer:
@@ -74,6 +76,8 @@ class Offer(BaseModel):
             raise ValueError(
                 f"a {self.type.value} offer does not take {', '.join(sorted(set(extra)))}"
             )
+        if self.mix_and_match and self.type is not OfferType.BUY_X_GET_Y:
+            raise ValueError("mix_and_match applies to a buy_x_get_y offer only")
         if (
             self.type is OfferType.SPEND_THRESHOLD
             and self.amount is not None
@@ -108,6 +112,8 @@ class Offer(BaseModel):
         if self.type is OfferType.FIXED_PRICE:
             return f"now {self.price}"
         if self.type is OfferType.BUY_X_GET_Y:
+            if self.mix_and_match:
+                return f"buy any {self.buy} get {self.get} free (mix and match)"
             return f"buy {self.buy} get {self.get} free"
         return f"{self.amount} off when you spend {self.threshold}"
 
@@ -118,6 +124,10 @@ class PlanItem(BaseModel):
     item_id: str = Field(min_length=1)
     forecast_units_per_store: int = Field(
         ge=0, description="promotion demand per store over the whole window"
+    )
+    offer: Offer | None = Field(
+        default=None,
+        description="this item's own offer line (type and depth); none: the plan's offer",
     )
 
 
@@ -138,6 +148,12 @@ class PromotionPlan(BaseModel):
     forecast_uplift_pct: Decimal = Field(default=Decimal(0), ge=0)
     vendor_deal_id: str | None = None
     submitted_by: str = Field(min_length=1)
+    exclusive: bool = Field(
+        default=True,
+        description="no other promotion may run on the same item, store and day; false: it "
+        "stacks with other stackable promotions, in `priority` order",
+    )
+    priority: int = Field(default=0, ge=0, description="stacking order: lower applies first")
     window_in_store_time: bool = Field(
         default=False,
         description="the wall-clock times of starts_at/ends_at apply in each store's own "
@@ -177,6 +193,23 @@ class PromotionPlan(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("a channel is listed twice")
         return value
+
+    def offer_for(self, item_id: str) -> Offer:
+        """The offer of an item: its own offer line, or the plan's offer."""
+        for item in self.items:
+            if item.item_id == item_id and item.offer is not None:
+                return item.offer
+        return self.offer
+
+    def offer_words(self) -> str:
+        """The offer in words: the plan's, or each offer line's with its item count."""
+        lines: dict[str, int] = {}
+        for item in self.items:
+            words = (item.offer or self.offer).words()
+            lines[words] = lines.get(words, 0) + 1
+        if len(lines) == 1:
+            return next(iter(lines))
+        return "mixed: " + "; ".join(f"{w} ({n} item{'s' * (n > 1)})" for w, n in lines.items())
 
     @model_validator(mode="after")
     def _has_stores(self) -> PromotionPlan:
@@ -233,6 +266,9 @@ class ExistingPromotion(BaseModel):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     status: str = "ACTIVE"
+    exclusive: bool = True
+    """Masters that do not say are taken as exclusive (the safe reading)."""
+    priority: int = 0
 
 
 class VendorDeal(BaseModel):

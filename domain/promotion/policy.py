@@ -101,6 +101,10 @@ class PromotionPolicy(BaseModel):
     override_roles: list[str]
     cancel_roles: list[str]
     price_change_roles: list[str]
+    excluded_items: dict[str, str] = Field(
+        default_factory=dict,
+        description="items never discounted, with the reason (a plan naming one is refused)",
+    )
     on_rejected_price_change: Literal["keep_approved", "end_promotion"] = "keep_approved"
     """A price change whose re-approval is rejected after approval: the last approved
     version stays in force (`keep_approved`), or the promotion ends REJECTED and is rolled

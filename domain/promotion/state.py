@@ -166,7 +166,7 @@ class LaunchState(BaseModel):
             state=self.state,
             waiting_for=self.waiting_for,
             version=self.version,
-            offer=self.plan.offer.words(),
+            offer=self.plan.offer_words(),
             starts_at=self.first_start,
             ends_at=self.last_end,
             lines=list(self.lines),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import (
@@ -48,6 +48,8 @@ class Validation(BaseModel):
     problems: list[Problem]
     lines: list[PriceLine]
     metrics: PlanMetrics | None = None
+    stacks_with: list[str] = []
+    """Overlapping stackable promotions this one composes with, in priority order, in words."""
 
     @property
     def ok(self) -> bool:
@@ -61,7 +63,7 @@ def price_problems(plan: PromotionPlan, items: dict[str, ItemFacts]) -> list[Pro
         facts = items.get(item.item_id)
         if facts is None:
             continue
-        promo = plan.offer.unit_price(facts.regular_price)
+        promo = plan.offer_for(item.item_id).unit_price(facts.regular_price)
         if promo <= 0:
             problems.append(
                 Problem(
@@ -83,14 +85,15 @@ def price_problems(plan: PromotionPlan, items: dict[str, ItemFacts]) -> list[Pro
 
 
 def price_lines(plan: PromotionPlan, items: dict[str, ItemFacts]) -> list[PriceLine]:
-    """The price lines of the known items whose promoted price is sane."""
-    words = plan.offer.words()
+    """The price lines of the known items whose promoted price is sane, each with its own
+    offer line (or the plan's offer)."""
     lines = []
     for item in plan.items:
         facts = items.get(item.item_id)
         if facts is None:
             continue
-        promo = plan.offer.unit_price(facts.regular_price)
+        offer = plan.offer_for(item.item_id)
+        promo = offer.unit_price(facts.regular_price)
         if promo <= 0 or promo > facts.regular_price:
             continue
         lines.append(
@@ -98,7 +101,7 @@ def price_lines(plan: PromotionPlan, items: dict[str, ItemFacts]) -> list[PriceL
                 item_id=item.item_id,
                 regular_price=cents(facts.regular_price),
                 promo_price=promo,
-                offer=words,
+                offer=offer.words(),
             )
         )
     return lines
@@ -153,16 +156,40 @@ def plan_metrics(
     )
 
 
+CLOSED_PROMOTION_STATES = ("CANCELLED", "ENDED", "WITHDRAWN", "INACTIVE")
+
+
 def validate_plan(
     plan: PromotionPlan, facts: PlanFacts, policy: PromotionPolicy, *, now: datetime
 ) -> Validation:
     """Every reason a plan cannot launch, in words; the price lines and money figures."""
-    problems: list[Problem] = []
-    for index, item in enumerate(plan.items):
-        if item.item_id not in facts.items:
-            problems.append(
-                Problem(field=f"items.{index}.item_id", reason=f"unknown item {item.item_id}")
-            )
+    deal = facts.deal if plan.vendor_deal_id and not facts.deal_missing else None
+    problems = [
+        *known_items_and_stores(plan, facts),
+        *window_problems(plan, now),
+        *deal_problems(plan, facts),
+        *excluded_items(plan, policy),
+    ]
+    conflicts, stacks_with = overlapping_promotions(plan, facts)
+    problems += conflicts
+    problems += price_problems(plan, facts.items)
+    lines = price_lines(plan, facts.items)
+    problems += margin_floor_problems(lines, facts.items, deal, policy)
+    metrics = (
+        plan_metrics(plan, lines, facts.items, len(facts.store_ids), deal)
+        if len(lines) == len(plan.items)
+        else None
+    )
+    return Validation(problems=problems, lines=lines, metrics=metrics, stacks_with=stacks_with)
+
+
+def known_items_and_stores(plan: PromotionPlan, facts: PlanFacts) -> list[Problem]:
+    """Items, stores and store groups the ERP does not know; a plan that reaches no store."""
+    problems = [
+        Problem(field=f"items.{index}.item_id", reason=f"unknown item {item.item_id}")
+        for index, item in enumerate(plan.items)
+        if item.item_id not in facts.items
+    ]
     if facts.unknown_stores:
         shown = ", ".join(facts.unknown_stores[:20])
         more = len(facts.unknown_stores) - 20
@@ -177,78 +204,131 @@ def validate_plan(
         problems.append(Problem(field="store_groups", reason=f"unknown store group {group}"))
     if not facts.store_ids and not facts.unknown_stores and not facts.unknown_groups:
         problems.append(Problem(field="stores", reason="the plan resolves to no store"))
+    return problems
+
+
+def window_problems(plan: PromotionPlan, now: datetime) -> list[Problem]:
+    problems = []
     if plan.ends_at <= plan.starts_at:
         problems.append(Problem(field="ends_at", reason="the promotion ends before it starts"))
     if plan.ends_at <= now:
         problems.append(Problem(field="ends_at", reason="the promotion window is already over"))
+    return problems
 
+
+def deal_problems(plan: PromotionPlan, facts: PlanFacts) -> list[Problem]:
+    """The vendor deal the plan names: known, active, covering the window and the items."""
+    if not plan.vendor_deal_id:
+        return []
     deal = facts.deal
-    if plan.vendor_deal_id:
-        if facts.deal_missing or deal is None:
-            problems.append(
-                Problem(field="vendor_deal_id", reason=f"unknown vendor deal {plan.vendor_deal_id}")
+    if facts.deal_missing or deal is None:
+        return [
+            Problem(field="vendor_deal_id", reason=f"unknown vendor deal {plan.vendor_deal_id}")
+        ]
+    problems = []
+    if deal.status.upper() != "ACTIVE":
+        problems.append(
+            Problem(
+                field="vendor_deal_id",
+                reason=f"vendor deal {deal.deal_id} is {deal.status.lower()}",
             )
-            deal = None
-        else:
-            if deal.status.upper() != "ACTIVE":
-                problems.append(
-                    Problem(
-                        field="vendor_deal_id",
-                        reason=f"vendor deal {deal.deal_id} is {deal.status.lower()}",
-                    )
-                )
-            if deal.starts_at > plan.starts_at or deal.ends_at < plan.ends_at:
-                problems.append(
-                    Problem(
-                        field="vendor_deal_id",
-                        reason=f"vendor deal {deal.deal_id} does not cover the promotion window",
-                    )
-                )
-            uncovered = [i.item_id for i in plan.items if i.item_id not in deal.items]
-            if uncovered and len(uncovered) == len(plan.items):
-                problems.append(
-                    Problem(
-                        field="vendor_deal_id",
-                        reason=f"vendor deal {deal.deal_id} funds none of the plan's items",
-                    )
-                )
+        )
+    if deal.starts_at > plan.starts_at or deal.ends_at < plan.ends_at:
+        problems.append(
+            Problem(
+                field="vendor_deal_id",
+                reason=f"vendor deal {deal.deal_id} does not cover the promotion window",
+            )
+        )
+    if all(i.item_id not in deal.items for i in plan.items):
+        problems.append(
+            Problem(
+                field="vendor_deal_id",
+                reason=f"vendor deal {deal.deal_id} funds none of the plan's items",
+            )
+        )
+    return problems
 
+
+def excluded_items(plan: PromotionPlan, policy: PromotionPolicy) -> list[Problem]:
+    """Items on the policy's global exclusion list (never discounted), with the reason."""
+    return [
+        Problem(
+            field=f"items.{index}.item_id",
+            reason=f"item {item.item_id} is never discounted: {policy.excluded_items[item.item_id]}",
+        )
+        for index, item in enumerate(plan.items)
+        if item.item_id in policy.excluded_items
+    ]
+
+
+def _days(start: datetime, end: datetime) -> str:
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    return first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+
+
+def overlapping_promotions(
+    plan: PromotionPlan, facts: PlanFacts
+) -> tuple[list[Problem], list[str]]:
+    """Other live promotions on the same item, store and days: a conflict when either is
+    exclusive (named with the items, stores and days), else they stack by priority."""
     plan_items = {i.item_id for i in plan.items}
     plan_stores = set(facts.store_ids)
+    problems: list[Problem] = []
+    stacks: list[tuple[int, str]] = []
     for other in sorted(facts.other_promotions, key=lambda p: p.promotion_id):
-        if other.promotion_id == plan.promotion_id or other.status.upper() in (
-            "CANCELLED",
-            "ENDED",
-            "WITHDRAWN",
-            "INACTIVE",
-        ):
+        if other.promotion_id == plan.promotion_id:
+            continue
+        if other.status.upper() in CLOSED_PROMOTION_STATES:
             continue
         if not overlaps(plan.starts_at, plan.ends_at, other.starts_at, other.ends_at):
             continue
         shared_items = sorted(plan_items.intersection(other.items))
         shared_stores = sorted(plan_stores.intersection(other.stores))
-        if shared_items and shared_stores:
+        if not shared_items or not shared_stores:
+            continue
+        days = _days(max(plan.starts_at, other.starts_at), min(plan.ends_at, other.ends_at))
+        if plan.exclusive or other.exclusive:
+            who = (
+                "this plan is exclusive" if plan.exclusive else f"{other.promotion_id} is exclusive"
+            )
             problems.append(
                 Problem(
                     field="items",
                     reason=(
                         f"conflicts with promotion {other.promotion_id} on "
                         f"{', '.join(shared_items)} in {len(shared_stores)} store(s) "
-                        f"({', '.join(shared_stores[:5])}) during an overlapping window"
+                        f"({', '.join(shared_stores[:5])}) on {days} ({who})"
                     ),
                 )
             )
-
-    problems += price_problems(plan, facts.items)
-    lines = price_lines(plan, facts.items)
-    floor = policy.margin_floor_pct / HUNDRED
-    for line in lines:
-        cost = facts.items[line.item_id].cost
-        minimum = cents(cost * (1 + floor))
-        if line.promo_price >= minimum:
             continue
-        funded = line.promo_price + funding_per_unit(deal, line.item_id)
-        if funded >= minimum:
+        order = "after" if other.priority <= plan.priority else "before"
+        stacks.append(
+            (
+                other.priority,
+                f"stacks with {other.promotion_id} (priority {other.priority}, applied {order} "
+                f"this one) on {', '.join(shared_items)} in {len(shared_stores)} store(s) on "
+                f"{days}",
+            )
+        )
+    return problems, [words for _, words in sorted(stacks, key=lambda t: t[0])]
+
+
+def margin_floor_problems(
+    lines: list[PriceLine],
+    items: dict[str, ItemFacts],
+    deal: VendorDeal | None,
+    policy: PromotionPolicy,
+) -> list[Problem]:
+    """Promoted prices below cost x (1 + floor) that vendor funding does not cover."""
+    floor = policy.margin_floor_pct / HUNDRED
+    problems = []
+    for line in lines:
+        cost = items[line.item_id].cost
+        minimum = cents(cost * (1 + floor))
+        funding = funding_per_unit(deal, line.item_id)
+        if line.promo_price >= minimum or line.promo_price + funding >= minimum:
             continue
         problems.append(
             Problem(
@@ -257,16 +337,11 @@ def validate_plan(
                     f"item {line.item_id}: promoted price {line.promo_price} is below the "
                     f"margin floor {minimum} (cost {cost} + {policy.margin_floor_pct}%)"
                     + (
-                        f" even with vendor funding of {funding_per_unit(deal, line.item_id)}"
+                        f" even with vendor funding of {funding}"
                         if deal is not None
                         else " and no vendor funding covers the gap"
                     )
                 ),
             )
         )
-    metrics = (
-        plan_metrics(plan, lines, facts.items, len(facts.store_ids), deal)
-        if len(lines) == len(plan.items)
-        else None
-    )
-    return Validation(problems=problems, lines=lines, metrics=metrics)
+    return problems

@@ -371,3 +371,31 @@ async def test_an_approver_who_changes_their_mind_rejects_and_the_change_is_reco
     change = [e for e in result.audit if e.action == "rejected"]
     assert change and "a change of mind after approving" in change[-1].detail
     assert rig.retail.accrued == {} and rig.retail.sends == []
+
+
+async def test_an_event_with_an_offer_line_per_item_launches_each_items_own_price(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    offers = [
+        {"type": "percent_off", "percent": "20"},
+        {"type": "amount_off", "amount": "1.00"},
+        {"type": "fixed_price", "price": "8.50"},
+    ]
+    sample = rig.plan(prefix="FAST-LINES")
+    items = [
+        {"item_id": i.item_id, "forecast_units_per_store": 5, "offer": offer}
+        for i, offer in zip(sample.items, offers, strict=True)
+    ]
+    plan = rig.plan(prefix="FAST-LINES", items=items)
+    handle = await rig.launch(plan)
+    await approve_pending(rig, handle)
+    scheduled = await rig.wait_state(handle, "SCHEDULED")
+    assert [(line.promo_price, line.offer) for line in scheduled.lines] == [
+        (Decimal("8.00"), "20% off"),
+        (Decimal("9.00"), "1.00 off"),
+        (Decimal("8.50"), "now 8.50"),
+    ]
+    assert scheduled.offer == "mixed: 20% off (1 item); 1.00 off (1 item); now 8.50 (1 item)"
+    await cancel(handle)
+    assert_rolled_back(rig, await handle.result())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,11 +12,13 @@ from pydantic import ValidationError
 
 from domain.promotion.plan import (
     ExistingPromotion,
+    ItemFacts,
     Offer,
     OfferType,
+    PromotionPlan,
 )
 from domain.promotion.validation import validate_plan
-from tests.domain.promotion.samples import ITEMS, NOW, deal, facts, plan, policy
+from tests.domain.promotion.samples import ITEMS, NOW, ROOT, deal, facts, plan, policy
 
 
 def test_sample_plan_validates_and_prices() -> None:
@@ -208,3 +211,122 @@ def test_store_window_in_store_time() -> None:
     assert ny_start == datetime(2026, 12, 4, 13, 0, tzinfo=UTC)  # 08:00 EST
     assert la_start - ny_start == timedelta(hours=3)
     assert la_end == datetime(2026, 12, 7, 4, 0, tzinfo=UTC)  # 20:00 PST
+
+
+# --------------------------------------------------------------------------- offer lines
+
+
+def test_each_item_carries_its_own_offer_line_all_five_types_in_one_event() -> None:
+    offers = [
+        {"type": "percent_off", "percent": "20"},
+        {"type": "amount_off", "amount": "1.00"},
+        {"type": "fixed_price", "price": "8.99"},
+    ]
+    items = [
+        {"item_id": item_id, "forecast_units_per_store": 10, "offer": offer}
+        for item_id, offer in zip(["I0012", "I0060", "I0156"], offers, strict=True)
+    ]
+    pl = plan(items=items)
+    result = validate_plan(pl, facts(), policy(), now=NOW)
+    assert result.ok, result.problems
+    by_item = {line.item_id: line for line in result.lines}
+    assert by_item["I0012"].promo_price == Decimal("5.59") and by_item["I0012"].offer == "20% off"
+    assert by_item["I0060"].promo_price == Decimal("3.99") and by_item["I0060"].offer == "1.00 off"
+    assert by_item["I0156"].promo_price == Decimal("8.99")
+    assert pl.offer_words() == "mixed: 20% off (1 item); 1.00 off (1 item); now 8.99 (1 item)"
+    more = [
+        {"type": "buy_x_get_y", "buy": "2", "get": "1", "mix_and_match": True},
+        {"type": "spend_threshold", "threshold": "30", "amount": "5"},
+    ]
+    mixed = plan(
+        items=[
+            {"item_id": "I0012", "forecast_units_per_store": 10, "offer": more[0]},
+            {"item_id": "I0060", "forecast_units_per_store": 10, "offer": more[0]},
+            {"item_id": "I0156", "forecast_units_per_store": 10, "offer": more[1]},
+        ]
+    )
+    lines = {line.item_id: line for line in validate_plan(mixed, facts(), policy(), now=NOW).lines}
+    assert lines["I0012"].offer == "buy any 2 get 1 free (mix and match)"
+    assert lines["I0012"].promo_price == Decimal("4.66")  # 6.99 x 2/3
+    assert lines["I0156"].offer == "5 off when you spend 30"
+
+
+def test_mix_and_match_is_refused_on_other_offer_types() -> None:
+    with pytest.raises(ValidationError, match="mix_and_match applies to a buy_x_get_y offer"):
+        Offer.model_validate({"type": "percent_off", "percent": "10", "mix_and_match": True})
+
+
+def test_an_exclusive_overlap_names_the_promotion_items_stores_and_days() -> None:
+    other = ExistingPromotion(
+        promotion_id="WEEKLY-AD",
+        items=["I0060"],
+        stores=["S004", "S011"],
+        starts_at=NOW + timedelta(days=6),
+        ends_at=NOW + timedelta(days=10),
+    )
+    result = validate_plan(plan(), facts(other_promotions=[other]), policy(), now=NOW)
+    [problem] = result.problems
+    start = (NOW + timedelta(days=6)).date().isoformat()
+    end = (NOW + timedelta(days=8)).date().isoformat()
+    assert problem.reason == (
+        f"conflicts with promotion WEEKLY-AD on I0060 in 2 store(s) (S004, S011) on {start} to "
+        f"{end} (this plan is exclusive)"
+    )
+    stackable = plan(exclusive=False)
+    assert (
+        "(WEEKLY-AD is exclusive)"
+        in validate_plan(stackable, facts(other_promotions=[other]), policy(), now=NOW)
+        .problems[0]
+        .reason
+    )
+
+
+def test_two_stackable_promotions_compose_by_priority() -> None:
+    others = [
+        ExistingPromotion(
+            promotion_id=name,
+            items=["I0012"],
+            stores=["S001"],
+            starts_at=NOW + timedelta(days=5),
+            ends_at=NOW + timedelta(days=8),
+            exclusive=False,
+            priority=priority,
+        )
+        for name, priority in (("LOYALTY", 5), ("COUPON", 1))
+    ]
+    result = validate_plan(
+        plan(exclusive=False, priority=3), facts(other_promotions=others), policy(), now=NOW
+    )
+    assert result.ok, result.problems
+    assert [s.split(" (")[0] for s in result.stacks_with] == [
+        "stacks with COUPON",
+        "stacks with LOYALTY",
+    ]
+    assert "applied after this one" in result.stacks_with[0]
+    assert "applied before this one" in result.stacks_with[1]
+
+
+def test_an_item_on_the_global_exclusion_list_is_refused_with_its_reason() -> None:
+    strict = policy().model_copy(update={"excluded_items": {"I0060": "infant formula"}})
+    result = validate_plan(plan(), facts(), strict, now=NOW)
+    assert [p.words() for p in result.problems] == [
+        "items.1.item_id: item I0060 is never discounted: infant formula"
+    ]
+
+
+def test_the_weekly_ad_example_prices_every_offer_line_within_the_margin_floor() -> None:
+    estate = json.loads((ROOT / "examples" / "estate" / "estate.json").read_text())
+    pl = PromotionPlan.model_validate_json(
+        (ROOT / "examples" / "promotions" / "weekly-ad.json").read_text()
+    )
+    known = {
+        i["item_id"]: ItemFacts(
+            item_id=i["item_id"], cost=Decimal(i["cost"]), regular_price=Decimal(i["regular_price"])
+        )
+        for i in estate["items"]
+        if i["item_id"] in {item.item_id for item in pl.items}
+    }
+    result = validate_plan(pl, facts(items=known, deal=None), policy(), now=NOW)
+    assert result.ok, [p.words() for p in result.problems]
+    assert len({line.offer for line in result.lines}) == 5
+    assert pl.offer_words().startswith("mixed: 20% off (1 item); 20.00 off (1 item)")
