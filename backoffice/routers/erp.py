@@ -475,17 +475,22 @@ async def accrue(body: AccrualRequest, request: Request) -> JSONResponse:
     return await mutate(request, body, fn)
 
 
+def _lock_accrual(s: Session, accrual_id: str) -> AccrualRow:
+    row = s.exec(
+        select(AccrualRow).where(AccrualRow.accrual_id == accrual_id).with_for_update()
+    ).first()
+    if row is None:
+        raise not_found("accrual", accrual_id)
+    return row
+
+
 @router.post("/accruals/{accrual_id}/reverse")
 async def reverse_accrual(accrual_id: str, body: StatusChange, request: Request) -> JSONResponse:
     await gate(request, SYSTEM, "reverse_accrual")
 
     def fn(ctx: Ctx) -> Accrual:
         s = ctx.session
-        row = s.exec(
-            select(AccrualRow).where(AccrualRow.accrual_id == accrual_id).with_for_update()
-        ).first()
-        if row is None:
-            raise not_found("accrual", accrual_id)
+        row = _lock_accrual(s, accrual_id)
         if row.status == "ACCRUED":
             deal = _lock_deal(s, row.deal_id)
             deal.accrued_amount -= row.amount
@@ -513,11 +518,7 @@ async def settle_accrual(accrual_id: str, body: StatusChange, request: Request) 
 
     def fn(ctx: Ctx) -> AccrualSettlement:
         s = ctx.session
-        row = s.exec(
-            select(AccrualRow).where(AccrualRow.accrual_id == accrual_id).with_for_update()
-        ).first()
-        if row is None:
-            raise not_found("accrual", accrual_id)
+        row = _lock_accrual(s, accrual_id)
         claims = s.exec(
             select(ClaimRow).where(
                 ClaimRow.promotion_id == row.promotion_id, ClaimRow.deal_id == row.deal_id

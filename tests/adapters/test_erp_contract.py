@@ -232,6 +232,33 @@ async def test_accrue_claim_reconcile_and_reverse(bo: Backoffice) -> None:
     assert summary.accrued_amount == 0 and summary.reversed_amount == Decimal("50.00")
 
 
+async def test_settling_an_accrual_consumes_the_claim_releases_the_rest_and_closes_it(
+    bo: Backoffice, live: LiveBackoffice
+) -> None:
+    deal_id, _items = await _valid_deal(bo)
+    pid = f"P-{uuid.uuid4().hex[:8]}"
+    accrual = await bo.erp.accrue(
+        AccrualRequest(promotion_id=pid, deal_id=deal_id, units=100, amount=Decimal("50.00")),
+        idempotency_key=key(),
+    )
+    claim = await bo.erp.claim(
+        ClaimRequest(promotion_id=pid, deal_id=deal_id, units=10), idempotency_key=key()
+    )
+    first_key = key()
+    settled = await bo.erp.settle_accrual(accrual.accrual_id, idempotency_key=first_key)
+    assert settled.status == "SETTLED"
+    assert settled.claimed == claim.amount
+    assert settled.released == Decimal("50.00") - claim.amount
+    again = await bo.erp.settle_accrual(accrual.accrual_id, idempotency_key=key())
+    assert (again.claimed, again.released) == (settled.claimed, settled.released)
+    summary = await bo.erp.funding(pid)
+    assert summary.accrued_amount == 0 and summary.settled_amount == Decimal("50.00")
+    effects = await live.ledger_count(
+        system="erp", operation="settle_accrual", subject=f"accrual:{pid}:{deal_id}"
+    )
+    assert effects == 1  # settled once, however often asked
+
+
 async def test_claim_is_capped(bo: Backoffice) -> None:
     deals = [d for d in await bo.erp.list_deals() if d.cap_units]
     deal = deals[0]

@@ -57,6 +57,15 @@ async def cancel(handle: WorkflowHandle[Any, Any], reason: str = "test over") ->
     await send_update(handle, PromotionLaunch.cancel, request)
 
 
+def price_change(percent: str, reason: str) -> PriceChange:
+    """A new percent-off offer from the pricing analyst."""
+    return PriceChange(
+        requested_by=approver_for(POLICY, "pricing_analyst"),
+        offer=Offer.model_validate({"type": "percent_off", "percent": percent}),
+        reason=reason,
+    )
+
+
 def assert_rolled_back(rig: FastRig, result: PromotionStatus) -> None:
     """Nothing live anywhere, every accrual reversed, no task left open."""
     assert all(not targets for targets in rig.retail.live.values()), rig.retail.live
@@ -118,11 +127,7 @@ async def test_a_price_change_before_approval_publishes_only_the_new_version(
     plan = rig.plan(prefix="FAST-PRICE-EARLY")
     handle = await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
-    change = PriceChange(
-        requested_by=approver_for(POLICY, "pricing_analyst"),
-        offer=Offer.model_validate({"type": "percent_off", "percent": "20"}),
-        reason="vendor asked for a shallower cut",
-    )
+    change = price_change("20", "vendor asked for a shallower cut")
     answer = await send_update(handle, PromotionLaunch.change_price, change)
     assert "price version 2" in answer.message
     status = await approve_pending(rig, handle)
@@ -141,11 +146,7 @@ async def test_a_material_price_change_after_approval_reopens_and_republishes(
     handle = await rig.launch(plan)
     await approve_pending(rig, handle)
     await rig.wait_state(handle, "SCHEDULED")
-    change = PriceChange(
-        requested_by=approver_for(POLICY, "pricing_analyst"),
-        offer=Offer.model_validate({"type": "percent_off", "percent": "35"}),
-        reason="match a competitor",
-    )
+    change = price_change("35", "match a competitor")
     answer = await send_update(handle, PromotionLaunch.change_price, change)
     assert "re-opens category_manager" in answer.message
     reopened = await rig.wait_for(
@@ -172,11 +173,7 @@ async def reject_a_price_change(rig: FastRig, handle: WorkflowHandle[Any, Any]) 
     """Approve, wait for SCHEDULED, change the price by 5 points, reject the re-approval."""
     await approve_pending(rig, handle)
     await rig.wait_state(handle, "SCHEDULED")
-    change = PriceChange(
-        requested_by=approver_for(POLICY, "pricing_analyst"),
-        offer=Offer.model_validate({"type": "percent_off", "percent": "35"}),
-        reason="match a competitor",
-    )
+    change = price_change("35", "match a competitor")
     await send_update(handle, PromotionLaunch.change_price, change)
     await rig.wait_for(handle, lambda s: s.awaiting_role == "category_manager", what="re-approval")
     await decide(handle, "category_manager", approve=False, comment="too deep")
