@@ -1,24 +1,8 @@
-"""Proven identities: signed decision tokens, the trust a policy places in issuers, and the
-one deterministic verification every decision validator runs.
-
-A decision (approve, reject, cancel, ...) carries a JWT signed with Ed25519 (`EdDSA`) by an
-issuer the policy trusts: the approvals inbox (it vouches for whoever logs in to it) or a
-person's own key (it vouches for its owner only). The token binds who decided, the role
-claimed, the workflow, the step decided, a hash of what the person saw and the decision
-itself, with issued-at, expiry and a unique id (`jti`); its header names the key id (`kid`).
-
-`verify` does no I/O and reads no clock: the caller passes `now` (`workflow.now()` in a
-workflow) and the token ids already used. Every refusal is a `DecisionRefused` (a
-`ValueError`, so update validators reject with it) whose message says why in words and
-whose `reason` is a stable code for tests and dashboards.
-
-Signing (`sign_decision`, `new_private_key`) is here too, so the CLI, the inbox, the fakes
-and the tests all sign exactly the way the workflows verify.
-"""
+"""Decision tokens: their claims, what was seen (`subject_hash`), and `verify`, the one
+deterministic check every decision validator runs (no I/O, no clock of its own)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Collection, Mapping
@@ -28,23 +12,14 @@ from typing import Any
 
 import jwt
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-)
 from jwt.api_jws import PyJWS
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic import model_validator as _model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_jsonable_python
+
+from domain.identity.trust import TrustedKey, TrustPolicy
 
 ALGORITHM = "EdDSA"
 """The only algorithm accepted (never taken from the token's own header)."""
-ANY_PERSON = "*"
-"""In `TrustedIssuer.vouches_for`: every person who logs in to that issuer (the inbox)."""
 DEFAULT_TTL = timedelta(minutes=15)
 """How long a freshly signed decision stays valid."""
 
@@ -87,118 +62,6 @@ class DecisionRefused(ValueError):
     def __init__(self, reason: Refusal, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-# --------------------------------------------------------------------------- trust
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-class TrustedKey(BaseModel):
-    """One public key of an issuer, by key id (an issuer has several while keys rotate)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kid: str = Field(min_length=1, max_length=120)
-    public_key: str = Field(
-        description="the Ed25519 public key: 32 raw bytes, base64url (a JWK's `x`)"
-    )
-
-    @field_validator("public_key")
-    @classmethod
-    def _ed25519(cls, value: str) -> str:
-        try:
-            raw = _b64url_decode(value.strip())
-        except ValueError as err:
-            raise ValueError(f"is not base64url: {err}") from None
-        if len(raw) != 32:
-            raise ValueError(f"an Ed25519 public key is 32 bytes, this one is {len(raw)}")
-        return value.strip()
-
-    def key(self) -> Ed25519PublicKey:
-        return Ed25519PublicKey.from_public_bytes(_b64url_decode(self.public_key))
-
-
-class TrustedIssuer(BaseModel):
-    """An issuer the policy trusts: its keys and the persons it may vouch for."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    issuer: str = Field(min_length=1, max_length=200)
-    keys: list[TrustedKey] = Field(min_length=1)
-    vouches_for: list[str] = Field(
-        min_length=1,
-        description=f"persons this issuer may speak for; {ANY_PERSON!r}: whoever logs in to it",
-    )
-
-    @field_validator("keys")
-    @classmethod
-    def _kids_unique(cls, keys: list[TrustedKey]) -> list[TrustedKey]:
-        kids = [k.kid for k in keys]
-        twice = sorted({k for k in kids if kids.count(k) > 1})
-        if twice:
-            raise ValueError(f"key id(s) listed twice: {', '.join(twice)}")
-        return keys
-
-    def key_for(self, kid: str) -> TrustedKey | None:
-        return next((k for k in self.keys if k.kid == kid), None)
-
-    def may_vouch_for(self, person: str) -> bool:
-        return ANY_PERSON in self.vouches_for or person in self.vouches_for
-
-
-class TrustPolicy(BaseModel):
-    """Whom a process trusts to say who decided. The default trusts nobody and refuses
-    unsigned decisions: fail closed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    issuers: list[TrustedIssuer] = Field(default_factory=list)
-    accept_unsigned: bool = Field(
-        default=False,
-        description="take a payload's typed name and role as the decision (demos, old runs)",
-    )
-    leeway: timedelta = Field(
-        default=timedelta(seconds=30), description="clock skew allowed between signer and us"
-    )
-    max_lifetime: timedelta = Field(
-        default=timedelta(days=1), description="a token valid for longer than this is refused"
-    )
-
-    @_model_validator(mode="after")
-    def _issuers_unique(self) -> TrustPolicy:
-        names = [i.issuer for i in self.issuers]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"issuer(s) listed twice: {', '.join(twice)}")
-        return self
-
-    def issuer(self, name: str) -> TrustedIssuer | None:
-        return next((i for i in self.issuers if i.issuer == name), None)
-
-
-REFUSE_ALL = TrustPolicy()
-"""No issuer, no unsigned decision: what a policy without a trust section gets."""
-LEGACY_UNSIGNED = TrustPolicy(accept_unsigned=True)
-"""The rules of runs recorded before proven identities (typed names were taken as is)."""
-
-
-def trust_in_force(
-    trust: TrustPolicy, *, given: bool, recorded_before_identities: bool
-) -> TrustPolicy:
-    """The trust a workflow applies. A policy that carries a trust section gets it; one
-    without gets `REFUSE_ALL` (fail closed), except a run recorded before proven
-    identities existed (the workflow's `workflow.patched` check says so), which keeps
-    deciding the way it did: `LEGACY_UNSIGNED`."""
-    if given:
-        return trust
-    return LEGACY_UNSIGNED if recorded_before_identities else REFUSE_ALL
 
 
 # --------------------------------------------------------------------------- what was seen
@@ -259,6 +122,10 @@ class VerifiedDecision(BaseModel):
         if not self.signed:
             return "unsigned (the policy accepts unsigned decisions)"
         return f"signed by {self.issuer} (key {self.kid}, token {self.jti})"
+
+    def audit_fields(self) -> dict[str, str | None]:
+        """An audit entry's proof: issuer, key id and token id (None when unsigned)."""
+        return {"issuer": self.issuer, "kid": self.kid, "token_id": self.jti}
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], DecisionClaims]:
@@ -471,86 +338,3 @@ def _check_binding(
             Refusal.WRONG_DECISION,
             f"the token says {claims.decision!r}, the request says {decision!r}",
         )
-
-
-# --------------------------------------------------------------------------- signing
-
-
-def new_private_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def private_key_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-
-
-def load_private_key(pem: bytes) -> Ed25519PrivateKey:
-    key = load_pem_private_key(pem, password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError("not an Ed25519 private key")
-    return key
-
-
-def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    """The base64url raw public key, as `TrustedKey.public_key` takes it."""
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return _b64url(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
-
-
-def personal_issuer(person: str) -> str:
-    """The issuer name of a person's own key: it vouches for that person only."""
-    return f"key:{person}"
-
-
-def sign_decision(
-    key: Ed25519PrivateKey,
-    *,
-    issuer: str,
-    kid: str,
-    person: str,
-    role: str,
-    workflow_id: str,
-    step: str,
-    subject_hash: str,
-    decision: str,
-    issued_at: datetime,
-    jti: str,
-    ttl: timedelta = DEFAULT_TTL,
-) -> str:
-    """A decision token signed with `key` (the caller gives the clock and a unique id)."""
-    iat = int(issued_at.timestamp())
-    claims = DecisionClaims(
-        iss=issuer,
-        sub=person,
-        role=role,
-        wf=workflow_id,
-        step=step,
-        sha=subject_hash,
-        decision=decision,
-        iat=iat,
-        exp=iat + int(ttl.total_seconds()),
-        jti=jti,
-    )
-    return jwt.encode(
-        claims.model_dump(), key, algorithm=ALGORITHM, headers={"kid": kid, "typ": "JWT"}
-    )
-
-
-__all__ = [
-    "ANY_PERSON",
-    "LEGACY_UNSIGNED",
-    "REFUSE_ALL",
-    "DecisionClaims",
-    "DecisionRefused",
-    "Refusal",
-    "TrustPolicy",
-    "TrustedIssuer",
-    "TrustedKey",
-    "Verdict",
-    "VerifiedDecision",
-    "canonical_json",
-    "sign_decision",
-    "subject_hash",
-    "trust_in_force",
-    "verify",
-]
