@@ -27,6 +27,15 @@ def trust_for(trust: TrustPolicy, fields_set: set[str]) -> TrustPolicy:
     return trust_in_force(trust, given=given, recorded_before_identities=recorded_before)
 
 
+def verified(check: Callable[[], VerifiedDecision]) -> VerifiedDecision:
+    """Run a verification with imports passed through: PyJWT and `cryptography` import
+    parts of themselves lazily on first use, which the sandbox would otherwise re-import
+    (and refuse: they take locks). Verification stays deterministic: no I/O, the caller's
+    `workflow.now()`."""
+    with workflow.unsafe.imports_passed_through():
+        return check()
+
+
 def accept(check: Callable[[], VerifiedDecision], seen: set[str] | None = None) -> VerifiedDecision:
     """In an update handler: check again (a validator cannot hand over what it proved).
     Two decisions (or one token twice) sent in one task pass both validators; the second

@@ -76,7 +76,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rebalance.transfers import ReadBack
     from domain.rebalance.wms_events import advance, apply_wms_event
     from workflows.activity_calls import call
-    from workflows.identity import accept, trust_for
+    from workflows.identity import accept, trust_for, verified
 
 WORKFLOW = "workflow"
 """The audit trail's actor for what the workflow does by itself."""
@@ -467,7 +467,7 @@ class InventoryRebalance:
         if self._request is None:
             raise ValueError("the plan has not started yet")
         args = (self._request, self._plan, self._trust, workflow.now(), workflow.info().workflow_id)
-        return approvals.prove(decision, *args, self._tokens)
+        return verified(lambda: approvals.prove(decision, *args, self._tokens))
 
     def _record_decision(self, decision: ApprovalDecision, proof: VerifiedDecision) -> None:
         self._tokens.update([proof.jti] if proof.jti else [])

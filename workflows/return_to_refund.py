@@ -73,7 +73,7 @@ with workflow.unsafe.imports_passed_through():
         TenderRefund,
     )
     from workflows.activity_calls import call
-    from workflows.identity import accept, trust_for
+    from workflows.identity import accept, trust_for, verified
 
 EXCEPTION_DUE = timedelta(days=1)
 """How long a person has to look at an exception (the store task's due time)."""
@@ -487,7 +487,6 @@ class ReturnToRefund:
         self._take(verdict, decision, proof)
 
     def _validate(self, decision: Decision, verdict: str) -> VerifiedDecision:
-        """The decision's checks, then who decides, proven by the token (`workflow.now()`)."""
         state = self._status.state if self._status else ReturnState.REQUESTED
         if self._decision is not None:
             raise ValueError(f"this return was already {self._decision[0]}")
@@ -495,7 +494,8 @@ class ReturnToRefund:
         if refusal:
             raise ValueError(refusal)
         args = (self._st, self._in.policy, self._allowed, self._trust, workflow.now())
-        return prove(decision, verdict, *args, workflow.info().workflow_id, self._tokens)
+        wf_id = workflow.info().workflow_id
+        return verified(lambda: prove(decision, verdict, *args, wf_id, self._tokens))
 
     async def _decide(self, verdict: str, decision: Decision) -> ReturnStatus:
         # again in the handler: two decisions validated in the same task, or one token twice
