@@ -20,6 +20,7 @@ from domain.rebalance.contract import ApprovalDecision, CancelRequest, Rebalance
 from domain.rebalance.status import RebalanceState
 from fakes.rebalance import FakeInventory
 from starter import app
+from tests.fixtures.identity import DEMO_SIGNER
 from tests.fixtures.rebalance import approver_of, wait_for_status
 
 EXAMPLE = Path("examples/rebalance/periodic.json")
@@ -114,27 +115,38 @@ async def test_plan_approve_status_cancel_through_the_cli_functions(
             await plan_command(settings, path, client=env.client, check_master=False)
     handle = env.client.get_workflow_handle(wf_id)
     await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
+    with pytest.raises(CommandError, match="unsigned and this policy accepts only signed"):
+        await approve_command(
+            settings,
+            plan_id,
+            ApprovalDecision(approver=sam, role="supply_chain"),
+            client=env.client,
+        )
     with pytest.raises(CommandError, match="does not hold the role"):
         await approve_command(
             settings,
             plan_id,
             ApprovalDecision(approver="eve", role="supply_chain"),
             client=env.client,
+            signer=DEMO_SIGNER,
         )
     status = await approve_command(
         settings,
         plan_id,
         ApprovalDecision(approver=sam, role="supply_chain"),
         client=env.client,
+        signer=DEMO_SIGNER,
     )
+    assert status.audit[-1].issuer == "demo-inbox" and status.audit[-1].token_id
     assert status.approvals[0].approver == sam
     status = await status_command(settings, wf_id, client=env.client)
     assert status.plan_id == plan_id
     report = await cancel_command(
         settings,
         plan_id,
-        CancelRequest(requested_by=sam, reason="cli test"),
+        CancelRequest(requested_by=sam, reason="cli test", role="supply_chain"),
         client=env.client,
+        signer=DEMO_SIGNER,
     )
     assert len(report.cancelled) == 2
     await handle.result()
