@@ -186,6 +186,7 @@ def verify(
     `allowed_roles` the roles that may take this decision now (None: any held role);
     `person`/`role` what the payload typed, which must agree with the token. Raises
     `DecisionRefused` with the reason in words."""
+    decision, step = str(decision), str(step)  # a Verdict reads as its value in the words
     if token is None:
         return _unsigned(trust, decision, holders, allowed_roles, person, role)
     header, claims = _unverified(token)

@@ -227,7 +227,7 @@ def test_unsigned_decisions_are_refused_unless_the_policy_accepts_them() -> None
     [
         "not-a-token",
         jwt.encode({"sub": "sam"}, "s" * 32, algorithm="HS256"),
-        jwt.encode({"sub": "sam"}, None, algorithm="none"),
+        jwt.encode({"sub": "sam"}, "", algorithm="none"),
     ],
     ids=["garbage", "hs256", "alg-none"],
 )
