@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.rebalance.contract import ApprovalDecision, CancelRequest, workflow_id
+from domain.rebalance.contract import WORKFLOW_TYPE, ApprovalDecision, CancelRequest, workflow_id
 from domain.rebalance.policy import ApprovalPolicy
 from domain.rebalance.status import RebalanceState, RebalanceStatus
 from fakes.identity import INBOX
@@ -206,4 +206,23 @@ async def test_a_policy_that_accepts_unsigned_decisions_takes_them_and_says_so(
     status: RebalanceStatus = await send_update(handle, InventoryRebalance.approve, sam())
     entry = next(a for a in status.audit if a.action == "approved")
     assert entry.issuer is None and "unsigned (the policy accepts" in entry.detail
+    await handle.cancel()
+
+
+async def test_an_input_without_a_trust_section_refuses_every_decision(
+    env: WorkflowEnvironment, task_queue: str, fake_inventory: FakeInventory
+) -> None:
+    """A new run whose input lacks `trust` (a client that predates it, a hand-written JSON)
+    fails closed; only runs recorded before proven identities keep the old rules (see
+    test_inventory_rebalance_replay: that history has no trust section and replays)."""
+    request = rebalance_request(policy=rebalance_policy(cost_threshold="0", units_threshold=0))
+    raw = request.model_dump(mode="json", exclude={"policy": {"trust"}})
+    with env.with_time_skipping_disabled():
+        handle = await env.client.start_workflow(
+            WORKFLOW_TYPE, raw, id=workflow_id(request.plan_id), task_queue=task_queue
+        )
+    await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
+    await refused(handle, InventoryRebalance.approve, sam(), "accepts only signed decisions")
+    await refused(handle, InventoryRebalance.approve, await signed(handle, sam()), "is not trusted")
+    await nothing_decided(handle)
     await handle.cancel()
