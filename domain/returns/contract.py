@@ -114,9 +114,7 @@ class ApprovalSignal(Decision):
     verdict: str = Field(pattern=f"^({APPROVE}|{REJECT})$")
 
     def decision(self) -> Decision:
-        return Decision(
-            approver=self.approver, role=self.role, note=self.note, token=self.token
-        )
+        return Decision(approver=self.approver, role=self.role, note=self.note, token=self.token)
 
     @property
     def approves(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from domain.rebalance.contract import ApprovalDecision, CancelRequest, Rebalance
 from domain.rebalance.status import RebalanceState
 from fakes.rebalance import FakeInventory
 from starter import app
-from tests.fixtures.identity import DEMO_SIGNER
+from tests.fixtures.identity import DEMO_KEY, DEMO_SIGNER
 from tests.fixtures.rebalance import approver_of, wait_for_status
 
 EXAMPLE = Path("examples/rebalance/periodic.json")
@@ -130,16 +131,19 @@ async def test_plan_approve_status_cancel_through_the_cli_functions(
             client=env.client,
             signer=DEMO_SIGNER,
         )
-    status = await approve_command(
-        settings,
-        plan_id,
-        ApprovalDecision(approver=sam, role="supply_chain"),
-        client=env.client,
-        signer=DEMO_SIGNER,
+    address = env.client.service_client.config.target_host
+    approve = ["--address", address, "--task-queue", task_queue, "rebalance", "approve", plan_id]
+    approve += ["--approver", sam, "--role", "supply_chain"]
+    unsigned = await asyncio.to_thread(CliRunner().invoke, app, approve)
+    assert unsigned.exit_code == 1 and "only signed" in " ".join(unsigned.output.split())
+    approved = await asyncio.to_thread(
+        CliRunner().invoke, app, [*approve, "--key", str(DEMO_KEY), "--comment", "ok"]
     )
-    assert status.audit[-1].issuer == "demo-inbox" and status.audit[-1].token_id
-    assert status.approvals[0].approver == sam
+    assert approved.exit_code == 0, approved.output
     status = await status_command(settings, wf_id, client=env.client)
+    assert status.approvals[0].approver == sam
+    entry = next(a for a in status.audit if a.action == "approved")
+    assert entry.issuer == "demo-inbox" and entry.kid == "demo-inbox-1" and entry.token_id
     assert status.plan_id == plan_id
     report = await cancel_command(
         settings,
