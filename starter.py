@@ -1,6 +1,6 @@
 """The starter CLI: `python starter.py --help`.
 
-Command groups: promotion, rebalance, return, faults, demo. Connection options come from
+Command groups: promotion, rebalance, return, faults, demo, keys. Connection options come from
 the same environment variables the worker reads (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 RETAIL_TASK_QUEUE) and can be overridden per call.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import demo, faults, promotion, rebalance, returns
+from cli import demo, faults, keys, promotion, rebalance, returns
 from cli.common import CliState, override_settings
 from common.config import Settings
 from common.process import run_and_exit
@@ -43,6 +43,7 @@ app.add_typer(rebalance.app, name="rebalance")
 app.add_typer(returns.app, name="return")
 app.add_typer(faults.app, name="faults")
 app.add_typer(demo.app, name="demo")
+app.add_typer(keys.app, name="keys")
 
 
 if __name__ == "__main__":

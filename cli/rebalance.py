@@ -1,13 +1,16 @@
 """`starter.py rebalance`: Plan, approve, cancel and follow inventory rebalancing.
 
     python starter.py rebalance plan examples/rebalance/periodic.json
-    python starter.py rebalance approve PLAN_ID --approver sam.supply --role supply_chain
-    python starter.py rebalance cancel PLAN_ID --by sam.supply --reason "promotion moved"
+    python starter.py rebalance approve PLAN_ID --approver sam.supply --role supply_chain --key K
+    python starter.py rebalance cancel PLAN_ID --by sam.supply --role supply_chain \
+        --reason "promotion moved" --key K
     python starter.py rebalance status PLAN_ID [--watch]
     python starter.py rebalance list [--awaiting ROLE] [--state S]
 
 Every command implementation is an async function taking an optional `client` (tests pass
-the test server's client); the typer commands are thin wrappers.
+the test server's client); the typer commands are thin wrappers. Decisions are signed with
+the key of `--key` (or `RETAIL_DECISION_KEY`; `starter.py keys new` makes one) over the plan
+the `status` query shows, so a plan that changed since is refused, not approved.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.table import Table
@@ -35,7 +39,10 @@ from cli.common import (
     send_update,
     settings_from,
 )
+from cli.keys import sign_now, signer_from
 from common.config import Settings
+from domain.identity import DecisionSigner, Verdict
+from domain.rebalance.approvals import APPROVAL_STEP, CANCEL_STEP, plan_subject, verdict_of
 from domain.rebalance.contract import (
     WORKFLOW_ID_PREFIX,
     ApprovalDecision,
@@ -47,6 +54,8 @@ from domain.rebalance.contract import (
 )
 from domain.rebalance.status import CLOSED_STATES, RebalanceStatus
 from workflows.inventory_rebalance import InventoryRebalance
+
+D = TypeVar("D", ApprovalDecision, CancelRequest)
 
 app = typer.Typer(
     help="Plan, approve, cancel and follow inventory rebalancing.", no_args_is_help=True
@@ -158,14 +167,49 @@ async def plan_command(
     return wf_id
 
 
+async def signed(
+    handle: WorkflowHandle[InventoryRebalance, RebalanceResult],
+    decision: D,
+    signer: DecisionSigner,
+    *,
+    what: str,
+) -> D:
+    """`decision` with a token over the plan as the `status` query shows it now."""
+    status: RebalanceStatus = await run_query(handle, InventoryRebalance.status, what=what)
+    if isinstance(decision, CancelRequest):
+        person, role = decision.requested_by, decision.role
+        step, verdict = CANCEL_STEP, Verdict.CANCEL
+        if role is None:
+            raise CommandError("a signed cancel names the role you cancel as (--role)")
+    else:
+        person, role = decision.approver, decision.role
+        step, verdict = APPROVAL_STEP, verdict_of(decision)
+    try:
+        token = sign_now(
+            signer,
+            person=person,
+            role=role,
+            workflow_id=handle.id,
+            step=step,
+            subject=plan_subject(status.plan_id, status.plan),
+            decision=verdict,
+        )
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    return decision.model_copy(update={"token": token})
+
+
 async def approve_command(
     settings: Settings,
     plan_id: str,
     decision: ApprovalDecision,
     *,
     client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> RebalanceStatus:
     handle, what = _handle(await client_for(settings, client), plan_id)
+    if signer is not None and decision.token is None:
+        decision = await signed(handle, decision, signer, what=what)
     status: RebalanceStatus = await send_update(
         handle, InventoryRebalance.approve, decision, what=what
     )
@@ -173,9 +217,16 @@ async def approve_command(
 
 
 async def cancel_command(
-    settings: Settings, plan_id: str, request: CancelRequest, *, client: Client | None = None
+    settings: Settings,
+    plan_id: str,
+    request: CancelRequest,
+    *,
+    client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> CancelReport:
     handle, what = _handle(await client_for(settings, client), plan_id)
+    if signer is not None and request.token is None:
+        request = await signed(handle, request, signer, what=what)
     report: CancelReport = await send_update(handle, InventoryRebalance.cancel, request, what=what)
     return report
 
@@ -224,6 +275,13 @@ def render_status(status: RebalanceStatus) -> None:
         console.print(f"excluded {e.location_id}/{e.item_id}: {e.reason.value}: {e.detail}")
 
 
+def _signer(key: Path | None) -> DecisionSigner | None:
+    try:
+        return signer_from(key)
+    except ValueError as err:
+        fail(str(err))
+
+
 def _n(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -266,11 +324,13 @@ def approve(
     role: str = typer.Option(..., "--role", help="the role they decide as"),
     reject: bool = typer.Option(False, "--reject", help="reject instead of approving"),
     comment: str | None = typer.Option(None, "--comment"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
-    """Approve (or --reject) a plan waiting for approval."""
+    """Approve (or --reject) a plan waiting for approval, signed with your key."""
     settings = settings_from(ctx)
+    signer = _signer(key)
     decision = ApprovalDecision(approver=approver, role=role, approve=not reject, comment=comment)
-    status = run_async(lambda: approve_command(settings, plan_id, decision))
+    status = run_async(lambda: approve_command(settings, plan_id, decision, signer=signer))
     render_status(status)
 
 
@@ -280,11 +340,14 @@ def cancel(
     plan_id: str = typer.Argument(..., help="plan id or workflow id"),
     by: str = typer.Option(..., "--by", help="who cancels"),
     reason: str = typer.Option(..., "--reason", help="why"),
+    role: str | None = typer.Option(None, "--role", help="the role you cancel as"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
     """Cancel what has not shipped; report what is already moving."""
     settings = settings_from(ctx)
-    request = CancelRequest(requested_by=by, reason=reason)
-    report = run_async(lambda: cancel_command(settings, plan_id, request))
+    signer = _signer(key)
+    request = CancelRequest(requested_by=by, reason=reason, role=role)
+    report = run_async(lambda: cancel_command(settings, plan_id, request, signer=signer))
     console.print(f"cancelled: {', '.join(report.cancelled) or 'none'}")
     console.print(
         f"already moving (followed to receipt): {', '.join(report.already_moving) or 'none'}"

@@ -3,11 +3,14 @@
     python starter.py return open examples/returns/store-defective-low.json
     python starter.py return receive RMA-1001 --receipt-id SCAN-1 --source store_scan
     python starter.py return inspect RMA-1001 --condition defective --inspector ana
-    python starter.py return approve RMA-1001 --approver sam --role store_supervisor
+    python starter.py return approve RMA-1001 --approver sam --role store_supervisor --key K
     python starter.py return status RMA-1001 --watch
     python starter.py return list --awaiting loss_prevention
 
-`ID` is the RMA id (`RMA-1001`) or the workflow id (`return-RMA-1001`).
+`ID` is the RMA id (`RMA-1001`) or the workflow id (`return-RMA-1001`). A return runs
+under the policy of `--policy` (default `examples/policy/returns.json`: who holds each
+role, whom to trust); decisions are signed with `--key` (or `RETAIL_DECISION_KEY`) over
+the quote and fraud assessment the `status` query shows.
 """
 
 from __future__ import annotations
@@ -39,8 +42,11 @@ from cli.common import (
     settings_from,
     update_name,
 )
+from cli.keys import sign_now, signer_from
 from common.config import Settings
 from common.search_attributes import RETAIL_STATE
+from domain.identity import DecisionSigner
+from domain.returns.approval import APPROVAL_STEP, return_subject, verdict_of
 from domain.returns.contract import (
     RETAIL_KIND,
     WORKFLOW_ID_PREFIX,
@@ -51,9 +57,9 @@ from domain.returns.contract import (
     workflow_id,
 )
 from domain.returns.disposition import Condition, Disposition
-from domain.returns.policy import Role
+from domain.returns.policy import ReturnPolicy, Role
 from domain.returns.request import ReturnRequest
-from domain.returns.status import ReturnState, ReturnStatus
+from domain.returns.status import APPROVED, REJECTED, ReturnState, ReturnStatus
 from workflows.return_to_refund import ReturnToRefund
 
 app = typer.Typer(
@@ -63,6 +69,7 @@ app = typer.Typer(
 app.command("list")(list_command(RETAIL_KIND, "return workflows"))
 
 ReturnHandle = WorkflowHandle[ReturnToRefund, ReturnStatus]
+DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "examples" / "policy" / "returns.json"
 
 
 def _wid(identifier: str) -> str:
@@ -72,14 +79,21 @@ def _wid(identifier: str) -> str:
     return identifier if identifier.startswith(WORKFLOW_ID_PREFIX) else workflow_id(identifier)
 
 
-async def open_return(settings: Settings, path: Path | str, client: Client | None = None) -> str:
-    """Start `ReturnToRefund` for the request in `path`; nothing starts on bad input."""
+async def open_return(
+    settings: Settings,
+    path: Path | str,
+    client: Client | None = None,
+    policy_path: Path | str | None = None,
+) -> str:
+    """Start `ReturnToRefund` for the request in `path` under the policy file; nothing
+    starts on bad input."""
     request = load_model(path, ReturnRequest)
+    policy = load_model(policy_path or DEFAULT_POLICY, ReturnPolicy)
     temporal = await client_for(settings, client)
     try:
         handle = await temporal.start_workflow(
             ReturnToRefund.run,
-            ReturnInput(request=request),
+            ReturnInput(request=request, policy=policy),
             id=workflow_id(request.rma_id),
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -148,12 +162,36 @@ async def decide(
     update: Any,
     decision: Decision,
     client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> ReturnStatus:
-    """Send `ReturnToRefund.approve` or `.reject`; a refused decision raises CommandError
-    with the validator's reason."""
+    """Send `ReturnToRefund.approve` or `.reject` (signed with `signer` over what `status`
+    shows); a refused decision raises CommandError with the validator's reason."""
     handle = await _existing(settings, identifier, client, open_only=True)
+    if signer is not None and decision.token is None:
+        decision = await signed(handle, update, decision, signer)
     status: ReturnStatus = await send_update(handle, update, decision, what=f"return {handle.id}")
     return status
+
+
+async def signed(
+    handle: ReturnHandle, update: Any, decision: Decision, signer: DecisionSigner
+) -> Decision:
+    """`decision` with a token over the quote and fraud assessment shown now."""
+    shown: ReturnStatus = await run_query(handle, ReturnToRefund.status, what=f"return {handle.id}")
+    verdict = APPROVED if update_name(update) == update_name(ReturnToRefund.approve) else REJECTED
+    try:
+        token = sign_now(
+            signer,
+            person=decision.approver,
+            role=decision.role.value,
+            workflow_id=handle.id,
+            step=APPROVAL_STEP,
+            subject=return_subject(shown),
+            decision=verdict_of(verdict),
+        )
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    return decision.model_copy(update={"token": token})
 
 
 async def return_status(
@@ -216,11 +254,13 @@ def _model_or_fail(
 
 @app.command("open")
 def open_cmd(
-    ctx: typer.Context, file: Path = typer.Argument(..., help="return request JSON")
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="return request JSON"),
+    policy: Path | None = typer.Option(None, "--policy", help="return policy JSON"),
 ) -> None:
     """Open a return from a request file (see examples/returns/)."""
     settings = settings_from(ctx)
-    wid = run_async(lambda: open_return(settings, file))
+    wid = run_async(lambda: open_return(settings, file, policy_path=policy))
     console.print(f"started {wid}")
 
 
@@ -283,13 +323,18 @@ def _decision_cmd(update: Any) -> None:
         approver: str = typer.Option(..., help="your user name"),
         role: Role = typer.Option(..., help="the role you decide as"),
         note: str = typer.Option(""),
+        key: Path | None = typer.Option(None, help="your signing key ($RETAIL_DECISION_KEY)"),
     ) -> None:
         settings = settings_from(ctx)
 
         async def go() -> ReturnStatus:
             decision = _model_or_fail(Decision, approver=approver, role=role, note=note)
             assert isinstance(decision, Decision)
-            return await decide(settings, rma, update, decision)
+            try:
+                signer = signer_from(key)
+            except ValueError as err:
+                raise CommandError(str(err), EXIT_BAD_INPUT) from None
+            return await decide(settings, rma, update, decision, signer=signer)
 
         status = run_async(go)
         console.print(f"{verb}d: {status.rma_id} is {status.state.value}")

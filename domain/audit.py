@@ -12,3 +12,8 @@ class AuditEntry(BaseModel):
     actor: str
     action: str
     detail: str = ""
+    issuer: str | None = None
+    """Who vouched for the actor of a signed decision (domain.identity), with its key id
+    and the token's unique id: the proof behind the line."""
+    kid: str | None = None
+    token_id: str | None = None

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.activity_options import ActivitySpec
     from domain.audit import AuditEntry
+    from domain.identity import REFUSE_ALL, VerifiedDecision
     from domain.rebalance import approvals, transfers
     from domain.rebalance.contract import (
         APPROVAL,
@@ -75,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rebalance.transfers import ReadBack
     from domain.rebalance.wms_events import advance, apply_wms_event
     from workflows.activity_calls import call
+    from workflows.identity import accept, trust_for, verified
 
 WORKFLOW = "workflow"
 """The audit trail's actor for what the workflow does by itself."""
@@ -101,6 +103,8 @@ class InventoryRebalance:
         self._cancel_report: CancelReport | None = None
         self._escalated = False
         self._wake = False
+        self._trust = REFUSE_ALL
+        self._tokens: set[str] = set()
 
     # ------------------------------------------------------------------ the process
 
@@ -116,6 +120,7 @@ class InventoryRebalance:
 
     async def _run(self, request: RebalanceRequest) -> RebalanceResult:
         self._request = request
+        self._trust = trust_for(request.policy.trust, request.policy.model_fields_set)
         self._announce(request)
         plan = await self._plan_moves(request)
         if not self._order:
@@ -437,7 +442,7 @@ class InventoryRebalance:
     @workflow.update(name=APPROVE)
     async def approve(self, decision: ApprovalDecision) -> RebalanceStatus:
         """Approve (or, with approve=false, reject) a plan awaiting approval."""
-        self._record_decision(decision)
+        self._record_decision(decision, accept(lambda: self._proof(decision)))
         return self.status()
 
     @approve.validator
@@ -445,6 +450,7 @@ class InventoryRebalance:
         if self._request is None:
             raise ValueError("the plan has not started yet")
         approvals.check_decision(decision, self._request.policy, self._state)
+        self._proof(decision)
         approvals.check_role_open(decision, self._awaiting, self._approvals)
 
     @workflow.signal(name=APPROVAL)
@@ -455,12 +461,20 @@ class InventoryRebalance:
         except ValueError as err:
             self._log("decision refused", f"sent by signal: {err}", decision.approver)
             return
-        self._record_decision(decision)
+        self._record_decision(decision, self._proof(decision))
 
-    def _record_decision(self, decision: ApprovalDecision) -> None:
+    def _proof(self, decision: ApprovalDecision | CancelRequest) -> VerifiedDecision:
+        if self._request is None:
+            raise ValueError("the plan has not started yet")
+        args = (self._request, self._plan, self._trust, workflow.now(), workflow.info().workflow_id)
+        return verified(lambda: approvals.prove(decision, *args, self._tokens))
+
+    def _record_decision(self, decision: ApprovalDecision, proof: VerifiedDecision) -> None:
+        self._tokens.update([proof.jti] if proof.jti else [])
         if not approvals.already_recorded(decision, self._approvals):
             self._approvals.append(approvals.record_of(decision, workflow.now()))
-            self._log(*approvals.decision_words(decision), decision.approver)
+            action, detail = approvals.decision_words(decision)
+            self._log(action, f"{detail}; {proof.words()}", decision.approver, proof)
             self._rejected = self._rejected or not decision.approve
             self._awaiting = approvals.still_awaiting(self._awaiting, decision)
         self._refresh_awaiting()
@@ -469,6 +483,8 @@ class InventoryRebalance:
     async def cancel(self, request: CancelRequest) -> CancelReport:
         """Cancel what has not shipped; report what is already moving."""
         if self._cancel_request is None:
+            proof = accept(lambda: self._proof(request), self._tokens)
+            self._log("cancel accepted", proof.words(), request.requested_by, proof)
             self._cancel_request = request
             self._wake = True
         await workflow.wait_condition(lambda: self._cancel_report is not None)
@@ -479,6 +495,7 @@ class InventoryRebalance:
     def _validate_cancel(self, request: CancelRequest) -> None:
         if self._state in CLOSED_STATES:
             raise ValueError(f"the plan is closed ({self._state.value}); nothing to cancel")
+        self._proof(request)
 
     @workflow.signal(name=WMS_EVENT)
     def wms_event(self, event: WmsEvent) -> None:
@@ -558,8 +575,9 @@ class InventoryRebalance:
         )
         workflow.set_current_details(f"{state.value}: {words}")
 
-    def _log(self, action: str, detail: str = "", actor: str = WORKFLOW) -> None:
-        self._audit.append(AuditEntry(at=workflow.now(), actor=actor, action=action, detail=detail))
+    def _log(self, action: str, detail: str = "", actor: str = WORKFLOW, proof: Any = None) -> None:
+        at, fields = workflow.now(), proof.audit_fields() if proof else {}
+        self._audit.append(AuditEntry(at=at, actor=actor, action=action, detail=detail, **fields))
 
 
 async def _call_then_wait_on_cancel(spec: ActivitySpec[Any], arg: Any, *, summary: str) -> Any:

@@ -22,12 +22,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import AMOUNT_AT_RISK, AWAITING_ROLE, RETAIL_KIND, RETAIL_STATE
     from domain.audit import AuditEntry
+    from domain.identity import REFUSE_ALL, VerifiedDecision
     from domain.money import ZERO
     from domain.returns import contract as c
     from domain.returns.approval import (
         approval_due,
         approval_refusal,
         awaited_role,
+        prove,
         roles_after_escalation,
     )
     from domain.returns.contract import (
@@ -71,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         TenderRefund,
     )
     from workflows.activity_calls import call
+    from workflows.identity import accept, trust_for, verified
 
 EXCEPTION_DUE = timedelta(days=1)
 """How long a person has to look at an exception (the store task's due time)."""
@@ -89,6 +92,7 @@ class ReturnToRefund:
         self._early: list[AuditEntry] = []
         self._store_id: str | None = None
         self._checked_at: datetime | None = None
+        self._trust, self._tokens = REFUSE_ALL, set[str]()
 
     # ------------------------------------------------------------------ the process
 
@@ -111,6 +115,7 @@ class ReturnToRefund:
     def _begin(self, inp: ReturnInput) -> None:
         req = inp.request
         self._inp = inp
+        self._trust = trust_for(inp.policy.trust, inp.policy.model_fields_set)
         self._status = ReturnStatus(
             rma_id=req.rma_id,
             order_id=req.order_id,
@@ -460,7 +465,7 @@ class ReturnToRefund:
 
     @approve.validator
     def _validate_approve(self, decision: Decision) -> None:
-        self._validate(decision)
+        self._validate(decision, APPROVED)
 
     @workflow.update(name=c.REJECT)
     async def reject(self, decision: Decision) -> ReturnStatus:
@@ -468,39 +473,41 @@ class ReturnToRefund:
 
     @reject.validator
     def _validate_reject(self, decision: Decision) -> None:
-        self._validate(decision)
+        self._validate(decision, REJECTED)
 
     @workflow.signal(name=c.APPROVAL)
     def approval(self, signal: ApprovalSignal) -> None:
-        """The `approve`/`reject` decision for senders that can only signal (e-mail links,
-        chat bots): the same checks run; a refused decision goes to the audit trail."""
-        decision = signal.decision()
+        """`approve`/`reject` for senders that can only signal: same checks; refusals audited."""
+        decision, verdict = signal.decision(), APPROVED if signal.approves else REJECTED
         try:
-            self._validate(decision)
+            proof = self._validate(decision, verdict)
         except ValueError as refused:
             self._audit(signal.approver, f"{signal.verdict} refused", str(refused))
             return
-        verdict = APPROVED if signal.approves else REJECTED
-        self._decision = (verdict, decision)
-        self._audit(decision.approver, verdict, f"as {decision.role.value}: {decision.note}")
+        self._take(verdict, decision, proof)
 
-    def _validate(self, decision: Decision) -> None:
+    def _validate(self, decision: Decision, verdict: str) -> VerifiedDecision:
         state = self._status.state if self._status else ReturnState.REQUESTED
         if self._decision is not None:
             raise ValueError(f"this return was already {self._decision[0]}")
         refusal = approval_refusal(state, self._allowed, decision)
         if refusal:
             raise ValueError(refusal)
+        args = (self._st, self._in.policy, self._allowed, self._trust, workflow.now())
+        wf_id = workflow.info().workflow_id
+        return verified(lambda: prove(decision, verdict, *args, wf_id, self._tokens))
 
     async def _decide(self, verdict: str, decision: Decision) -> ReturnStatus:
-        if self._decision is not None:  # two decisions validated in the same task
-            raise ApplicationError(
-                f"this return was already {self._decision[0]}", type="ALREADY_DECIDED"
-            )
-        self._decision = (verdict, decision)
-        self._audit(decision.approver, verdict, f"as {decision.role.value}: {decision.note}")
+        # again in the handler: two decisions validated in the same task, or one token twice
+        self._take(verdict, decision, accept(lambda: self._validate(decision, verdict)))
         await workflow.wait_condition(lambda: self._st.state is not ReturnState.AWAITING_APPROVAL)
         return self._st
+
+    def _take(self, verdict: str, decision: Decision, proof: VerifiedDecision) -> None:
+        self._tokens.update([proof.jti] if proof.jti else [])
+        self._decision = (verdict, decision)
+        detail = f"as {decision.role.value}: {decision.note}; {proof.words()}"
+        self._audit(decision.approver, verdict, detail, **proof.audit_fields())
 
     # ------------------------------------------------------------------ record and tell
 
@@ -520,8 +527,8 @@ class ReturnToRefund:
         assert self._status is not None
         return self._status
 
-    def _audit(self, actor: str, action: str, detail: str = "") -> None:
-        entry = AuditEntry(at=workflow.now(), actor=actor, action=action, detail=detail)
+    def _audit(self, actor: str, action: str, detail: str = "", **proof: str | None) -> None:
+        entry = AuditEntry(at=workflow.now(), actor=actor, action=action, detail=detail, **proof)
         if self._status is None:
             self._early.append(entry)
         else:

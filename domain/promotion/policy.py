@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.identity import TrustPolicy
 from domain.promotion.plan import PlanMetrics
 from domain.rebalance.policy import RebalancePolicy
 from domain.sellthrough.policy import MonitorPolicy
@@ -119,6 +120,22 @@ class PromotionPolicy(BaseModel):
     monitor: MonitorPolicy = Field(
         default_factory=MonitorPolicy, description="policy of the SellThroughMonitor child"
     )
+    trust: TrustPolicy = Field(
+        default_factory=TrustPolicy,
+        description="who may vouch for a decision (default: nobody, unsigned refused); "
+        "the rebalance child inherits it unless its policy has its own",
+    )
+
+    @model_validator(mode="after")
+    def _rebalance_inherits_trust(self) -> PromotionPolicy:
+        rebalance = self.rebalance
+        if (
+            rebalance is not None
+            and "trust" in self.model_fields_set
+            and "trust" not in rebalance.model_fields_set
+        ):
+            self.rebalance = rebalance.model_copy(update={"trust": self.trust})
+        return self
 
     @model_validator(mode="after")
     def _roles_known(self) -> PromotionPolicy:

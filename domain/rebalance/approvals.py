@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from domain.rebalance.contract import ApprovalDecision
+from domain.identity import TrustPolicy, Verdict, VerifiedDecision, subject_hash, verify
+from domain.rebalance.contract import ApprovalDecision, CancelRequest, RebalanceRequest
 from domain.rebalance.plan import RebalancePlan
 from domain.rebalance.policy import RebalancePolicy
 from domain.rebalance.status import ApprovalRecord, RebalanceState
@@ -74,3 +77,73 @@ def decision_words(decision: ApprovalDecision) -> tuple[str, str]:
     action = "approved" if decision.approve else "rejected"
     detail = f"as {decision.role}" + (f": {decision.comment}" if decision.comment else "")
     return action, detail
+
+
+# --------------------------------------------------------------------------- proven identities
+
+APPROVAL_STEP = "plan-approval"
+"""The step a token approves or rejects (its role claim says for which role)."""
+CANCEL_STEP = "cancel"
+
+
+def plan_subject(plan_id: str, plan: RebalancePlan | None) -> dict[str, Any]:
+    """What an approver (or canceller) decides on: the plan's moves and totals. Its
+    `subject_hash` binds a token to this version of the plan; the client computes it from
+    the `status` query's plan, the workflow from its own."""
+    if plan is None:
+        return {"plan_id": plan_id, "moves": None}
+    return {
+        "plan_id": plan_id,
+        "moves": [
+            {
+                "source": m.source_id,
+                "dest": m.dest_id,
+                "item": m.item_id,
+                "units": m.units,
+                "cost": m.cost,
+            }
+            for m in plan.moves
+        ],
+        "total_units": plan.total_units,
+        "total_cost": plan.total_cost,
+    }
+
+
+def verdict_of(decision: ApprovalDecision) -> Verdict:
+    return Verdict.APPROVE if decision.approve else Verdict.REJECT
+
+
+def prove(
+    decision: ApprovalDecision | CancelRequest,
+    request: RebalanceRequest,
+    plan: RebalancePlan | None,
+    trust: TrustPolicy,
+    now: datetime,
+    workflow_id: str,
+    seen: Collection[str],
+) -> VerifiedDecision:
+    """Verify who takes this decision on this plan (`DecisionRefused`, a ValueError, in
+    words): the workflow's validators and handlers, with `workflow.now()`."""
+    policy, plan_id = request.policy, request.plan_id
+    if isinstance(decision, CancelRequest):
+        step, verdict, allowed = CANCEL_STEP, Verdict.CANCEL, policy.roles_that_cancel()
+        person, role = decision.requested_by, decision.role
+        if decision.token is None and role is None and trust.accept_unsigned:
+            return VerifiedDecision(person=person, role="", decision=verdict, signed=False)
+    else:
+        step, verdict, allowed = APPROVAL_STEP, verdict_of(decision), policy.approval.roles
+        person, role = decision.approver, decision.role
+    return verify(
+        decision.token,
+        trust=trust,
+        now=now,
+        workflow_id=workflow_id,
+        step=step,
+        subject_hash=subject_hash(plan_subject(plan_id, plan)),
+        decision=verdict,
+        seen_ids=seen,
+        holders=policy.approval.approvers,
+        allowed_roles=allowed,
+        person=person,
+        role=role,
+    )

@@ -119,11 +119,18 @@ class ApprovalDecision(BaseModel):
     role: str = Field(min_length=1)
     approve: bool = True
     comment: str | None = None
+    token: str | None = Field(
+        default=None,
+        description="the signed decision (domain.identity); required unless the policy "
+        "accepts unsigned decisions",
+    )
 
 
 class CancelRequest(BaseModel):
     requested_by: str = Field(min_length=1)
     reason: str = Field(min_length=1)
+    role: str | None = Field(default=None, description="the role cancelling (in the token)")
+    token: str | None = Field(default=None, description="the signed cancel (domain.identity)")
 
 
 class CancelReport(BaseModel):

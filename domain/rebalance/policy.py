@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from domain.identity import TrustPolicy
+
 
 class ApprovalPolicy(BaseModel):
     """A plan whose cost or units pass a threshold waits for every role listed here."""
@@ -43,7 +45,18 @@ class RebalancePolicy(BaseModel):
     receipt_tolerance_units: int = Field(default=0, ge=0)
     escalation_role: str = "supply_chain"
     max_transfers: int = Field(default=1000, ge=1)
+    cancel_roles: list[str] = Field(
+        default_factory=list,
+        description="roles that may cancel a plan (empty: the approval roles); holders from approval.approvers",
+    )
+    trust: TrustPolicy = Field(
+        default_factory=TrustPolicy,
+        description="who may vouch for a decision (default: nobody, unsigned refused)",
+    )
     missing_position: Literal["zero", "exclude"] = Field(
         default="zero",
         description="a store/item absent from the feed: count it as empty, or exclude it",
     )
+
+    def roles_that_cancel(self) -> list[str]:
+        return list(self.cancel_roles or self.approval.roles)

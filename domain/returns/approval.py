@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
+from domain.identity import TrustPolicy, Verdict, VerifiedDecision, subject_hash, verify
 from domain.returns.contract import Decision
 from domain.returns.fraud import FraudAssessment
 from domain.returns.policy import DEFAULT_POLICY, ReturnPolicy, Role
-from domain.returns.status import ReturnState
+from domain.returns.status import APPROVED, ReturnState, ReturnStatus
 
 DEFAULT_APPROVAL_SLA_HOURS = 24
 """For a tier the policy gives no approval SLA."""
@@ -55,3 +58,58 @@ def awaited_role(allowed: list[Role]) -> Role | None:
     """The role the UI shows as awaited: the most senior allowed (after an escalation, the
     escalation role)."""
     return allowed[-1] if allowed else None
+
+
+# --------------------------------------------------------------------------- proven identities
+
+APPROVAL_STEP = "refund-approval"
+"""The step a return's decision token decides (its role claim says as whom)."""
+
+
+def return_subject(status: ReturnStatus) -> dict[str, Any]:
+    """What the approver decides on: the refund quote and the fraud assessment. The client
+    hashes it from the `status` query, the workflow from its own status."""
+    fraud = status.fraud
+    return {
+        "rma_id": status.rma_id,
+        "quote": status.quote,
+        "fraud": None
+        if fraud is None
+        else {"tier": fraud.tier, "score": fraud.score, "reasons": fraud.reasons},
+    }
+
+
+def verdict_of(verdict: str) -> Verdict:
+    """The token's decision for the workflow's verdict (`approved` / `rejected`)."""
+    return Verdict.APPROVE if verdict == APPROVED else Verdict.REJECT
+
+
+def prove(
+    decision: Decision,
+    verdict: str,
+    status: ReturnStatus,
+    policy: ReturnPolicy,
+    allowed: list[Role],
+    trust: TrustPolicy,
+    now: datetime,
+    workflow_id: str,
+    seen: Collection[str],
+) -> VerifiedDecision:
+    """Verify who decides this return (`DecisionRefused`, a ValueError, in words). The
+    policy's `approvers` say who holds each role; a policy naming nobody takes no signed
+    decision (only an unsigned one, where its trust accepts them)."""
+    holders = {role.value: people for role, people in policy.approvers.items()} or None
+    return verify(
+        decision.token,
+        trust=trust,
+        now=now,
+        workflow_id=workflow_id,
+        step=APPROVAL_STEP,
+        subject_hash=subject_hash(return_subject(status)),
+        decision=verdict_of(verdict),
+        seen_ids=seen,
+        holders=holders,
+        allowed_roles=[r.value for r in allowed],
+        person=decision.approver,
+        role=decision.role.value,
+    )

@@ -104,6 +104,8 @@ class Decision(BaseModel):
     approver: str = Field(min_length=1)
     role: Role
     note: str = ""
+    token: str | None = None
+    """The signed decision (domain.identity); required unless the policy accepts unsigned."""
 
 
 class ApprovalSignal(Decision):
@@ -112,7 +114,7 @@ class ApprovalSignal(Decision):
     verdict: str = Field(pattern=f"^({APPROVE}|{REJECT})$")
 
     def decision(self) -> Decision:
-        return Decision(approver=self.approver, role=self.role, note=self.note)
+        return Decision(approver=self.approver, role=self.role, note=self.note, token=self.token)
 
     @property
     def approves(self) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from domain.identity import TrustPolicy
 from domain.returns.request import Channel, Money, ReasonCode
 
 
@@ -50,6 +51,10 @@ class ReturnPolicy(BaseModel):
     """The role whose approval a tier needs (a tier not listed refunds automatically)."""
     tier_escalations: dict[FraudTier, Role] = {FraudTier.MEDIUM: Role.LOSS_PREVENTION}
     """The role that may also decide once the tier's approval is past its SLA."""
+    approvers: dict[Role, list[str]] = {}
+    """Who holds each role (a signed decision must come from one of them)."""
+    trust: TrustPolicy = Field(default_factory=TrustPolicy)
+    """Who may vouch for a decision (default: nobody, and unsigned decisions refused)."""
     holding_tiers: frozenset[FraudTier] = frozenset({FraudTier.HIGH})
     """Tiers that hold the refund until loss prevention has looked."""
     item_deadline_days: dict[Channel, int] = {Channel.STORE: 2, Channel.ONLINE: 14}

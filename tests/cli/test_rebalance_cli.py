@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from domain.rebalance.contract import ApprovalDecision, CancelRequest, Rebalance
 from domain.rebalance.status import RebalanceState
 from fakes.rebalance import FakeInventory
 from starter import app
+from tests.fixtures.identity import DEMO_KEY, DEMO_SIGNER
 from tests.fixtures.rebalance import approver_of, wait_for_status
 
 EXAMPLE = Path("examples/rebalance/periodic.json")
@@ -114,27 +116,41 @@ async def test_plan_approve_status_cancel_through_the_cli_functions(
             await plan_command(settings, path, client=env.client, check_master=False)
     handle = env.client.get_workflow_handle(wf_id)
     await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
+    with pytest.raises(CommandError, match="unsigned and this policy accepts only signed"):
+        await approve_command(
+            settings,
+            plan_id,
+            ApprovalDecision(approver=sam, role="supply_chain"),
+            client=env.client,
+        )
     with pytest.raises(CommandError, match="does not hold the role"):
         await approve_command(
             settings,
             plan_id,
             ApprovalDecision(approver="eve", role="supply_chain"),
             client=env.client,
+            signer=DEMO_SIGNER,
         )
-    status = await approve_command(
-        settings,
-        plan_id,
-        ApprovalDecision(approver=sam, role="supply_chain"),
-        client=env.client,
+    address = env.client.service_client.config.target_host
+    approve = ["--address", address, "--task-queue", task_queue, "rebalance", "approve", plan_id]
+    approve += ["--approver", sam, "--role", "supply_chain"]
+    unsigned = await asyncio.to_thread(CliRunner().invoke, app, approve)
+    assert unsigned.exit_code == 1 and "only signed" in " ".join(unsigned.output.split())
+    approved = await asyncio.to_thread(
+        CliRunner().invoke, app, [*approve, "--key", str(DEMO_KEY), "--comment", "ok"]
     )
-    assert status.approvals[0].approver == sam
+    assert approved.exit_code == 0, approved.output
     status = await status_command(settings, wf_id, client=env.client)
+    assert status.approvals[0].approver == sam
+    entry = next(a for a in status.audit if a.action == "approved")
+    assert entry.issuer == "demo-inbox" and entry.kid == "demo-inbox-1" and entry.token_id
     assert status.plan_id == plan_id
     report = await cancel_command(
         settings,
         plan_id,
-        CancelRequest(requested_by=sam, reason="cli test"),
+        CancelRequest(requested_by=sam, reason="cli test", role="supply_chain"),
         client=env.client,
+        signer=DEMO_SIGNER,
     )
     assert len(report.cancelled) == 2
     await handle.result()

@@ -28,6 +28,7 @@ from domain.returns.disposition import Condition
 from domain.returns.request import ReturnRequest
 from domain.returns.status import ReturnState
 from starter import app
+from tests.fixtures.identity import DEMO_SIGNER
 from tests.fixtures.returns import (
     LOSS_PREVENTION,
     MEDIUM_SCORE,
@@ -127,13 +128,23 @@ async def test_open_receive_inspect_approve_status_through_the_cli_functions(
                 client=env.client,
             )
         assert refused_role.value.code == EXIT_REFUSED
+        with pytest.raises(CommandError, match="unsigned and this policy accepts only signed"):
+            await decide(
+                settings,
+                rma_id,
+                ReturnToRefund.approve,
+                Decision(approver="sam", role=SUPERVISOR),
+                client=env.client,
+            )
         after = await decide(
             settings,
             rma_id,
             ReturnToRefund.approve,
             Decision(approver="sam", role=SUPERVISOR),
             client=env.client,
+            signer=DEMO_SIGNER,
         )
+        assert any(a.issuer == "demo-inbox" and a.token_id for a in after.audit)
         assert after.state is not ReturnState.AWAITING_APPROVAL
         final = await env.client.get_workflow_handle_for(ReturnToRefund.run, wid).result()
         address = env.client.service_client.config.target_host

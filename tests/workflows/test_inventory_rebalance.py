@@ -30,6 +30,7 @@ from tests.fixtures.rebalance import (
     event,
     rebalance_policy,
     rebalance_request,
+    signed,
     wait_for_status,
 )
 from workflows.inventory_rebalance import InventoryRebalance
@@ -105,13 +106,13 @@ async def test_approval_required_and_wrong_role_refused(
     with pytest.raises(WorkflowUpdateFailedError) as wrong_role:
         await handle.execute_update(
             InventoryRebalance.approve,
-            ApprovalDecision(approver=sam, role="finance"),
+            await signed(handle, ApprovalDecision(approver=sam, role="finance")),
         )
     assert "does not approve rebalancing plans" in str(wrong_role.value.cause)
     with pytest.raises(WorkflowUpdateFailedError) as impostor:
         await handle.execute_update(
             InventoryRebalance.approve,
-            ApprovalDecision(approver="mallory", role="supply_chain"),
+            await signed(handle, ApprovalDecision(approver="mallory", role="supply_chain")),
         )
     assert "does not hold the role" in str(impostor.value.cause)
     # refused decisions never entered history
@@ -124,7 +125,8 @@ async def test_approval_required_and_wrong_role_refused(
     assert accepted == []
 
     after = await handle.execute_update(
-        InventoryRebalance.approve, ApprovalDecision(approver=sam, role="supply_chain")
+        InventoryRebalance.approve,
+        await signed(handle, ApprovalDecision(approver=sam, role="supply_chain")),
     )
     assert after.approvals[0].approver == sam
     await wait_for_status(handle, in_progress, what="released after approval")
@@ -132,11 +134,12 @@ async def test_approval_required_and_wrong_role_refused(
     with pytest.raises(WorkflowUpdateFailedError) as closed:
         await handle.execute_update(
             InventoryRebalance.approve,
-            ApprovalDecision(approver=sam, role="supply_chain"),
+            await signed(handle, ApprovalDecision(approver=sam, role="supply_chain")),
         )
     assert "not awaiting approval" in str(closed.value.cause)
     cancel: CancelReport = await handle.execute_update(
-        InventoryRebalance.cancel, CancelRequest(requested_by=sam, reason="test over")
+        InventoryRebalance.cancel,
+        await signed(handle, CancelRequest(requested_by=sam, reason="test over")),
     )
     assert len(cancel.cancelled) == 2
     result = await handle.result()
@@ -152,11 +155,14 @@ async def test_rejected_plan_releases_nothing(
     await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
     await handle.execute_update(
         InventoryRebalance.approve,
-        ApprovalDecision(
-            approver=approver_of(policy),
-            role="supply_chain",
-            approve=False,
-            comment="too expensive",
+        await signed(
+            handle,
+            ApprovalDecision(
+                approver=approver_of(policy),
+                role="supply_chain",
+                approve=False,
+                comment="too expensive",
+            ),
         ),
     )
     result = await handle.result()
@@ -253,7 +259,9 @@ async def test_cancel_mid_flight_reports_what_is_moving(
     await wait_for_status(handle, lambda s: s.transfers[0].state == TransferState.SHIPPED)
     report = await handle.execute_update(
         InventoryRebalance.cancel,
-        CancelRequest(requested_by=approver_of(request.policy), reason="promo off"),
+        await signed(
+            handle, CancelRequest(requested_by=approver_of(request.policy), reason="promo off")
+        ),
     )
     assert report.cancelled == [t2] and report.already_moving == [t1]
     assert fake_inventory.transfers[t2].status == "CANCELLED"
@@ -262,7 +270,9 @@ async def test_cancel_mid_flight_reports_what_is_moving(
     with pytest.raises(RPCError, match="already completed"):
         await handle.execute_update(
             InventoryRebalance.cancel,
-            CancelRequest(requested_by=approver_of(request.policy), reason="again"),
+            await signed(
+                handle, CancelRequest(requested_by=approver_of(request.policy), reason="again")
+            ),
         )
     assert result.state == RebalanceState.CANCELLED
     assert [(o.store_id, o.units_received) for o in result.outcomes] == [("S1", 8), ("S2", 0)]
@@ -288,7 +298,8 @@ async def test_approval_by_signal_runs_the_same_checks(
     handle = await start(env, request, task_queue)
     await wait_for_status(handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL)
     await handle.signal(
-        InventoryRebalance.approval, ApprovalDecision(approver="eve", role="supply_chain")
+        InventoryRebalance.approval,
+        await signed(handle, ApprovalDecision(approver="eve", role="supply_chain")),
     )
     status = await wait_for_status(
         handle, lambda s: any(a.action == "decision refused" for a in s.audit)
@@ -296,11 +307,12 @@ async def test_approval_by_signal_runs_the_same_checks(
     assert status.state == RebalanceState.AWAITING_APPROVAL and status.approvals == []
     await handle.signal(
         InventoryRebalance.approval,
-        ApprovalDecision(approver=approver_of(policy), role="supply_chain"),
+        await signed(handle, ApprovalDecision(approver=approver_of(policy), role="supply_chain")),
     )
     await wait_for_status(handle, in_progress)
     await handle.execute_update(
-        InventoryRebalance.cancel, CancelRequest(requested_by=approver_of(policy), reason="done")
+        InventoryRebalance.cancel,
+        await signed(handle, CancelRequest(requested_by=approver_of(policy), reason="done")),
     )
     result = await handle.result()
     assert result.state == RebalanceState.CANCELLED

@@ -31,6 +31,7 @@ from tests.fixtures.rebalance import (
     backoffice_settings,
     rebalance_policy,
     rebalance_request,
+    signed,
     wait_for_status,
 )
 from wire.common import QuantityLine
@@ -76,10 +77,11 @@ async def test_happy_path_against_the_backoffice(
         with pytest.raises(WorkflowUpdateFailedError, match="failed"):
             await handle.execute_update(
                 InventoryRebalance.approve,
-                ApprovalDecision(approver=sam, role="finance"),
+                await signed(handle, ApprovalDecision(approver=sam, role="finance")),
             )
         await handle.execute_update(
-            InventoryRebalance.approve, ApprovalDecision(approver=sam, role="supply_chain")
+            InventoryRebalance.approve,
+            await signed(handle, ApprovalDecision(approver=sam, role="supply_chain")),
         )
         result: RebalanceResult = await handle.result()
         final = await handle.query(InventoryRebalance.status)
@@ -193,7 +195,10 @@ async def test_cancel_mid_flight_cancels_unshipped_in_the_wms(
         )
         report = await handle.execute_update(
             InventoryRebalance.cancel,
-            CancelRequest(requested_by=approver_of(request.policy), reason="promo moved"),
+            await signed(
+                handle,
+                CancelRequest(requested_by=approver_of(request.policy), reason="promo moved"),
+            ),
         )
         assert report.already_moving == [moving.transfer_id]
         assert sorted(report.cancelled) == sorted(t.transfer_id for t in rest)

@@ -39,7 +39,9 @@ from tests.fixtures.returns import (
     LOSS_PREVENTION,
     MEDIUM_SCORE,
     SUPERVISOR,
+    decide,
     return_request,
+    signal_decision,
     start_return,
     wait_for_state,
 )
@@ -160,28 +162,24 @@ async def test_medium_tier_needs_a_supervisor_and_refuses_other_roles(
     async with run_worker(env.client, fakes=scripted_returns.activities()):
         handle = await start(env, task_queue)
         with pytest.raises(WorkflowUpdateFailedError) as early:
-            await handle.execute_update(
-                ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR)
-            )
+            await decide(handle, ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR))
         assert "not awaiting approval" in str(early.value.cause)
         await receive_and_inspect(handle)
         waiting = await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
         assert waiting.awaiting_role == [SUPERVISOR]
         assert not scripted_returns.called(c.REFUND_TENDER)
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
-            await handle.execute_update(
-                ReturnToRefund.approve, Decision(approver="lee", role=LOSS_PREVENTION)
+            await decide(
+                handle, ReturnToRefund.approve, Decision(approver="lee", role=LOSS_PREVENTION)
             )
         assert f"needs {SUPERVISOR.value}" in str(wrong.value.cause)
-        done = await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR)
+        done = await decide(
+            handle, ReturnToRefund.approve, Decision(approver="sam", role=SUPERVISOR)
         )
         assert done.state is not ReturnState.AWAITING_APPROVAL
         status = await handle.result()
         with pytest.raises(RPCError, match="already completed"):
-            await handle.execute_update(
-                ReturnToRefund.reject, Decision(approver="sam", role=SUPERVISOR)
-            )
+            await decide(handle, ReturnToRefund.reject, Decision(approver="sam", role=SUPERVISOR))
     assert status.state is ReturnState.CLOSED
     assert status.approval is not None and status.approval.approver == "sam"
     assert status.refunded_total == Decimal("100.00")
@@ -202,9 +200,7 @@ async def test_medium_tier_escalates_to_loss_prevention_past_its_sla(
         status = await handle.query(ReturnToRefund.status)
         assert status.escalated
         assert [e.kind for e in scripted_returns.called(c.OPEN_EXCEPTION)] == ["approval_overdue"]
-        await handle.execute_update(
-            ReturnToRefund.approve, Decision(approver="lee", role=ESCALATION)
-        )
+        await decide(handle, ReturnToRefund.approve, Decision(approver="lee", role=ESCALATION))
         status = await handle.result()
     assert status.state is ReturnState.CLOSED
     assert status.refund_sla_met is True
@@ -224,11 +220,10 @@ async def test_high_tier_holds_the_refund_until_loss_prevention_rejects(
         assert waiting.fraud is not None and waiting.fraud.holds_refund
         assert waiting.fraud.reasons == [HIGH_REASON]
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
-            await handle.execute_update(
-                ReturnToRefund.reject, Decision(approver="sam", role=SUPERVISOR)
-            )
+            await decide(handle, ReturnToRefund.reject, Decision(approver="sam", role=SUPERVISOR))
         assert f"needs {LOSS_PREVENTION.value}" in str(wrong.value.cause)
-        await handle.execute_update(
+        await decide(
+            handle,
             ReturnToRefund.reject,
             Decision(approver="lee", role=LOSS_PREVENTION, note="card reported stolen"),
         )
@@ -269,13 +264,11 @@ async def test_approval_signal_runs_the_same_checks_and_records_refusals(
         handle = await start(env, task_queue)
         await receive_and_inspect(handle)
         await wait_for_state(handle, ReturnState.AWAITING_APPROVAL)
-        await handle.signal(
-            ReturnToRefund.approval,
-            ApprovalSignal(verdict=c.APPROVE, approver="bot", role=LOSS_PREVENTION),
+        await signal_decision(
+            handle, ApprovalSignal(verdict=c.APPROVE, approver="bot", role=LOSS_PREVENTION)
         )
-        await handle.signal(
-            ReturnToRefund.approval,
-            ApprovalSignal(verdict=c.REJECT, approver="sam", role=SUPERVISOR),
+        await signal_decision(
+            handle, ApprovalSignal(verdict=c.REJECT, approver="sam", role=SUPERVISOR)
         )
         status = await handle.result()
     assert status.state is ReturnState.REJECTED
