@@ -40,6 +40,7 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from backoffice.estate import generate_estate  # noqa: E402
 from cli import promotion as promo  # noqa: E402
+from cli.keys import load_signer  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from common.temporal import data_converter  # noqa: E402
@@ -50,6 +51,7 @@ from worker import build_worker  # noqa: E402
 from workflows.promotion_launch import PromotionLaunch  # noqa: E402
 
 SAMPLE = REPO / "examples" / "promotions" / "grocery-weekend.json"
+DEMO_SIGNER = load_signer(REPO / "examples" / "keys" / "demo-inbox-1.pem")
 PACING = {
     "BACKOFFICE_WMS_PROGRESS": "auto",
     "BACKOFFICE_WMS_STEP_S": "0.05",
@@ -143,6 +145,7 @@ async def run_size(
             approve=True,
             role=approval.role,
             client=client,
+            signer=DEMO_SIGNER,
         )
     t_approved = time.monotonic()
     scheduled = await wait_state(handle, "SCHEDULED", "FAILED", limit_s=3600)
@@ -155,6 +158,7 @@ async def run_size(
         policy.approver_of(policy.cancel_roles[0]),
         "benchmark over",
         client=client,
+        signer=DEMO_SIGNER,
     )
     final = await wait_state(handle, "CANCELLED", "FAILED", limit_s=3600)
     t_done = time.monotonic()

@@ -27,6 +27,7 @@ from temporalio.service import RPCError
 from cli import promotion as promo
 from cli.common import CommandError, client_for, console, run_async, settings_from
 from cli.demo_actors import Shoppers, StoreStaff
+from cli.keys import load_signer
 from cli.promotion_view import status_renderable
 from common.config import Settings
 from domain.promotion.plan import PromotionPlan
@@ -38,6 +39,9 @@ from workflows.sell_through_monitor import SellThroughMonitor
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "promotions" / "grocery-weekend.json"
 MIN_BASKET_EVERY = timedelta(seconds=2)
+DEMO_INBOX_KEY = Path(__file__).resolve().parents[1] / "examples" / "keys" / "demo-inbox-1.pem"
+"""The embedded stack's inbox key: it signs the demo approvers' decisions (the example
+policies trust it; a production policy never lists it)."""
 
 
 def demo_plan(
@@ -102,6 +106,7 @@ async def run_promotion_demo(
 ) -> PromotionStatus:
     """Launch the sample, approve it as the approvers would, narrate until it ends."""
     temporal = await client_for(settings, client)
+    signer = load_signer(DEMO_INBOX_KEY)  # the embedded stack's inbox vouches for its people
     now = datetime.now(UTC)
     suffix = now.strftime("%H%M%S")
     plan = demo_plan(now=now, go_live_after=go_live_after, live_for=live_for, suffix=suffix)
@@ -146,7 +151,9 @@ async def run_promotion_demo(
         + quote("AwaitingRole='category_manager'")
     )
     try:
-        await promo.decide(settings, plan.promotion_id, "mallory", approve=True, client=temporal)
+        await promo.decide(
+            settings, plan.promotion_id, "mallory", approve=True, client=temporal, signer=signer
+        )
     except CommandError as err:
         out.print(
             f"Someone without the role tries to approve: [red]{err}[/] (never enters history)"
@@ -161,6 +168,7 @@ async def run_promotion_demo(
             role=approval.role,
             comment="looks good for the weekend",
             client=temporal,
+            signer=signer,
         )
         out.print(f"[green]{person}[/] ({approval.role}) approves: {answer.message}")
 

@@ -25,7 +25,6 @@ import typer
 from cli.common import console, fail
 from domain.identity import (
     ANY_PERSON,
-    DEFAULT_TTL,
     DecisionSigner,
     TrustedIssuer,
     load_private_key,
@@ -104,7 +103,7 @@ def signer_from(path: Path | str | None) -> DecisionSigner | None:
     return load_signer(chosen) if chosen else None
 
 
-def sign_now(signer: DecisionSigner, ttl: timedelta = DEFAULT_TTL, **claims: Any) -> str:
+def sign_now(signer: DecisionSigner, ttl: timedelta | None = None, **claims: Any) -> str:
     """Sign with the wall clock and a fresh token id (what a person's decision does)."""
     return signer.sign(issued_at=datetime.now(UTC), jti=uuid.uuid4().hex, ttl=ttl, **claims)
 

@@ -46,10 +46,13 @@ from cli.common import (
     stdout_is_terminal,
     update_name,
 )
+from cli.keys import signer_from
 from cli.promotion_checks import check_master_data, check_size
+from cli.promotion_sign import signed
 from cli.promotion_view import progress_for, status_renderable
 from common.config import Settings
 from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+from domain.identity import DecisionSigner
 from domain.promotion.contract import (
     CancelRequest,
     Decision,
@@ -157,15 +160,33 @@ async def _is_running(temporal: Client, workflow_id: str) -> bool:
     return desc.status == WorkflowExecutionStatus.RUNNING
 
 
+def signer_for(key: Path | None) -> DecisionSigner | None:
+    """`--key`, else RETAIL_DECISION_KEY, else unsigned (refused where the policy says so)."""
+    try:
+        return signer_from(key)
+    except ValueError as err:
+        raise InputError("--key", [("", str(err))]) from None
+
+
 def _handle(temporal: Client, promotion_id: str) -> WorkflowHandle[Any, Any]:
     return temporal.get_workflow_handle(workflow_id_for(promotion_id))
 
 
 async def _update(
-    settings: Settings, promotion_id: str, update: Any, arg: Any, client: Client | None
+    settings: Settings,
+    promotion_id: str,
+    update: Any,
+    arg: Any,
+    client: Client | None,
+    signer: DecisionSigner | None = None,
+    *,
+    approve: bool = True,
 ) -> UpdateAnswer:
-    """Send `update` (a typed reference) to the launch; refusals become `CommandError`."""
+    """Send `update` (a typed reference) to the launch, signed with `signer` when given (over
+    what `status` shows now); refusals become `CommandError`."""
     handle = _handle(await client_for(settings, client), promotion_id)
+    if signer is not None and arg.token is None:
+        arg = await signed(handle, arg, signer, load_policy(), approve=approve)
     try:
         answer: UpdateAnswer = await send_update(
             handle, update, arg, what=f"promotion {promotion_id}"
@@ -203,6 +224,7 @@ async def decide(
     role: str | None = None,
     comment: str = "",
     client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> UpdateAnswer:
     decision = parse_model(
         Decision,
@@ -210,7 +232,7 @@ async def decide(
         source="decision",
     )
     update = PromotionLaunch.approve if approve else PromotionLaunch.reject
-    return await _update(settings, promotion_id, update, decision, client)
+    return await _update(settings, promotion_id, update, decision, client, signer, approve=approve)
 
 
 def offer_from(
@@ -247,13 +269,16 @@ async def change_price(
     reason: str,
     *,
     client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> UpdateAnswer:
     change = parse_model(
         PriceChange,
         {"requested_by": requested_by, "offer": offer.model_dump(), "reason": reason},
         source="price change",
     )
-    return await _update(settings, promotion_id, PromotionLaunch.change_price, change, client)
+    return await _update(
+        settings, promotion_id, PromotionLaunch.change_price, change, client, signer
+    )
 
 
 async def override_gate(
@@ -265,13 +290,16 @@ async def override_gate(
     *,
     role: str | None = None,
     client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> UpdateAnswer:
     override = parse_model(
         GateOverride,
         {"approver": approver, "store_id": store_id, "reason": reason, "role": role},
         source="override",
     )
-    return await _update(settings, promotion_id, PromotionLaunch.override_gate, override, client)
+    return await _update(
+        settings, promotion_id, PromotionLaunch.override_gate, override, client, signer
+    )
 
 
 async def cancel(
@@ -282,13 +310,14 @@ async def cancel(
     *,
     role: str | None = None,
     client: Client | None = None,
+    signer: DecisionSigner | None = None,
 ) -> UpdateAnswer:
     request = parse_model(
         CancelRequest,
         {"requested_by": requested_by, "reason": reason, "role": role},
         source="cancel",
     )
-    return await _update(settings, promotion_id, PromotionLaunch.cancel, request, client)
+    return await _update(settings, promotion_id, PromotionLaunch.cancel, request, client, signer)
 
 
 async def status(
@@ -387,11 +416,20 @@ def approve_command(
         None, help="the role approved as (when the person holds several)"
     ),
     comment: str = typer.Option("", help="a note for the audit trail"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
     """Approve a promotion as one of the roles the approval matrix asks for."""
     settings = settings_from(ctx)
     answer = run_async(
-        lambda: decide(settings, promotion_id, approver, approve=True, role=role, comment=comment)
+        lambda: decide(
+            settings,
+            promotion_id,
+            approver,
+            approve=True,
+            role=role,
+            comment=comment,
+            signer=signer_for(key),
+        )
     )
     console.print(f"{answer.message} (state {answer.state.value})")
 
@@ -403,11 +441,20 @@ def reject_command(
     approver: str = typer.Option(..., "--approver", "--by", help="who rejects"),
     comment: str = typer.Option(..., help="why (required)"),
     role: str | None = typer.Option(None, help="the role rejected as"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
     """Reject a promotion (ends it REJECTED)."""
     settings = settings_from(ctx)
     answer = run_async(
-        lambda: decide(settings, promotion_id, approver, approve=False, role=role, comment=comment)
+        lambda: decide(
+            settings,
+            promotion_id,
+            approver,
+            approve=False,
+            role=role,
+            comment=comment,
+            signer=signer_for(key),
+        )
     )
     console.print(f"{answer.message} (state {answer.state.value})")
 
@@ -422,13 +469,16 @@ def change_price_command(
     amount: str | None = typer.Option(None, help="new amount off"),
     price: str | None = typer.Option(None, help="new fixed price"),
     offer: str | None = typer.Option(None, help="a whole offer as JSON"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
     """Change the offer; a material change re-opens approvals, published channels are republished."""
     settings = settings_from(ctx)
 
     async def go() -> UpdateAnswer:
         new_offer = offer_from(percent=percent, amount=amount, price=price, offer_json=offer)
-        return await change_price(settings, promotion_id, by, new_offer, reason)
+        return await change_price(
+            settings, promotion_id, by, new_offer, reason, signer=signer_for(key)
+        )
 
     answer = run_async(go)
     console.print(f"{answer.message} (state {answer.state.value})")
@@ -442,11 +492,14 @@ def override_gate_command(
     approver: str = typer.Option(..., "--approver", "--by", help="who overrides"),
     reason: str = typer.Option(..., help="why (audit trail)"),
     role: str | None = typer.Option(None, help="the role acted as"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
     """Release a store held by the inventory gate."""
     settings = settings_from(ctx)
     answer = run_async(
-        lambda: override_gate(settings, promotion_id, store, approver, reason, role=role)
+        lambda: override_gate(
+            settings, promotion_id, store, approver, reason, role=role, signer=signer_for(key)
+        )
     )
     console.print(f"{answer.message} (state {answer.state.value})")
 
@@ -458,10 +511,13 @@ def cancel_command(
     by: str = typer.Option(..., "--by", help="who cancels"),
     reason: str = typer.Option(..., help="why (audit trail)"),
     role: str | None = typer.Option(None, help="the role acted as"),
+    key: Path | None = typer.Option(None, "--key", help="your signing key ($RETAIL_DECISION_KEY)"),
 ) -> None:
     """Cancel: retract every channel, cancel tasks and transfers, reverse accruals."""
     settings = settings_from(ctx)
-    answer = run_async(lambda: cancel(settings, promotion_id, by, reason, role=role))
+    answer = run_async(
+        lambda: cancel(settings, promotion_id, by, reason, role=role, signer=signer_for(key))
+    )
     console.print(f"{answer.message} (state {answer.state.value})")
 
 

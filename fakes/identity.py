@@ -21,7 +21,7 @@ class FakeInbox:
     """An issuer with one key; `other()` is a key nobody trusts (forgeries)."""
 
     def __init__(self, issuer: str = "test-inbox", kid: str = "test-inbox-1") -> None:
-        self.signer = DecisionSigner(key=new_private_key(), issuer=issuer, kid=kid)
+        self.signer = DecisionSigner(key=new_private_key(), issuer=issuer, kid=kid, ttl=TEST_TTL)
 
     def trust(self, **changes: Any) -> TrustPolicy:
         return TrustPolicy(issuers=[self.signer.trusted_issuer()], max_lifetime=TEST_TTL, **changes)

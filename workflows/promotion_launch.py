@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.promotion.gates import StoreGateState
     from domain.promotion.status import (
+        OPEN_FOR_OVERRIDES,
+        RELEASE_PUBLISHES,
         TERMINAL_STATES,
         PromotionState,
         PromotionStatus,
@@ -43,7 +45,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.promotion.validation import validate_plan
 
-from workflows import promotion_close, promotion_prepare, promotion_publish, promotion_validate
+from workflows import (
+    promotion_close,
+    promotion_prepare,
+    promotion_publish,
+    promotion_validate,
+)
+from workflows import (
+    promotion_proofs as proofs,
+)
+from workflows.identity import accept, trust_for
 from workflows.promotion_run import (
     CancelRequested,
     LaunchFailed,
@@ -53,14 +64,6 @@ from workflows.promotion_run import (
 )
 from workflows.refusals import refused
 
-OPEN_FOR_OVERRIDES = (
-    PromotionState.PREPARING,
-    PromotionState.PUBLISHING,
-    PromotionState.SCHEDULED,
-    PromotionState.LIVE,
-)
-RELEASE_PUBLISHES = (PromotionState.PUBLISHING, PromotionState.SCHEDULED, PromotionState.LIVE)
-
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
 class PromotionLaunch:
@@ -68,6 +71,8 @@ class PromotionLaunch:
     def __init__(self, inp: c.LaunchInput) -> None:
         self.launch = LaunchRun(inp)
         self.s = self.launch.s
+        # before any handler runs: a signal may arrive ahead of `run`
+        self._trust = trust_for(inp.policy.trust, inp.policy.model_fields_set)
 
     # ------------------------------------------------------------------ the process
 
@@ -246,6 +251,10 @@ class PromotionLaunch:
                 message=f"{approval.role} already decided by {approval.decided_by}: "
                 f"{approval.state.value.lower()} (nothing changed)",
             )
+        role = approval.role
+        proof = accept(
+            lambda: proofs.approval(self.launch, self._trust, d, role, approve), self.s.tokens
+        )
         approval.state = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
         approval.decided_by = d.approver
         approval.decided_at = workflow.now()
@@ -259,7 +268,9 @@ class PromotionLaunch:
             "approved" if approve else "rejected",
             f"as {approval.role} via {via}"
             + (" (a change of mind after approving)" if changed_mind else "")
-            + (f": {d.comment}" if d.comment else ""),
+            + (f": {d.comment}" if d.comment else "")
+            + f"; {proof.words()}",
+            **proof.audit_fields(),
         )
         return c.UpdateAnswer(state=self.s.state, message=f"{approval.role} {verb} by {d.approver}")
 
@@ -380,9 +391,16 @@ class PromotionLaunch:
 
     @approve.validator
     def _validate_approve(self, d: c.Decision) -> None:
-        reason, _ = self._check_decision(d, True)
-        if reason:
-            raise refused(reason, c.DECISION_REFUSED)
+        self._validate_decision(d, True)
+
+    def _validate_decision(self, d: c.Decision, approve: bool) -> None:
+        """Who may decide now (the matrix, in order), then the token proving who decides."""
+        reason, approval = self._check_decision(d, approve)
+        if reason or approval is None:
+            raise refused(reason or "no approval to decide", c.DECISION_REFUSED)
+        if approval.state is ApprovalState.PENDING or not approve:
+            role = approval.role
+            accept(lambda: proofs.approval(self.launch, self._trust, d, role, approve))
 
     @workflow.update(name=c.REJECT)
     async def reject(self, d: c.Decision) -> c.UpdateAnswer:
@@ -390,30 +408,29 @@ class PromotionLaunch:
 
     @reject.validator
     def _validate_reject(self, d: c.Decision) -> None:
-        reason, _ = self._check_decision(d, False)
-        if reason:
-            raise refused(reason, c.DECISION_REFUSED)
         if not d.comment.strip():
             raise refused("comment: a rejection needs a reason", c.DECISION_REFUSED)
+        self._validate_decision(d, False)
 
     @workflow.signal(name=c.APPROVAL)
     def approval(self, d: c.SignalledDecision) -> None:
         """The same decision for systems that can only signal; a refusal is audited."""
-        reason, _ = self._check_decision(d, d.approve)
-        if reason is None and not d.approve and not d.comment.strip():
-            reason = "comment: a rejection needs a reason"
-        if reason is not None:
-            self.launch.audit(d.approver, "decision refused", f"approval signal: {reason}")
-            return
-        self._decide(
-            c.Decision(approver=d.approver, role=d.role, comment=d.comment), d.approve, "signal"
-        )
+        decision = c.Decision(approver=d.approver, role=d.role, comment=d.comment, token=d.token)
+        try:
+            if d.approve:
+                self._validate_approve(decision)
+            else:
+                self._validate_reject(decision)
+            self._decide(decision, d.approve, "signal")
+        except ApplicationError as err:
+            self.launch.audit(d.approver, "decision refused", f"approval signal: {err.message}")
 
     # ------------------------------------------------------------------ other messages
 
     @workflow.update(name=c.CHANGE_PRICE)
     async def change_price(self, change: c.PriceChange) -> c.UpdateAnswer:
         s, run = self.s, self.launch
+        proof = accept(lambda: proofs.price_change(run, self._trust, change), s.tokens)
         assert s.facts is not None
         new_plan = s.plan.model_copy(update={"offer": change.offer})
         validation = validate_plan(new_plan, s.facts, s.policy, now=workflow.now())
@@ -431,7 +448,9 @@ class PromotionLaunch:
             change.requested_by,
             "price changed",
             f"v{s.version}: {change.offer.words()} ({pct}% change): {change.reason}; "
-            + (f"re-opens {', '.join(roles)}" if roles else "no approval re-opened"),
+            + (f"re-opens {', '.join(roles)}" if roles else "no approval re-opened")
+            + f"; {proof.words()}",
+            **proof.audit_fields(),
         )
         if s.state in (PromotionState.VALIDATING, PromotionState.AWAITING_APPROVAL):
             s.approval_round += 1
@@ -484,16 +503,21 @@ class PromotionLaunch:
             raise refused(
                 "the new offer gives the same prices as the current one", c.PRICE_CHANGE_REFUSED
             )
+        accept(lambda: proofs.price_change(self.launch, self._trust, change))
 
     @workflow.update(name=c.OVERRIDE_GATE)
     async def override_gate(self, override: c.GateOverride) -> c.UpdateAnswer:
         s = self.s
+        proof = accept(lambda: proofs.override(self.launch, self._trust, override), s.tokens)
         store = s.stores[override.store_id]
         store.gate = StoreGateState.READY
         store.overridden_by = override.approver
         store.note = f"held ({store.note}); overridden by {override.approver}: {override.reason}"
         self.launch.audit(
-            override.approver, "gate overridden", f"{override.store_id}: {override.reason}"
+            override.approver,
+            "gate overridden",
+            f"{override.store_id}: {override.reason}; {proof.words()}",
+            **proof.audit_fields(),
         )
         if s.state in RELEASE_PUBLISHES and not store.published:
             s.release.append(override.store_id)
@@ -524,12 +548,19 @@ class PromotionLaunch:
                 f"store {override.store_id} is not held (gate {store.gate.value})",
                 c.OVERRIDE_REFUSED,
             )
+        accept(lambda: proofs.override(self.launch, self._trust, override))
 
     @workflow.update(name=c.CANCEL)
     async def cancel(self, request: c.CancelRequest) -> c.UpdateAnswer:
         if self.s.cancel is None:
+            proof = accept(lambda: proofs.cancel(self.launch, self._trust, request), self.s.tokens)
             self.s.cancel = request
-            self.launch.audit(request.requested_by, "cancel requested", request.reason)
+            self.launch.audit(
+                request.requested_by,
+                "cancel requested",
+                f"{request.reason}; {proof.words()}",
+                **proof.audit_fields(),
+            )
         return c.UpdateAnswer(
             state=self.s.state,
             message="cancellation started: published channels will be retracted, tasks "
@@ -548,6 +579,7 @@ class PromotionLaunch:
         )
         if refusal:
             raise refused(refusal, c.CANCEL_REFUSED)
+        accept(lambda: proofs.cancel(self.launch, self._trust, request))
 
     @workflow.signal(name=c.STORE_TASK_DONE)
     def store_task_done(self, event: c.TaskDone) -> None:

@@ -72,9 +72,10 @@ class LaunchRun:
     def promotion_id(self) -> str:
         return self.s.plan.promotion_id
 
-    def audit(self, actor: str, action: str, detail: str = "") -> None:
+    def audit(self, actor: str, action: str, detail: str = "", **proof: str | None) -> None:
+        """One audit line; `proof` are the issuer, kid and token id of a signed decision."""
         self.s.audit.append(
-            AuditEntry(at=workflow.now(), actor=actor, action=action, detail=detail)
+            AuditEntry(at=workflow.now(), actor=actor, action=action, detail=detail, **proof)
         )
 
     def set_state(self, state: PromotionState, words: str) -> None:

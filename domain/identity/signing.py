@@ -97,6 +97,8 @@ class DecisionSigner(BaseModel):
     issuer: str
     kid: str
     person: str | None = None
+    ttl: timedelta = DEFAULT_TTL
+    """How long its tokens live unless a call says otherwise."""
 
     def sign(
         self,
@@ -109,7 +111,7 @@ class DecisionSigner(BaseModel):
         decision: str,
         issued_at: datetime,
         jti: str,
-        ttl: timedelta = DEFAULT_TTL,
+        ttl: timedelta | None = None,
     ) -> str:
         """A token for `decision` on `subject` (what the person saw; hashed here)."""
         if self.person is not None and person != self.person:
@@ -126,7 +128,7 @@ class DecisionSigner(BaseModel):
             decision=decision,
             issued_at=issued_at,
             jti=jti,
-            ttl=ttl,
+            ttl=ttl or self.ttl,
         )
 
     def trusted_key(self) -> TrustedKey:

@@ -100,6 +100,8 @@ class Decision(BaseModel):
     approver: str = Field(min_length=1)
     role: str | None = None
     comment: str = ""
+    token: str | None = None
+    """The signed decision token (domain.identity): who, role, step, what they saw."""
 
 
 class SignalledDecision(Decision):
@@ -114,6 +116,8 @@ class PriceChange(BaseModel):
     requested_by: str = Field(min_length=1)
     offer: Offer
     reason: str = Field(min_length=1)
+    token: str | None = None
+    """The signed decision token (domain.identity): who, role, step, what they saw."""
 
 
 class GateOverride(BaseModel):
@@ -123,6 +127,8 @@ class GateOverride(BaseModel):
     store_id: str = Field(min_length=1)
     reason: str = Field(min_length=1)
     role: str | None = None
+    token: str | None = None
+    """The signed decision token (domain.identity): who, role, step, what they saw."""
 
 
 class CancelRequest(BaseModel):
@@ -131,6 +137,8 @@ class CancelRequest(BaseModel):
     requested_by: str = Field(min_length=1)
     reason: str = Field(min_length=1)
     role: str | None = None
+    token: str | None = None
+    """The signed decision token (domain.identity): who, role, step, what they saw."""
 
 
 class TaskDone(BaseModel):

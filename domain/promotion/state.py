@@ -77,6 +77,8 @@ class LaunchState(BaseModel):
     release: list[str] = Field(default_factory=list)
     """Stores released by a gate override, waiting to be published."""
     seen_events: set[str] = Field(default_factory=set)
+    tokens: set[str] = Field(default_factory=set)
+    """Ids of the decision tokens already spent (a token decides once)."""
     published: dict[str, list[str]] = Field(default_factory=dict)
     """Targets confirmed per channel (in order)."""
     attempted: dict[str, list[str]] = Field(default_factory=dict)

@@ -44,6 +44,20 @@ class PromotionState(StrEnum):
     FAILED = "FAILED"
 
 
+OPEN_FOR_OVERRIDES = frozenset(
+    {
+        PromotionState.PREPARING,
+        PromotionState.PUBLISHING,
+        PromotionState.SCHEDULED,
+        PromotionState.LIVE,
+    }
+)
+"""States in which a held store's gate may be overridden."""
+RELEASE_PUBLISHES = frozenset(
+    {PromotionState.PUBLISHING, PromotionState.SCHEDULED, PromotionState.LIVE}
+)
+"""States in which an overridden store is published at once (before: with the others)."""
+
 TERMINAL_STATES = frozenset(
     {PromotionState.ENDED, PromotionState.REJECTED, PromotionState.CANCELLED, PromotionState.FAILED}
 )

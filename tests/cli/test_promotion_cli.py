@@ -17,6 +17,8 @@ from tests.fixtures.promotion import PromoRig
 
 REPO = Path(__file__).resolve().parents[2]
 MALFORMED = REPO / "examples" / "promotions" / "malformed.json"
+DEMO_KEY = str(REPO / "examples" / "keys" / "demo-inbox-1.pem")
+"""The example policy trusts the demo inbox: the starter signs with its key (`--key`)."""
 
 
 def cli_args(rig: PromoRig, *args: str) -> list[str]:
@@ -88,7 +90,9 @@ async def test_launch_status_list_refusals_and_duplicate(
     assert plan.promotion_id in listed
 
     approved = await invoke(
-        cli_args(rig, "promotion", "approve", plan.promotion_id, "--approver", "alice")
+        cli_args(
+            rig, "promotion", "approve", plan.promotion_id, "--approver", "alice", "--key", DEMO_KEY
+        )
     )
     assert approved.exit_code == 0 and "approved by alice" in approved.output
     status = await invoke(cli_args(rig, "promotion", "status", plan.promotion_id))
@@ -98,7 +102,16 @@ async def test_launch_status_list_refusals_and_duplicate(
     assert json.loads(as_json.output)["state"] == "AWAITING_APPROVAL"
     cancelled = await invoke(
         cli_args(
-            rig, "promotion", "cancel", plan.promotion_id, "--by", "alice", "--reason", "test over"
+            rig,
+            "promotion",
+            "cancel",
+            plan.promotion_id,
+            "--by",
+            "alice",
+            "--reason",
+            "test over",
+            "--key",
+            DEMO_KEY,
         )
     )
     assert cancelled.exit_code == 0, cancelled.output

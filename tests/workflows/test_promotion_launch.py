@@ -12,7 +12,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.promotion import PromotionActivities
 from cli import promotion as cli
 from cli.common import CommandError
-from domain.promotion.contract import LookupRequest, SignalledDecision
+from cli.promotion_sign import signed
+from domain.promotion.contract import Decision, LookupRequest, SignalledDecision
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig, load_policy
@@ -95,7 +96,14 @@ async def test_rejected_by_an_approver(promo_rig: PromoRig) -> None:
     handle = await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
     with pytest.raises(CommandError, match="a rejection needs a reason"):
-        await cli.decide(rig.settings, plan.promotion_id, "alice", approve=False, client=rig.client)
+        await cli.decide(
+            rig.settings,
+            plan.promotion_id,
+            "alice",
+            approve=False,
+            client=rig.client,
+            signer=rig.signer,
+        )
     await cli.decide(
         rig.settings,
         plan.promotion_id,
@@ -103,6 +111,7 @@ async def test_rejected_by_an_approver(promo_rig: PromoRig) -> None:
         approve=False,
         comment="clashes with the flyer",
         client=rig.client,
+        signer=rig.signer,
     )
     result: PromotionStatus = await handle.result()
     assert result.state.value == "REJECTED"
@@ -120,10 +129,22 @@ async def test_unauthorized_approver_refused_by_validator_and_absent_from_histor
     await rig.wait_state(handle, "AWAITING_APPROVAL")
     with pytest.raises(CommandError, match="mallory is not an approver"):
         await cli.decide(
-            rig.settings, plan.promotion_id, "mallory", approve=True, client=rig.client
+            rig.settings,
+            plan.promotion_id,
+            "mallory",
+            approve=True,
+            client=rig.client,
+            signer=rig.signer,
         )
     with pytest.raises(CommandError, match="needs a decision from category_manager, finance"):
-        await cli.decide(rig.settings, plan.promotion_id, "lena", approve=True, client=rig.client)
+        await cli.decide(
+            rig.settings,
+            plan.promotion_id,
+            "lena",
+            approve=True,
+            client=rig.client,
+            signer=rig.signer,
+        )
     # a signal-only system gets the same checks; the refusal lands in the audit trail
     await handle.signal(PromotionLaunch.approval, SignalledDecision(approver="eve", approve=True))
     audited = await rig.wait_for(
@@ -131,7 +152,11 @@ async def test_unauthorized_approver_refused_by_validator_and_absent_from_histor
     )
     assert "eve is not an approver" in audited.audit[-1].detail
     # the same decision by signal from someone who holds the role is taken
-    await handle.signal(PromotionLaunch.approval, SignalledDecision(approver="alice", approve=True))
+    alice = await signed(handle, Decision(approver="alice"), rig.signer, load_policy())
+    await handle.signal(
+        PromotionLaunch.approval,
+        SignalledDecision(approver="alice", approve=True, token=alice.token),
+    )
     signalled = await rig.wait_for(
         handle, lambda s: s.approvals[0].state.value == "APPROVED", what="signalled approval"
     )
@@ -139,14 +164,16 @@ async def test_unauthorized_approver_refused_by_validator_and_absent_from_histor
     assert any(e.action == "approved" and "via signal" in e.detail for e in signalled.audit)
     # a duplicate decision is idempotent
     again = await cli.decide(
-        rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client
+        rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client, signer=rig.signer
     )
     assert "nothing changed" in again.message
 
     history = await handle.fetch_history()
     text = json.dumps(history.to_json_dict())
     assert "mallory" not in text and "lena" not in text
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     result: PromotionStatus = await handle.result()
     assert result.state.value == "CANCELLED"
 
@@ -172,11 +199,24 @@ async def test_approval_deadline_reminder_then_escalation(promo_rig: PromoRig) -
     assert any(e.action == "escalated" for e in escalated.audit)
     # the escalated role is closed to its original approvers, open to the director
     with pytest.raises(CommandError, match="escalated to merchandising_director"):
-        await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
-    await cli.decide(rig.settings, plan.promotion_id, "dana", approve=True, client=rig.client)
-    await cli.decide(rig.settings, plan.promotion_id, "frank", approve=True, client=rig.client)
+        await cli.decide(
+            rig.settings,
+            plan.promotion_id,
+            "alice",
+            approve=True,
+            client=rig.client,
+            signer=rig.signer,
+        )
+    await cli.decide(
+        rig.settings, plan.promotion_id, "dana", approve=True, client=rig.client, signer=rig.signer
+    )
+    await cli.decide(
+        rig.settings, plan.promotion_id, "frank", approve=True, client=rig.client, signer=rig.signer
+    )
     await rig.wait_state(handle, "SCHEDULED")
-    await cli.cancel(rig.settings, plan.promotion_id, "dana", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "dana", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
 
 
@@ -192,14 +232,32 @@ async def test_store_held_then_overridden(promo_rig: PromoRig) -> None:
     assert held["S001"].published and held["S004"].published
     with pytest.raises(CommandError, match="holds none of the roles"):
         await cli.override_gate(
-            rig.settings, plan.promotion_id, "S010", "alice", "looks fine", client=rig.client
+            rig.settings,
+            plan.promotion_id,
+            "S010",
+            "alice",
+            "looks fine",
+            client=rig.client,
+            signer=rig.signer,
         )
     with pytest.raises(CommandError, match="not held"):
         await cli.override_gate(
-            rig.settings, plan.promotion_id, "S004", "olga", "why not", client=rig.client
+            rig.settings,
+            plan.promotion_id,
+            "S004",
+            "olga",
+            "why not",
+            client=rig.client,
+            signer=rig.signer,
         )
     answer = await cli.override_gate(
-        rig.settings, plan.promotion_id, "S010", "olga", "delivery due tomorrow", client=rig.client
+        rig.settings,
+        plan.promotion_id,
+        "S010",
+        "olga",
+        "delivery due tomorrow",
+        client=rig.client,
+        signer=rig.signer,
     )
     assert "will be published" in answer.message
     released = await rig.wait_for(
@@ -210,7 +268,9 @@ async def test_store_held_then_overridden(promo_rig: PromoRig) -> None:
     s010 = next(s for s in released.stores if s.store_id == "S010")
     assert s010.gate.value == "READY" and s010.overridden_by == "olga"
     assert any(e.action == "gate overridden" for e in released.audit)
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
 
 
@@ -225,7 +285,9 @@ async def test_rebalancing_child_raises_coverage(promo_rig: PromoRig) -> None:
     assert s010.coverage is not None and s010.coverage >= Decimal("1.0")
     assert scheduled.rebalance.startswith(f"rebalance-{plan.promotion_id}-preposition")
     assert "completed" in scheduled.rebalance
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
 
 
@@ -243,6 +305,7 @@ async def test_price_change_after_approval_reopens_and_republishes(promo_rig: Pr
             Offer.model_validate({"type": "percent_off", "percent": "70"}),
             "too deep",
             client=rig.client,
+            signer=rig.signer,
         )
     answer = await cli.change_price(
         rig.settings,
@@ -251,11 +314,14 @@ async def test_price_change_after_approval_reopens_and_republishes(promo_rig: Pr
         Offer.model_validate({"type": "percent_off", "percent": "35"}),
         "competitor matched our price",
         client=rig.client,
+        signer=rig.signer,
     )
     assert "re-opens category_manager" in answer.message
     reopened = await rig.wait_state(handle, "AWAITING_APPROVAL")
     assert reopened.awaiting_role == "category_manager" and reopened.version == 2
-    await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
+    await cli.decide(
+        rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client, signer=rig.signer
+    )
     republished = await rig.wait_for(
         handle,
         lambda s: s.state.value == "SCHEDULED" and all(c.version == 2 for c in s.channels),
@@ -265,7 +331,9 @@ async def test_price_change_after_approval_reopens_and_republishes(promo_rig: Pr
     async with rig.backoffice.adapters() as bo:
         entries = await bo.pos.promotion_prices(plan.promotion_id)
         assert {str(p.price) for e in entries for p in e.prices if p.item_id == "I0012"} == {"4.54"}
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
 
 
@@ -278,9 +346,16 @@ async def test_cancel_while_publishing_retracts_everything(promo_rig: PromoRig) 
         await rig.approve_all(handle, plan)
         await rig.wait_state(handle, "PUBLISHING")
         with pytest.raises(CommandError, match="holds none of the roles"):
-            await cli.cancel(rig.settings, plan.promotion_id, "olga", "no", client=rig.client)
+            await cli.cancel(
+                rig.settings, plan.promotion_id, "olga", "no", client=rig.client, signer=rig.signer
+            )
         await cli.cancel(
-            rig.settings, plan.promotion_id, "alice", "supplier pulled the deal", client=rig.client
+            rig.settings,
+            plan.promotion_id,
+            "alice",
+            "supplier pulled the deal",
+            client=rig.client,
+            signer=rig.signer,
         )
         result: PromotionStatus = await handle.result()
     assert result.state.value == "CANCELLED"
@@ -334,7 +409,9 @@ async def test_duplicate_start_is_refused(promo_rig: PromoRig) -> None:
     with pytest.raises(CommandError, match=f"promotion {plan.promotion_id} already runs"):
         await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
     with pytest.raises(CommandError, match="already ran"):
         await rig.launch(plan)
@@ -386,7 +463,9 @@ async def test_pos_refusing_one_region_holds_its_stores_within_policy(promo_rig:
     async with rig.backoffice.adapters() as bo:
         live = {e.store_id for e in await bo.pos.promotion_prices(plan.promotion_id)}
     assert live == set(others)
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
 
 
@@ -422,7 +501,9 @@ async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig)
     # Los Angeles goes live three hours after New York; the earliest store sets go-live
     assert entries["S021"].start - entries["S001"].start == timedelta(hours=3)
     assert scheduled.starts_at == entries["S001"].start
-    await cli.cancel(rig.settings, plan.promotion_id, "alice", "test over", client=rig.client)
+    await cli.cancel(
+        rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
+    )
     assert (await handle.result()).state.value == "CANCELLED"
 
 
@@ -471,11 +552,23 @@ async def test_overlapping_promotion_on_the_same_item_and_store_is_rejected(
             waiting = await rig.wait_state(other, "AWAITING_APPROVAL", "REJECTED")
             assert waiting.state.value == "AWAITING_APPROVAL", waiting.reasons
             await cli.cancel(
-                rig.settings, plan.promotion_id, "alice", "test over", client=rig.client
+                rig.settings,
+                plan.promotion_id,
+                "alice",
+                "test over",
+                client=rig.client,
+                signer=rig.signer,
             )
             assert (await other.result()).state.value == "CANCELLED"
     finally:
-        await cli.cancel(rig.settings, first.promotion_id, "alice", "test over", client=rig.client)
+        await cli.cancel(
+            rig.settings,
+            first.promotion_id,
+            "alice",
+            "test over",
+            client=rig.client,
+            signer=rig.signer,
+        )
     assert (await handle.result()).state.value == "CANCELLED"
     async with rig.backoffice.adapters() as bo:
         assert (await bo.erp.get_promotion(first.promotion_id)).status != "ACTIVE"

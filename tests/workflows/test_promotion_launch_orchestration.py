@@ -15,6 +15,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from cli.promotion_sign import signed
 from common.search_attributes import AWAITING_ROLE
 from domain.promotion.contract import (
     DECISION_REFUSED,
@@ -27,11 +28,14 @@ from domain.promotion.contract import (
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionState, PromotionStatus
 from domain.publication.contract import SEND_BATCH
+from fakes.identity import INBOX, TEST_TTL
 from tests.fixtures.promotion import FastRig, approver_for, load_policy
 from tests.fixtures.temporal import send_update
 from workflows.promotion_launch import PromotionLaunch
 
 POLICY = load_policy()
+SIGNER = INBOX.signer
+"""The fast tier's policy trusts the scripted issuer: every decision here is signed by it."""
 FEW_CHECKS = {"monitor": {"check_interval": "PT12H"}}
 """Few monitor checks: every skipped timer costs a little real time."""
 
@@ -41,7 +45,11 @@ async def decide(
 ) -> None:
     update = PromotionLaunch.approve if approve else PromotionLaunch.reject
     decision = Decision(approver=approver_for(POLICY, role), role=role, comment=comment)
-    await send_update(handle, update, decision)
+    await send_update(
+        handle,
+        update,
+        await signed(handle, decision, SIGNER, POLICY, approve=approve, ttl=TEST_TTL),
+    )
 
 
 async def approve_pending(rig: FastRig, handle: WorkflowHandle[Any, Any]) -> PromotionStatus:
@@ -54,7 +62,9 @@ async def approve_pending(rig: FastRig, handle: WorkflowHandle[Any, Any]) -> Pro
 
 async def cancel(handle: WorkflowHandle[Any, Any], reason: str = "test over") -> None:
     request = CancelRequest(requested_by=approver_for(POLICY, "category_manager"), reason=reason)
-    await send_update(handle, PromotionLaunch.cancel, request)
+    await send_update(
+        handle, PromotionLaunch.cancel, await signed(handle, request, SIGNER, POLICY, ttl=TEST_TTL)
+    )
 
 
 def price_change(percent: str, reason: str) -> PriceChange:
@@ -128,7 +138,11 @@ async def test_a_price_change_before_approval_publishes_only_the_new_version(
     handle = await rig.launch(plan)
     await rig.wait_state(handle, "AWAITING_APPROVAL")
     change = price_change("20", "vendor asked for a shallower cut")
-    answer = await send_update(handle, PromotionLaunch.change_price, change)
+    answer = await send_update(
+        handle,
+        PromotionLaunch.change_price,
+        await signed(handle, change, SIGNER, POLICY, ttl=TEST_TTL),
+    )
     assert "price version 2" in answer.message
     status = await approve_pending(rig, handle)
     assert status.version == 2
@@ -147,7 +161,11 @@ async def test_a_material_price_change_after_approval_reopens_and_republishes(
     await approve_pending(rig, handle)
     await rig.wait_state(handle, "SCHEDULED")
     change = price_change("35", "match a competitor")
-    answer = await send_update(handle, PromotionLaunch.change_price, change)
+    answer = await send_update(
+        handle,
+        PromotionLaunch.change_price,
+        await signed(handle, change, SIGNER, POLICY, ttl=TEST_TTL),
+    )
     assert "re-opens category_manager" in answer.message
     reopened = await rig.wait_for(
         handle, lambda s: s.awaiting_role == "category_manager", what="re-approval"
@@ -174,7 +192,11 @@ async def reject_a_price_change(rig: FastRig, handle: WorkflowHandle[Any, Any]) 
     await approve_pending(rig, handle)
     await rig.wait_state(handle, "SCHEDULED")
     change = price_change("35", "match a competitor")
-    await send_update(handle, PromotionLaunch.change_price, change)
+    await send_update(
+        handle,
+        PromotionLaunch.change_price,
+        await signed(handle, change, SIGNER, POLICY, ttl=TEST_TTL),
+    )
     await rig.wait_for(handle, lambda s: s.awaiting_role == "category_manager", what="re-approval")
     await decide(handle, "category_manager", approve=False, comment="too deep")
 
@@ -396,3 +418,41 @@ async def test_an_event_with_an_offer_line_per_item_launches_each_items_own_pric
     assert scheduled.offer == "mixed: 20% off (1 item); 1.00 off (1 item); now 8.50 (1 item)"
     await cancel(handle)
     assert_rolled_back(rig, await handle.result())
+
+
+async def test_decisions_are_proven_unsigned_forged_stale_and_replayed_ones_refused(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-PROOF"))
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    alice = approver_for(POLICY, "category_manager")
+    unsigned = Decision(approver=alice, role="category_manager")
+
+    async def refusal(decision: Decision) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await send_update(handle, PromotionLaunch.approve, decision)
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and cause.non_retryable
+        return cause.message
+
+    assert "unsigned" in await refusal(unsigned)
+    forger = INBOX.forger()
+    forged = await signed(handle, unsigned, forger, POLICY, ttl=TEST_TTL)
+    assert "signature" in await refusal(forged)
+    on_v1 = await signed(handle, unsigned, SIGNER, POLICY, ttl=TEST_TTL)
+    await send_update(
+        handle,
+        PromotionLaunch.change_price,
+        await signed(handle, price_change("25", "a shallower cut"), SIGNER, POLICY, ttl=TEST_TTL),
+    )
+    assert "is not what is current" in await refusal(on_v1)  # signed on v1, the plan is v2
+    good = await signed(handle, unsigned, SIGNER, POLICY, ttl=TEST_TTL)
+    await send_update(handle, PromotionLaunch.approve, good)
+    again = await send_update(handle, PromotionLaunch.approve, good)  # the same token twice
+    assert "nothing changed" in again.message
+    status = await rig.status(handle)
+    [approved] = [e for e in status.audit if e.action == "approved"]
+    assert approved.issuer == SIGNER.issuer and approved.kid == SIGNER.kid and approved.token_id
+    await cancel(handle)
+    assert (await handle.result()).state is PromotionState.CANCELLED

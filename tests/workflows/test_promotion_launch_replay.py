@@ -41,7 +41,12 @@ async def test_record_history(promo_rig: PromoRig) -> None:
     await rig.wait_state(handle, "AWAITING_APPROVAL")
     with pytest.raises(CommandError):
         await cli.decide(
-            rig.settings, plan.promotion_id, "mallory", approve=True, client=rig.client
+            rig.settings,
+            plan.promotion_id,
+            "mallory",
+            approve=True,
+            client=rig.client,
+            signer=rig.signer,
         )
     await handle.signal(PromotionLaunch.approval, SignalledDecision(approver="eve", approve=True))
     await rig.approve_all(handle, plan)
@@ -53,9 +58,12 @@ async def test_record_history(promo_rig: PromoRig) -> None:
         Offer.model_validate({"type": "percent_off", "percent": "35"}),
         "competitor price",
         client=rig.client,
+        signer=rig.signer,
     )
     await rig.wait_state(handle, "AWAITING_APPROVAL")
-    await cli.decide(rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client)
+    await cli.decide(
+        rig.settings, plan.promotion_id, "alice", approve=True, client=rig.client, signer=rig.signer
+    )
     await rig.wait_for(
         handle,
         lambda s: s.state.value == "SCHEDULED" and all(c.version == 2 for c in s.channels),
