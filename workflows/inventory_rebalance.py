@@ -77,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rebalance.wms_events import advance, apply_wms_event
     from workflows.activity_calls import call
     from workflows.identity import accept, trust_for, verified
+    from workflows.refusals import refusing
 
 WORKFLOW = "workflow"
 """The audit trail's actor for what the workflow does by itself."""
@@ -447,6 +448,10 @@ class InventoryRebalance:
 
     @approve.validator
     def _validate_approve(self, decision: ApprovalDecision) -> None:
+        with refusing():
+            self._check_approve(decision)
+
+    def _check_approve(self, decision: ApprovalDecision) -> None:
         if self._request is None:
             raise ValueError("the plan has not started yet")
         approvals.check_decision(decision, self._request.policy, self._state)
@@ -457,7 +462,7 @@ class InventoryRebalance:
     def approval(self, decision: ApprovalDecision) -> None:
         """The same decision from a system that can only signal; a refusal is audited."""
         try:
-            self._validate_approve(decision)
+            self._check_approve(decision)
         except ValueError as err:
             self._log("decision refused", f"sent by signal: {err}", decision.approver)
             return
@@ -493,9 +498,10 @@ class InventoryRebalance:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        if self._state in CLOSED_STATES:
-            raise ValueError(f"the plan is closed ({self._state.value}); nothing to cancel")
-        self._proof(request)
+        with refusing():
+            if self._state in CLOSED_STATES:
+                raise ValueError(f"the plan is closed ({self._state.value}); nothing to cancel")
+            self._proof(request)
 
     @workflow.signal(name=WMS_EVENT)
     def wms_event(self, event: WmsEvent) -> None:

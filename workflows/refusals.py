@@ -8,9 +8,26 @@ The types are part of each contract (e.g. `domain.promotion.contract.DECISION_RE
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from temporalio.exceptions import ApplicationError
+
+DECISION_REFUSED = "decision_refused"
+"""The type of a refused decision where no more precise one applies."""
 
 
 def refused(reason: str, kind: str) -> ApplicationError:
     """The error a validator raises to refuse an update, in words, with its type."""
     return ApplicationError(reason, type=kind, non_retryable=True)
+
+
+@contextlib.contextmanager
+def refusing(kind: str = DECISION_REFUSED) -> Iterator[None]:
+    """In a validator: a `ValueError` raised by the checks becomes the typed refusal (a
+    refused token keeps its own reason code as the type)."""
+    try:
+        yield
+    except ValueError as err:
+        code = getattr(getattr(err, "reason", None), "value", None)
+        raise refused(str(err), code or kind) from None

@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activity_calls import call
     from workflows.identity import accept, trust_for, verified
+    from workflows.refusals import refusing
 
 EXCEPTION_DUE = timedelta(days=1)
 """How long a person has to look at an exception (the store task's due time)."""
@@ -465,7 +466,8 @@ class ReturnToRefund:
 
     @approve.validator
     def _validate_approve(self, decision: Decision) -> None:
-        self._validate(decision, APPROVED)
+        with refusing():
+            self._validate(decision, APPROVED)
 
     @workflow.update(name=c.REJECT)
     async def reject(self, decision: Decision) -> ReturnStatus:
@@ -473,7 +475,8 @@ class ReturnToRefund:
 
     @reject.validator
     def _validate_reject(self, decision: Decision) -> None:
-        self._validate(decision, REJECTED)
+        with refusing():
+            self._validate(decision, REJECTED)
 
     @workflow.signal(name=c.APPROVAL)
     def approval(self, signal: ApprovalSignal) -> None:

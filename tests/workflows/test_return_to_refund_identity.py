@@ -129,3 +129,16 @@ async def test_a_refused_approval_signal_is_audited_and_decides_nothing(
     assert final.state is ReturnState.REJECTED
     entry = next(a for a in final.audit if a.action == "rejected")
     assert entry.issuer == "test-inbox" and entry.token_id
+
+
+def test_validator_refusals_are_typed_and_not_retryable() -> None:
+    """A refusal reaches clients (the stock CLI too) as a non-retryable error with a type."""
+    from temporalio.exceptions import ApplicationError
+
+    from workflows.refusals import DECISION_REFUSED, refusing
+
+    with pytest.raises(ApplicationError) as err:
+        with refusing():
+            raise ValueError("lena does not hold the role store_supervisor")
+    assert err.value.non_retryable and err.value.type == DECISION_REFUSED
+    assert err.value.message == "lena does not hold the role store_supervisor"
