@@ -30,7 +30,7 @@ import asyncio
 from collections import defaultdict
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -192,6 +192,7 @@ async def publish_all(
                     ChannelPublication.run,
                     batch,
                     id=workflow_id(parent_workflow_id, batch, n),
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=(
                         f"{batch.action.value} {batch.promotion_id} v{batch.version} on "
                         f"{batch.channel.value}, batch {n} ({len(batch.targets)} target(s))"

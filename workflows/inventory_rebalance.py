@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import (
@@ -113,6 +113,18 @@ class InventoryRebalance:
             # compensation as the `cancel` update, then end as cancelled.
             await self._on_workflow_cancelled()
             raise
+        except FailureError as err:
+            # The run fails: its status and search attributes say so, never the step it left.
+            if not isinstance(err, CancelledError) and not isinstance(err.cause, CancelledError):
+                self._mark_failed(err)
+            raise
+
+    def _mark_failed(self, err: FailureError) -> None:
+        cause = err.cause if err.cause is not None else err
+        words = f"{self._state.value} failed: {getattr(cause, 'message', None) or cause}"
+        self._awaiting = []
+        self._log("failed", words)
+        self._set_state(RebalanceState.FAILED, words)
 
     async def _run(self, request: RebalanceRequest) -> RebalanceResult:
         self._request = request

@@ -23,10 +23,13 @@ class RebalanceState(StrEnum):
     NOTHING_TO_MOVE = "NOTHING_TO_MOVE"
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    """The run failed (a refused plan, a WMS or ERP refusal): the audit says why."""
 
 
 CLOSED_STATES = frozenset(
     {
+        RebalanceState.FAILED,
         RebalanceState.COMPLETED,
         RebalanceState.COMPLETED_WITH_VARIANCES,
         RebalanceState.NOTHING_TO_MOVE,
