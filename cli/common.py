@@ -164,7 +164,7 @@ async def key_conflict_words(temporal: Client, workflow_id: str, *, what: str, n
         else ""
     )
     return (
-        f"{what} was already used by {run}, closed {status}{closed}{state_words}: "
+        f"{what} already ran as {run}, closed {status}{closed}{state_words}: "
         f"a business key names one run forever; use {new_key}"
     )
 

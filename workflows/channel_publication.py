@@ -31,7 +31,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError, RetryState
 from temporalio.exceptions import TimeoutError as DeadlineReached
 
@@ -241,7 +241,6 @@ async def publish_all(
                     ChannelPublication.run,
                     batch,
                     id=workflow_id(parent_workflow_id, batch, n),
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=(
                         f"{batch.action.value} {batch.promotion_id} v{batch.version} on "
                         f"{batch.channel.value}, batch {n} ({len(batch.targets)} target(s))"

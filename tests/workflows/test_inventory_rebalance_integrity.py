@@ -74,7 +74,7 @@ async def test_a_completed_plan_id_is_never_started_again(
     words = str(refused.value)
     assert refused.value.code == 1
     assert "\n" not in words
-    assert f"plan {request.plan_id} was already used by workflow {wf_id} (run {run_id})" in words
+    assert f"plan {request.plan_id} already ran as workflow {wf_id} (run {run_id})" in words
     assert "COMPLETED" in words and "NOTHING_TO_MOVE" in words
     runs = [w async for w in env.client.list_workflows(f"WorkflowId = '{wf_id}'")]
     assert len(runs) == 1
