@@ -37,6 +37,7 @@ from temporalio.exceptions import TimeoutError as DeadlineReached
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+    from common.signals import reads
     from domain.publication.batch import BatchProgress
     from domain.publication.contract import (
         CHANNEL_ACK,
@@ -76,8 +77,10 @@ class ChannelPublication:
         self._progress = BatchProgress.of(request)
 
     @workflow.signal(name=CHANNEL_ACK)
+    @reads(ChannelAck, CHANNEL_ACK, lambda wf, words: wf._progress.unreadable.append(words))
     def channel_ack(self, ack: ChannelAck) -> None:
-        """A channel confirmation; a delivery whose event id was seen already is dropped."""
+        """A channel confirmation; a delivery whose event id was seen already is dropped.
+        One the batch cannot read is recorded in its outcome (`unreadable_signals`)."""
         self._progress.receive_ack(ack)
 
     @workflow.query(name=STATUS)

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         RETAIL_STATE,
         STORE_COUNT,
     )
+    from common.signals import reads
     from domain.activity_options import ActivitySpec
     from domain.audit import AuditEntry
     from domain.rebalance import approvals, transfers
@@ -101,6 +102,7 @@ class InventoryRebalance:
         self._cancel_report: CancelReport | None = None
         self._escalated = False
         self._wake = False
+        self._unreadable: list[str] = []
 
     # ------------------------------------------------------------------ the process
 
@@ -120,8 +122,7 @@ class InventoryRebalance:
             raise
 
     def _mark_failed(self, err: FailureError) -> None:
-        cause = err.cause if err.cause is not None else err
-        words = f"{self._state.value} failed: {getattr(cause, 'message', None) or cause}"
+        words = f"{self._state.value} failed: {getattr(err.cause or err, 'message', err)}"
         self._awaiting = []
         self._log("failed", words)
         self._set_state(RebalanceState.FAILED, words)
@@ -493,6 +494,7 @@ class InventoryRebalance:
             raise ValueError(f"the plan is closed ({self._state.value}); nothing to cancel")
 
     @workflow.signal(name=WMS_EVENT)
+    @reads(WmsEvent, WMS_EVENT, lambda wf, words: wf._unreadable_signal(words))
     def wms_event(self, event: WmsEvent) -> None:
         """Picked / shipped / received from the WMS; duplicates dropped by event id."""
         if event.event_id in self._seen_events:
@@ -522,6 +524,7 @@ class InventoryRebalance:
             excluded=self._plan.excluded if self._plan else [],
             escalated=self._escalated,
             audit=list(self._audit),
+            unreadable_signals=list(self._unreadable),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -552,6 +555,10 @@ class InventoryRebalance:
             self._variances.append(variance)
             self._pending_claims.append(variance)
             self._log("variance", f"{transfer.transfer_id}: {variance.detail}")
+
+    def _unreadable_signal(self, words: str) -> None:
+        self._unreadable.append(words)
+        self._log("signal unreadable", words)
 
     def _refresh_awaiting(self) -> None:
         role = self._awaiting[0] if self._awaiting else None

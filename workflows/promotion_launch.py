@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from common.signals import audited, reads
     from domain.promotion import contract as c
     from domain.promotion.approvals import (
         ApprovalState,
@@ -584,6 +585,7 @@ class PromotionLaunch:
             raise ValueError(refusal)
 
     @workflow.signal(name=c.STORE_TASK_DONE)
+    @reads(c.TaskDone, c.STORE_TASK_DONE, audited(lambda wf: wf.launch.audit))
     def store_task_done(self, event: c.TaskDone) -> None:
         s = self.s
         if event.event_id in s.seen_events:

@@ -172,6 +172,9 @@ class PublicationOutcome(BaseModel):
     duplicate_acks_dropped: int
     reconciled_by_readback: int
     republished: int
+    unreadable_signals: list[str] = Field(default_factory=list)
+    """`channel_ack` signals the batch could not read (event id and why): recorded, not
+    dropped in silence (the run's `RetailProblem` search attribute is set too)."""
 
     @property
     def failed_targets(self) -> list[str]:

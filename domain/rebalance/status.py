@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.audit import AuditEntry
 from domain.rebalance.plan import RebalancePlan
@@ -129,6 +129,9 @@ class RebalanceStatus(BaseModel):
     excluded: list[ExcludedPosition]
     escalated: bool
     audit: list[AuditEntry]
+    unreadable_signals: list[str] = Field(default_factory=list)
+    """`wms_event` signals the run could not read (event id and why): never dropped in
+    silence; `RetailProblem` is set too."""
 
 
 def progress_words(transfers: list[Transfer], *, escalated: bool) -> str:
