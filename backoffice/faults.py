@@ -89,6 +89,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
         "release_transfer",
         "cancel_transfer",
         "get_transfer",
+        "list_transfers",
         "advance",
         "restock",
         "events",

@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         need_by_problem,
         needs_demand_read,
         plan_rebalance,
-        size_problem,
+        plan_refusal,
     )
     from domain.rebalance.status import (
         CLOSED_STATES,
@@ -206,9 +206,9 @@ class InventoryRebalance:
                 f"{excluded.location_id}/{excluded.item_id}: {excluded.reason} ({excluded.detail})",
             )
         workflow.upsert_search_attributes([AMOUNT_AT_RISK.value_set(float(plan.total_cost))])
-        too_large = size_problem(plan, request.policy)
-        if too_large:
-            raise ApplicationError(too_large, type="plan_too_large", non_retryable=True)
+        refused = plan_refusal(plan, estate, request.policy)
+        if refused:
+            raise ApplicationError(refused[1], type=refused[0], non_retryable=True)
         return plan
 
     async def _await_approval(self, request: RebalanceRequest) -> RebalanceResult | None:

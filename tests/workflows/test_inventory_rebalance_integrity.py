@@ -16,8 +16,8 @@ from cli.rebalance import plan_command
 from common.config import Settings
 from domain.rebalance.contract import RebalanceRequest, workflow_id
 from domain.rebalance.status import RebalanceState
-from fakes.rebalance import FakeInventory
-from tests.fixtures.rebalance import rebalance_request
+from fakes.rebalance import FakeInventory, small_estate
+from tests.fixtures.rebalance import rebalance_request, wait_for_status
 from workflows.inventory_rebalance import InventoryRebalance
 
 RETAIL_STATE = SearchAttributeKey.for_keyword("RetailState")
@@ -78,3 +78,35 @@ async def test_a_completed_plan_id_is_never_started_again(
     assert "COMPLETED" in words and "NOTHING_TO_MOVE" in words
     runs = [w async for w in env.client.list_workflows(f"WorkflowId = '{wf_id}'")]
     assert len(runs) == 1
+
+
+def inflated_estate(planned_at: Any) -> Any:
+    """Every store figure inflated: 102 and 103 units against a demand of 8 each."""
+    estate = small_estate(planned_at)
+    return estate.model_copy(
+        update={
+            "positions": [
+                p.model_copy(update={"on_hand": p.on_hand + 100}) for p in estate.positions
+            ],
+            "demand": [d.model_copy(update={"units": 8}) for d in estate.demand],
+        }
+    )
+
+
+async def test_a_plan_on_an_inflated_feed_waits_for_approval_below_the_thresholds(
+    env: WorkflowEnvironment, task_queue: str, fake_inventory: FakeInventory
+) -> None:
+    fake_inventory.estate_factory = inflated_estate
+    s1_needs = rebalance_request(
+        demand_override=[
+            {"store_id": "S1", "item_id": "I1", "units": 200},
+            {"store_id": "S2", "item_id": "I1", "units": 8},
+        ]
+    )
+    handle = await start(env, s1_needs, task_queue)
+    status = await wait_for_status(
+        handle, lambda s: s.state == RebalanceState.AWAITING_APPROVAL, what="approval"
+    )
+    assert status.plan is not None and 0 < status.plan.total_units < 1000
+    assert [r for r in status.approval_reasons if "stock feed is doubtful" in r]
+    await handle.cancel()
