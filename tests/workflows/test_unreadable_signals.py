@@ -13,6 +13,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from common.signals import UNREADABLE_SIGNAL
+from domain.promotion.contract import STORE_TASK_DONE
 from domain.publication.contract import CHANNEL_ACK, Channel
 from domain.rebalance.contract import WMS_EVENT, workflow_id
 from domain.returns import contract as returns_contract
@@ -20,6 +21,7 @@ from domain.returns.status import ReturnState
 from fakes.publication import ScriptedChannel
 from fakes.rebalance import FakeInventory
 from fakes.returns import ScriptedReturnSystems
+from tests.fixtures.promotion import FastRig
 from tests.fixtures.publication import publication_request
 from tests.fixtures.rebalance import rebalance_request, wait_for_status
 from tests.fixtures.returns import return_request, start_return, wait_for_state
@@ -92,5 +94,23 @@ async def test_an_ingress_receipt_is_read_and_an_unreadable_one_is_audited(
     unreadable = [a for a in status.audit if a.action == "signal unreadable"]
     assert len(unreadable) == 1 and "ev-1" in unreadable[0].detail
     assert "receipt_id" in unreadable[0].detail
+    assert await problem_of(handle) == UNREADABLE_SIGNAL
+    await handle.terminate("test over")
+
+
+async def test_an_unreadable_store_task_event_is_audited_and_flagged(
+    fast_promo_rig: FastRig,
+) -> None:
+    rig = fast_promo_rig
+    handle = await rig.launch(rig.plan(prefix="FAST-UNREADABLE"))
+    await rig.wait_state(handle, "AWAITING_APPROVAL")
+    await handle.signal(STORE_TASK_DONE, {"event_id": "task-ev-1", "status": "finished"})
+    status = await rig.wait_for(
+        handle,
+        lambda s: any(a.action == "signal unreadable" for a in s.audit),
+        what="the unreadable event audited",
+    )
+    [entry] = [a for a in status.audit if a.action == "signal unreadable"]
+    assert "task-ev-1" in entry.detail and "task_id" in entry.detail
     assert await problem_of(handle) == UNREADABLE_SIGNAL
     await handle.terminate("test over")
