@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import activity_name, build_activities, with_fakes
+from common.codec import CodecKeyError
 from common.config import Settings
 from common.process import exit_now
 from common.temporal import TemporalUnreachable, connect
@@ -94,6 +95,9 @@ def main() -> int:
     except TemporalUnreachable as err:
         log.error("%s", err)
         return 3
+    except CodecKeyError as err:  # no key: refuse rather than write customer data in clear
+        log.error("%s", err)
+        return 2
     return 0
 
 

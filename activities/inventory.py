@@ -38,6 +38,7 @@ from domain.rebalance.estate import (
     Estate,
     ItemRule,
     Location,
+    Movement,
     Position,
     Site,
     demand_from_sales,
@@ -46,6 +47,9 @@ from domain.rebalance.estate import (
 from wire.common import Callback, QuantityLine
 from wire.erp import TransferClaimRequest
 from wire.wms import TransferLine, TransferRequest
+
+MOVING_STATUSES = ("RELEASED", "PICKED", "SHIPPED", "RECEIVED")
+"""Transfer states that move stock (created and cancelled ones do not)."""
 
 
 class InventoryActivities:
@@ -145,6 +149,7 @@ class InventoryActivities:
             )
             for p in wire_positions
         ]
+        movements = await self._movements(query, [s.location_id for s in sites])
         demand = []
         if query.read_demand:
             since = query.planned_at - query.sales_history
@@ -161,6 +166,7 @@ class InventoryActivities:
         return Estate(
             locations=locations,
             positions=positions,
+            movements=movements,
             demand=demand,
             lanes=derive_lanes(sites, query.stores),
             items=[
@@ -172,6 +178,38 @@ class InventoryActivities:
                 for i in items
             ],
         )
+
+    async def _movements(self, query: EstateQuery, location_ids: list[str]) -> list[Movement]:
+        """The WMS's transfers from or to the locations, changed within the sales history:
+        what the stock feed must already show (see domain.rebalance.feed)."""
+        transfers = await self.wms.list_transfers(
+            location_ids=location_ids,
+            statuses=list(MOVING_STATUSES),
+            updated_since=query.planned_at - query.sales_history,
+        )
+        items = set(query.items)
+        out: list[Movement] = []
+        for t in transfers:
+            if t.status not in MOVING_STATUSES:
+                continue
+            if t.status in ("SHIPPED", "RECEIVED"):
+                lines = t.shipped
+            else:
+                lines = t.picked if t.status == "PICKED" else t.lines
+            out.extend(
+                Movement(
+                    transfer_id=t.transfer_id,
+                    source_id=t.source_id,
+                    dest_id=t.dest_id,
+                    item_id=line.item_id,
+                    units=line.quantity,
+                    status=t.status,
+                    at=t.updated_at,
+                )
+                for line in lines
+                if line.item_id in items
+            )
+        return out
 
     @activity.defn(name=RELEASE_TRANSFERS.name)
     @refusals_are_final

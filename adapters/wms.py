@@ -15,6 +15,8 @@ Picks never exceed what the source has on hand (a natural short pick).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from adapters.base import BaseAdapter
 from wire.common import QuantityLine
 from wire.wms import AdvanceRequest, Position, RestockRequest, Step, Transfer, TransferRequest
@@ -69,6 +71,26 @@ class WmsClient(BaseAdapter):
             result=Transfer,
             json={"reason": reason},
             idempotency_key=idempotency_key,
+        )
+
+    async def list_transfers(
+        self,
+        *,
+        location_ids: list[str],
+        statuses: list[str] | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
+        """Transfers from or to the locations (optionally by status, changed since)."""
+        return await self._call(
+            "GET",
+            "/transfers",
+            operation="list_transfers",
+            result=list[Transfer],
+            params={
+                "location_ids": location_ids,
+                "statuses": statuses,
+                "updated_since": updated_since,
+            },
         )
 
     async def get_transfer(self, transfer_id: str) -> Transfer:

@@ -35,6 +35,90 @@ REFUSAL_CODES = {
 }
 
 
+# Every operation a fault can name, per system (the second argument of each `gate` call in
+# backoffice/routers, plus "events" for the outbox and "positions" for the stock feed);
+# tests/backoffice/test_faults.py checks this against the routers so it cannot drift.
+CHANNEL_OPERATIONS = ("publish", "retract", "read_back", "events")
+OPERATIONS: dict[str, tuple[str, ...]] = {
+    "erp": (
+        "list_items",
+        "get_item",
+        "list_stores",
+        "get_store",
+        "list_dcs",
+        "get_vendor",
+        "list_deals",
+        "get_deal",
+        "check_deal",
+        "create_promotion",
+        "activate_promotion",
+        "deactivate_promotion",
+        "list_promotions",
+        "get_promotion",
+        "accrue",
+        "reverse_accrual",
+        "claim",
+        "funding",
+        "post",
+        "list_postings",
+        "claim_transfer",
+        "list_transfer_claims",
+        "events",
+    ),
+    "pos": (
+        "publish_prices",
+        "retract_prices",
+        "store_prices",
+        "promotion_prices",
+        "sales",
+        "record_sale",
+        "get_order",
+        "find_receipt",
+        "get_customer",
+        "customer_orders",
+        "refund.card",
+        "refund.gift_card",
+        "refund.store_credit",
+        "refund.cash",
+        "refunds",
+        "events",
+    ),
+    "wms": (
+        "positions",
+        "create_transfer",
+        "release_transfer",
+        "cancel_transfer",
+        "get_transfer",
+        "list_transfers",
+        "advance",
+        "restock",
+        "events",
+    ),
+    "ecommerce": CHANNEL_OPERATIONS,
+    "marketplace": CHANNEL_OPERATIONS,
+    "tasks": ("create_task", "complete_task", "cancel_task", "get_task", "list_tasks", "events"),
+    "fraud": ("score", "events"),
+}
+
+
+def unknown_operation(system: str, operation: str) -> str | None:
+    """Why a fault names an operation no call of `system` uses, listing the real ones."""
+    if operation == "*":
+        return None
+    if system == "*":
+        known = sorted({op for ops in OPERATIONS.values() for op in ops})
+        if operation in known:
+            return None
+        return f"no system has an operation {operation!r}; known: {', '.join(known)}"
+    ops = OPERATIONS.get(system, ())
+    if operation in ops:
+        return None
+    return (
+        f"{system} has no operation {operation!r}; its operations are: {', '.join(ops)} "
+        "(or * for all)"
+    )
+
+
 def seeded_unit(*parts: object) -> float:
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
@@ -187,7 +271,13 @@ def registry(request: Request) -> FaultRegistry:
 
 @router.post("", status_code=201)
 async def set_fault(spec: FaultSpec, request: Request) -> Fault:
-    """Add a fault (replaces the one with the same system and operation)."""
+    """Add a fault (replaces the one with the same system and operation).
+
+    An operation no call of the system uses is refused (422) with the real ones listed:
+    a fault that can never fire would make a drill pass for the wrong reason."""
+    problem = unknown_operation(spec.system, spec.operation)
+    if problem is not None:
+        raise ApiError(422, "unknown_operation", problem, field="operation")
     return registry(request).set(spec)
 
 

@@ -6,6 +6,10 @@ due rows to the event ingress at ``EVENT_INGRESS_URL`` (``python -m ingress``),
 in order per workflow, each row ``planned_deliveries`` times (more than once under the
 ``duplicate`` fault, always with the same ``event_id``). Failures back off and retry;
 after ``MAX_ATTEMPTS`` the row is ``failed`` with the last error (visible at ``/events``).
+An answer that no retry can change is final at once (``failed``, the answer recorded):
+a 4xx other than ``404 workflow_not_found`` (the workflow may not have started yet) and
+``408``/``429``, e.g. ``404 workflow_closed`` (the run has completed) or ``422
+invalid_event`` (the workflow could not read it).
 
 The pacer runs the registered tickers (WMS auto progress, channel confirmations, task
 auto-completion) every ``BACKOFFICE_TICK_S``.
@@ -30,6 +34,20 @@ log = logging.getLogger("backoffice.outbox")
 
 MAX_ATTEMPTS = 40
 BATCH = 200
+RETRYABLE_CLIENT_ERRORS = frozenset({"workflow_not_found"})
+"""4xx codes worth retrying: the workflow may not have started yet."""
+
+
+def is_final(response: httpx.Response) -> bool:
+    """An ingress answer no retry can change (the row fails at once, with the answer)."""
+    status = response.status_code
+    if status < 400 or status >= 500 or status in (408, 429):
+        return False
+    try:
+        code = response.json().get("error")
+    except ValueError:
+        code = None
+    return code not in RETRYABLE_CLIENT_ERRORS
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -71,7 +89,9 @@ class Outbox:
             ).all()
             return list(rows)
 
-    def _record(self, event_id: str, delivered: int, error: str | None) -> None:
+    def _record(
+        self, event_id: str, delivered: int, error: str | None, final: bool = False
+    ) -> None:
         with self.state.db.write() as session:
             row = session.get(OutboxRow, event_id)
             if row is None:
@@ -82,8 +102,8 @@ class Outbox:
                 row.last_error = None
             elif error is not None:
                 row.attempts += 1
-                row.last_error = error
-                if row.attempts >= MAX_ATTEMPTS:
+                row.last_error = f"final: {error}" if final else error
+                if final or row.attempts >= MAX_ATTEMPTS:
                     row.status = "failed"
                 else:
                     row.deliver_after = utcnow() + _backoff(row.attempts)
@@ -95,6 +115,7 @@ class Outbox:
         for row in rows:
             delivered = 0
             error: str | None = None
+            final = False
             for _ in range(row.planned_deliveries - row.deliveries):
                 body = {
                     "workflow_id": row.workflow_id,
@@ -109,9 +130,12 @@ class Outbox:
                     break
                 if response.status_code >= 300:
                     error = f"ingress answered {response.status_code}: {response.text[:300]}"
+                    final = is_final(response)
                     break
                 delivered += 1
-            await run_in_threadpool(self._record, row.event_id, delivered, error)
+            await run_in_threadpool(self._record, row.event_id, delivered, error, final)
+            if final:
+                continue  # recorded as failed: the workflow's later events still go
             if error is not None:
                 # keep this workflow's later events behind the failed one
                 return

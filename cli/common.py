@@ -15,7 +15,14 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
@@ -113,6 +120,65 @@ async def run_query(handle: WorkflowHandle[Any, Any], query: Any, *, what: str) 
         return await handle.query(query)
     except RPCError as err:
         raise _rpc_error(err, what) from None
+
+
+# --------------------------------------------------------------------------- business keys
+
+
+async def start_with_business_key(
+    temporal: Client,
+    run: Any,
+    arg: Any,
+    *,
+    id: str,
+    task_queue: str,
+    what: str,
+    new_key: str,
+    **options: Any,
+) -> WorkflowHandle[Any, Any]:
+    """Start a workflow whose id is a business key: one key names one run, forever.
+
+    Temporal refuses a second start while the first runs (`id_conflict_policy=FAIL`) and
+    after it closed, whatever its end (`id_reuse_policy=REJECT_DUPLICATE`); the refusal
+    becomes one `CommandError` naming the run that used the key and its final state
+    (`what`: "plan P-1"; `new_key`: what to use instead, "a new plan id")."""
+    try:
+        return await temporal.start_workflow(
+            run,
+            arg,
+            id=id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            **options,
+        )
+    except WorkflowAlreadyStartedError:
+        raise CommandError(
+            await key_conflict_words(temporal, id, what=what, new_key=new_key), EXIT_REFUSED
+        ) from None
+
+
+async def key_conflict_words(temporal: Client, workflow_id: str, *, what: str, new_key: str) -> str:
+    """Which run already used `workflow_id` and where it stands, in one line."""
+    try:
+        description = await temporal.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return f"{what} already used workflow id {workflow_id}: not started again; use {new_key}"
+    state = _first(description.search_attributes.get("RetailState"))
+    state_words = f", state {state}" if state else ""
+    run = f"workflow {workflow_id} (run {description.run_id})"
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        return f"{what} already runs as {run}{state_words}: not started again"
+    status = description.status.name if description.status else "CLOSED"
+    closed = (
+        f" at {description.close_time.isoformat(timespec='seconds')}"
+        if description.close_time
+        else ""
+    )
+    return (
+        f"{what} already ran as {run}, closed {status}{closed}{state_words}: "
+        f"a business key names one run forever; use {new_key}"
+    )
 
 
 @dataclass

@@ -24,10 +24,7 @@ from temporalio.client import (
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from cli.common import (
@@ -43,6 +40,7 @@ from cli.common import (
     run_query,
     send_update,
     settings_from,
+    start_with_business_key,
     stdout_is_terminal,
     update_name,
 )
@@ -107,8 +105,8 @@ async def launch(
     A malformed plan, one over the size a launch takes, or (when the backoffice answers)
     one naming an unknown item, store, store group or deal raises `InputError` before
     anything is started; the workflow validates again (it is the authority). A second
-    launch of the same promotion id is refused with `CommandError("promotion X already
-    runs")`.
+    launch of the same promotion id, running or closed, is refused with a `CommandError`
+    naming the run that used it and its state.
     """
     plan = plan or load_plan(plan_path)
     policy = policy or load_policy(policy_path)
@@ -118,38 +116,30 @@ async def launch(
         await check_master_data(settings, plan, source)
     temporal = await client_for(settings, client)
     workflow_id = workflow_id_for(plan.promotion_id)
-    try:
-        return await temporal.start_workflow(
-            PromotionLaunch.run,
-            LaunchInput(plan=plan, policy=policy, launched_by=launched_by or plan.submitted_by),
-            id=workflow_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(RETAIL_KIND, "promotion"),
-                    SearchAttributePair(RETAIL_STATE, "DRAFT"),
-                    SearchAttributePair(PROMOTION_ID, plan.promotion_id),
-                ]
-            ),
-            static_summary=f"Promotion {plan.promotion_id}: {plan.name}",
-            static_details=(
-                f"{plan.offer_words()} on {len(plan.items)} item(s), "
-                f"{len(plan.stores)} store(s) {' '.join(plan.store_groups)}, channels "
-                f"{', '.join(c.value for c in plan.channels)}; "
-                f"{plan.starts_at.isoformat()} to {plan.ends_at.isoformat()}; "
-                f"submitted by {plan.submitted_by}"
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        running = await _is_running(temporal, workflow_id)
-        if running:
-            raise CommandError(f"promotion {plan.promotion_id} already runs") from None
-        raise CommandError(
-            f"promotion {plan.promotion_id} already ran (workflow {workflow_id} is closed); "
-            "use a new promotion id"
-        ) from None
+    return await start_with_business_key(
+        temporal,
+        PromotionLaunch.run,
+        LaunchInput(plan=plan, policy=policy, launched_by=launched_by or plan.submitted_by),
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        what=f"promotion {plan.promotion_id}",
+        new_key="a new promotion id",
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(RETAIL_KIND, "promotion"),
+                SearchAttributePair(RETAIL_STATE, "DRAFT"),
+                SearchAttributePair(PROMOTION_ID, plan.promotion_id),
+            ]
+        ),
+        static_summary=f"Promotion {plan.promotion_id}: {plan.name}",
+        static_details=(
+            f"{plan.offer_words()} on {len(plan.items)} item(s), "
+            f"{len(plan.stores)} store(s) {' '.join(plan.store_groups)}, channels "
+            f"{', '.join(c.value for c in plan.channels)}; "
+            f"{plan.starts_at.isoformat()} to {plan.ends_at.isoformat()}; "
+            f"submitted by {plan.submitted_by}"
+        ),
+    )
 
 
 async def _is_running(temporal: Client, workflow_id: str) -> bool:

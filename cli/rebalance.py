@@ -23,7 +23,6 @@ from typing import TypeVar
 import typer
 from rich.table import Table
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from cli.common import (
     EXIT_UNREACHABLE,
@@ -38,6 +37,7 @@ from cli.common import (
     run_query,
     send_update,
     settings_from,
+    start_with_business_key,
 )
 from cli.keys import sign_now, signer_from
 from common.config import Settings
@@ -150,20 +150,20 @@ async def plan_command(
         await check_master_data(settings, request, source)
     temporal = await client_for(settings, client)
     wf_id = workflow_id(request.plan_id)
-    try:
-        await temporal.start_workflow(
-            InventoryRebalance.run,
-            request,
-            id=wf_id,
-            task_queue=settings.task_queue,
-            static_summary=f"Rebalance {request.plan_id} ({request.reason})",
-            static_details=(
-                f"{len(request.scope.stores)} store(s) x {len(request.scope.items)} item(s), "
-                f"need by {request.need_by.isoformat()}"
-            ),
-        )
-    except WorkflowAlreadyStartedError as err:
-        raise CommandError(f"plan {request.plan_id} already runs as workflow {wf_id}") from err
+    await start_with_business_key(
+        temporal,
+        InventoryRebalance.run,
+        request,
+        id=wf_id,
+        task_queue=settings.task_queue,
+        what=f"plan {request.plan_id}",
+        new_key="a new plan id",
+        static_summary=f"Rebalance {request.plan_id} ({request.reason})",
+        static_details=(
+            f"{len(request.scope.stores)} store(s) x {len(request.scope.items)} item(s), "
+            f"need by {request.need_by.isoformat()}"
+        ),
+    )
     return wf_id
 
 

@@ -22,8 +22,6 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from cli.common import (
@@ -40,6 +38,7 @@ from cli.common import (
     run_query,
     send_update,
     settings_from,
+    start_with_business_key,
     update_name,
 )
 from cli.keys import sign_now, signer_from
@@ -90,23 +89,20 @@ async def open_return(
     request = load_model(path, ReturnRequest)
     policy = load_model(policy_path or DEFAULT_POLICY, ReturnPolicy)
     temporal = await client_for(settings, client)
-    try:
-        handle = await temporal.start_workflow(
-            ReturnToRefund.run,
-            ReturnInput(request=request, policy=policy),
-            id=workflow_id(request.rma_id),
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=f"Return {request.rma_id} of order {request.order_id}",
-            static_details=(
-                f"{request.channel.value} return, reason {request.reason.value}, "
-                f"{len(request.lines)} line(s)"
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        raise InputError(
-            str(path), [("rma_id", f"return {request.rma_id} already exists: not started again")]
-        ) from None
+    handle = await start_with_business_key(
+        temporal,
+        ReturnToRefund.run,
+        ReturnInput(request=request, policy=policy),
+        id=workflow_id(request.rma_id),
+        task_queue=settings.task_queue,
+        what=f"return {request.rma_id}",
+        new_key="a new RMA id",
+        static_summary=f"Return {request.rma_id} of order {request.order_id}",
+        static_details=(
+            f"{request.channel.value} return, reason {request.reason.value}, "
+            f"{len(request.lines)} line(s)"
+        ),
+    )
     return handle.id
 
 

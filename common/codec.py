@@ -9,13 +9,15 @@ key ring.
 Keys come from, in this order:
 - `RETAIL_CODEC_KEYS`: either the key file's JSON document, or `id:base64key` pairs
   separated by commas (the last pair is the active key);
-- `RETAIL_CODEC_KEY_FILE`: a JSON key file
-  `{"active": "k-...", "keys": {"k-...": "<base64 32 bytes>", ...}}`;
-- `.devstack/codec-keys.json` in the current directory, when it exists
+- the key file `common.config.codec_key_file()`: `RETAIL_CODEC_KEY_FILE`, else
+  `codec-keys.json` in the devstack folder (`RETAIL_DEVSTACK_DIR`, else the project's
+  `.devstack/`, whatever the current folder), a JSON document
+  `{"active": "k-...", "keys": {"k-...": "<base64 32 bytes>", ...}}`
   (`python -m devstack up` creates it with `ensure_key_file`).
 
-Without any of them payloads are not encrypted (plain pydantic JSON), so a bare test
-server or a quick experiment still works.
+Fail closed: without any of them `require_keyring` raises `MissingCodecKey`, in one line
+naming where it looked; the worker, the starter, the ingress and the codec server refuse to
+start rather than write customer data into history in clear.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from common.config import CODEC_KEY_FILE_NAME, ENV_CODEC_KEY_FILE, codec_key_file
+
 ENCODING = b"binary/encrypted"
 CIPHER = b"AES-256-GCM"
 KEY_ID_META = "encryption-key-id"
@@ -46,12 +50,17 @@ NONCE_BYTES = 12
 KEY_BYTES = 32
 
 ENV_KEYS = "RETAIL_CODEC_KEYS"
-ENV_KEY_FILE = "RETAIL_CODEC_KEY_FILE"
-DEFAULT_KEY_FILE = Path(".devstack") / "codec-keys.json"
+ENV_KEY_FILE = ENV_CODEC_KEY_FILE
+DEFAULT_KEY_FILE = Path(".devstack") / CODEC_KEY_FILE_NAME
+"""Relative form, for words only; the file is `common.config.codec_key_file()`."""
 
 
 class CodecKeyError(ValueError):
     """The key configuration is unusable or a payload names a key we do not hold."""
+
+
+class MissingCodecKey(CodecKeyError):
+    """No codec key anywhere we look: a process handling customer data must not start."""
 
 
 @dataclass(frozen=True)
@@ -149,9 +158,10 @@ def _write_key_file(path: Path, ring: KeyRing) -> None:
     os.replace(tmp, path)
 
 
-def ensure_key_file(path: Path | str = DEFAULT_KEY_FILE) -> Path:
-    """Create `path` with one fresh active key unless it exists; return the path."""
-    file = Path(path)
+def ensure_key_file(path: Path | str | None = None) -> Path:
+    """Create `path` (default `codec_key_file()`) with one fresh active key unless it
+    exists; return the path."""
+    file = Path(path) if path is not None else codec_key_file()
     if file.exists():
         read_key_file(file)  # refuse early when it is unusable
         return file
@@ -160,7 +170,7 @@ def ensure_key_file(path: Path | str = DEFAULT_KEY_FILE) -> Path:
     return file
 
 
-def rotate_key_file(path: Path | str = DEFAULT_KEY_FILE) -> str:
+def rotate_key_file(path: Path | str | None = None) -> str:
     """Add a fresh key to the file and make it active; old keys stay for decoding."""
     file = ensure_key_file(path)
     ring = read_key_file(file)
@@ -172,8 +182,8 @@ def rotate_key_file(path: Path | str = DEFAULT_KEY_FILE) -> str:
 
 
 def keyring_from_env(environ: Mapping[str, str] | None = None) -> KeyRing | None:
-    """The configured key ring, or None when encryption is not configured."""
-    environ = os.environ if environ is None else environ
+    """The configured key ring, or None when no key is configured anywhere we look."""
+    environ = dict(os.environ if environ is None else environ)
     inline = environ.get(ENV_KEYS, "").strip()
     if inline:
         return KeyRing.parse(inline, source=f"environment variable {ENV_KEYS}")
@@ -182,9 +192,32 @@ def keyring_from_env(environ: Mapping[str, str] | None = None) -> KeyRing | None
         if not Path(path).exists():
             raise CodecKeyError(f"{ENV_KEY_FILE}={path}: no such file")
         return read_key_file(path)
-    if DEFAULT_KEY_FILE.exists():
-        return read_key_file(DEFAULT_KEY_FILE)
+    default = codec_key_file(environ)
+    if default.exists():
+        return read_key_file(default)
     return None
+
+
+def where_keys_are_looked_for(environ: Mapping[str, str] | None = None) -> str:
+    environ = dict(os.environ if environ is None else environ)
+    return (
+        f"looked in {ENV_KEYS} (unset), {ENV_KEY_FILE} (unset) and "
+        f"{codec_key_file(environ)} (no such file)"
+    )
+
+
+def require_keyring(
+    environ: Mapping[str, str] | None = None, *, who: str = "this process"
+) -> KeyRing:
+    """The configured key ring; `MissingCodecKey` (one line, where it looked) without one."""
+    ring = keyring_from_env(environ)
+    if ring is None:
+        raise MissingCodecKey(
+            f"{who} handles customer data and found no codec key, so it does not start: "
+            f"{where_keys_are_looked_for(environ)}; run `python -m devstack up` (it creates "
+            f"the key file) or set {ENV_KEYS} or {ENV_KEY_FILE}"
+        )
+    return ring
 
 
 class EncryptionCodec(PayloadCodec):
@@ -240,6 +273,13 @@ class EncryptionCodec(PayloadCodec):
 def codec_from_env(environ: Mapping[str, str] | None = None) -> EncryptionCodec | None:
     ring = keyring_from_env(environ)
     return EncryptionCodec(ring) if ring is not None else None
+
+
+def required_codec(
+    environ: Mapping[str, str] | None = None, *, who: str = "this process"
+) -> EncryptionCodec:
+    """The configured codec; `MissingCodecKey` without keys (fail closed, no clear text)."""
+    return EncryptionCodec(require_keyring(environ, who=who))
 
 
 def with_codec(base: DataConverter, codec: PayloadCodec | None) -> DataConverter:

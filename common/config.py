@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_TASK_QUEUE = "retail-ops"
+
+ENV_DEVSTACK_DIR = "RETAIL_DEVSTACK_DIR"
+ENV_CODEC_KEY_FILE = "RETAIL_CODEC_KEY_FILE"
+CODEC_KEY_FILE_NAME = "codec-keys.json"
+
+
+def project_root() -> Path:
+    """The checkout this code runs from (the folder holding `common/`)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def devstack_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `python -m devstack` keeps its state: `RETAIL_DEVSTACK_DIR`, else `.devstack`
+    in the project (never the current folder: a command run elsewhere finds the same)."""
+    env = os.environ if environ is None else environ
+    raw = env.get(ENV_DEVSTACK_DIR, "").strip()
+    return Path(raw).resolve() if raw else project_root() / ".devstack"
+
+
+def codec_key_file(environ: Mapping[str, str] | None = None) -> Path:
+    """The one place the payload key file is looked for and created by `devstack up`:
+    `RETAIL_CODEC_KEY_FILE`, else `codec-keys.json` in `devstack_dir()`."""
+    env = os.environ if environ is None else environ
+    raw = env.get(ENV_CODEC_KEY_FILE, "").strip()
+    return Path(raw).resolve() if raw else devstack_dir(env) / CODEC_KEY_FILE_NAME
 
 
 def _env(name: str, default: str) -> str:
@@ -50,4 +77,11 @@ class Settings:
         return cls()
 
 
-__all__ = ["DEFAULT_TASK_QUEUE", "Settings", "_env_int"]
+__all__ = [
+    "DEFAULT_TASK_QUEUE",
+    "Settings",
+    "_env_int",
+    "codec_key_file",
+    "devstack_dir",
+    "project_root",
+]

@@ -29,9 +29,17 @@ def exit_now(code: object) -> NoReturn:
 
 
 def run_and_exit(main: object) -> NoReturn:
-    """Call `main()` (which may raise SystemExit) and leave with its code."""
+    """Call `main()` (which may raise SystemExit) and leave with its code.
+
+    A missing or unusable codec key ends the process in one line (exit 2): a starter
+    without keys must not write customer data into history in clear."""
+    from common.codec import CodecKeyError
+
     try:
         code = main()  # type: ignore[operator]
     except SystemExit as stop:
         code = stop.code
+    except CodecKeyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        code = 2
     exit_now(code)

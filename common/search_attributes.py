@@ -10,6 +10,9 @@ PROMOTION_ID = SearchAttributeKey.for_keyword("PromotionId")
 AWAITING_ROLE = SearchAttributeKey.for_keyword("AwaitingRole")
 STORE_COUNT = SearchAttributeKey.for_int("StoreCount")
 AMOUNT_AT_RISK = SearchAttributeKey.for_float("AmountAtRisk")
+RETAIL_PROBLEM = SearchAttributeKey.for_keyword("RetailProblem")
+"""Set when a run met a problem it cannot fix by itself (`unreadable_signal`: a signal it
+could not read, recorded in its status and audit)."""
 
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     RETAIL_KIND,
@@ -18,6 +21,7 @@ ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     AWAITING_ROLE,
     STORE_COUNT,
     AMOUNT_AT_RISK,
+    RETAIL_PROBLEM,
 )
 
 _CLI_TYPE = {

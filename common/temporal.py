@@ -7,6 +7,8 @@ writes the other can read.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -14,20 +16,26 @@ from temporalio.converter import DataConverter
 
 from common.config import Settings
 
+if TYPE_CHECKING:
+    from common.codec import EncryptionCodec
+
 
 class TemporalUnreachable(RuntimeError):
     """The Temporal frontend did not answer; the message says where we looked."""
 
 
-def data_converter() -> DataConverter:
-    """Pydantic payloads, encrypted by the payload codec when one is configured.
+def data_converter(
+    codec: EncryptionCodec | None = None, *, who: str = "this process"
+) -> DataConverter:
+    """Pydantic payloads, always encrypted: `codec`, else the configured keys.
 
-    Keys: `RETAIL_CODEC_KEYS`, `RETAIL_CODEC_KEY_FILE` or `.devstack/codec-keys.json`
-    (see common/codec.py); with none of them payloads travel unencrypted.
+    Keys: `RETAIL_CODEC_KEYS`, else the key file `common.config.codec_key_file()` (see
+    common/codec.py). Without them `MissingCodecKey` is raised, naming where it looked:
+    nothing is ever written to history in clear.
     """
-    from common.codec import codec_from_env, with_codec
+    from common.codec import required_codec, with_codec
 
-    return with_codec(pydantic_data_converter, codec_from_env())
+    return with_codec(pydantic_data_converter, codec or required_codec(who=who))
 
 
 async def connect(settings: Settings | None = None, *, service_name: str = "retail-ops") -> Client:
@@ -35,12 +43,13 @@ async def connect(settings: Settings | None = None, *, service_name: str = "reta
     from common.telemetry import configure_tracing
 
     settings = settings or Settings.from_env()
+    converter = data_converter(who=service_name)  # no key: refuse before connecting
     configure_tracing(service_name)
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.namespace,
-            data_converter=data_converter(),
+            data_converter=converter,
             interceptors=[TracingInterceptor()],
         )
     except RuntimeError as err:

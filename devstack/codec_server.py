@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,13 +26,12 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from common.codec import (
-    DEFAULT_KEY_FILE,
-    ENV_KEY_FILE,
     CodecKeyError,
     EncryptionCodec,
-    codec_from_env,
+    required_codec,
     rotate_key_file,
 )
+from common.config import codec_key_file
 
 DEFAULT_PORT = 8081
 ENV_ORIGINS = "RETAIL_CODEC_CORS_ORIGINS"
@@ -56,12 +54,7 @@ def build_app(
 ) -> FastAPI:
     """The codec app; `codec` defaults to the configured keys (which must exist)."""
     if codec is None:
-        codec = codec_from_env()
-        if codec is None:
-            raise CodecKeyError(
-                "no codec keys configured: set RETAIL_CODEC_KEYS or RETAIL_CODEC_KEY_FILE, "
-                "or run `python -m devstack up` once to create .devstack/codec-keys.json"
-            )
+        codec = required_codec(who="the codec server")
     token = token if token is not None else (os.environ.get(ENV_TOKEN, "").strip() or None)
     active_codec = codec
 
@@ -142,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         if args.rotate_key:
-            path = Path(os.environ.get(ENV_KEY_FILE, "").strip() or DEFAULT_KEY_FILE)
+            path = codec_key_file()
             key_id = rotate_key_file(path)
             print(f"{path}: new active key {key_id}; restart the worker, starter and codec server")
             return

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.config import DEFAULT_TASK_QUEUE
+from common.config import DEFAULT_TASK_QUEUE, devstack_dir
 
 
 def _port(name: str, default: int) -> int:
@@ -33,7 +33,7 @@ class StackConfig:
     @classmethod
     def from_env(cls) -> StackConfig:
         return cls(
-            state_dir=Path(os.environ.get("RETAIL_DEVSTACK_DIR", ".devstack")).resolve(),
+            state_dir=devstack_dir(),
             host=os.environ.get("RETAIL_HOST", "127.0.0.1"),
             temporal_port=_port("RETAIL_TEMPORAL_PORT", 7233),
             ui_port=_port("RETAIL_UI_PORT", 8233),

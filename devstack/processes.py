@@ -123,14 +123,18 @@ def _reap(pid: int) -> None:
         pass
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """True when something already listens on host:port (we try to bind it)."""
+def port_in_use(host: str, port: int, *, timeout_s: float = 0.5) -> bool:
+    """True when something accepts connections on host:port.
+
+    A connect, not a bind: after a stop the port keeps TIME-WAIT sockets for about a minute,
+    which make a bind fail although nothing listens and a restart would succeed."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
         try:
-            sock.bind((host, port))
+            sock.connect((host, port))
         except OSError:
-            return True
-    return False
+            return False
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:

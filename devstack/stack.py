@@ -19,6 +19,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, GetSyste
 from temporalio.client import Client
 
 from common.codec import ENV_KEY_FILE, ensure_key_file
+from common.config import CODEC_KEY_FILE_NAME
 from common.search_attributes import cli_declarations
 from devstack.config import StackConfig
 from devstack.processes import PidRecord, is_alive, port_in_use, read_pid, spawn, stop
@@ -282,9 +283,13 @@ async def up(config: StackConfig, *, on_step: Callable[[str], None] = print) -> 
 
 
 def _prepare_codec_keys(config: StackConfig) -> None:
-    """Create the payload key file on first start; every component reads it from the env."""
-    key_file = ensure_key_file(config.state_dir / "codec-keys.json")
-    os.environ.setdefault(ENV_KEY_FILE, str(key_file))
+    """Create the payload key file on first start; every component reads it from the env.
+
+    The file is where `common.config.codec_key_file()` looks (RETAIL_CODEC_KEY_FILE, else
+    the state folder), so a worker or starter started later, from any folder, finds it."""
+    configured = os.environ.get(ENV_KEY_FILE, "").strip()
+    key_file = ensure_key_file(configured or config.state_dir / CODEC_KEY_FILE_NAME)
+    os.environ[ENV_KEY_FILE] = str(key_file)
 
 
 def _port_variable(label: str) -> str:

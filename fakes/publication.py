@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 from domain.publication.contract import (
     READ_BACK,
@@ -43,6 +45,9 @@ class ScriptedChannel:
     * ``confirm_on_send``: the send answers confirmed at once (as POS does).
     * ``hold``: every send waits for this event before it answers (`held` counts the
       sends waiting); set it to let them go.
+    * ``unreachable_until``: an outage: an attempt scheduled before this time (server
+      time, so it follows time skipping) fails transiently, as the real activity does
+      (on its give-up attempt it reports each target unreachable instead of failing).
     """
 
     client: Client
@@ -53,6 +58,8 @@ class ScriptedChannel:
     sends: list[tuple[str, int]] = field(default_factory=list)
     requests: list[PublicationRequest] = field(default_factory=list)
     """Every batch request received, in order."""
+    unreachable_until: datetime | None = None
+    failed_attempts: int = 0
     held: int = 0
     read_backs: int = 0
     _applied: dict[str, int] = field(default_factory=dict)
@@ -65,6 +72,34 @@ class ScriptedChannel:
             self.held += 1
             await self.hold.wait()
             self.held -= 1
+        if self.unreachable_until is not None:
+            info = activity.info()
+            if info.current_attempt_scheduled_time < self.unreachable_until:
+                self.failed_attempts += 1
+                if info.attempt < data.give_up_on_attempt:
+                    raise ApplicationError(
+                        f"{request.channel.value} is unavailable (scripted outage)",
+                        type=f"transient_{request.channel.value}",
+                    )
+                return SendBatchResult(
+                    sends=[
+                        TargetSend(
+                            target=s.target,
+                            idempotency_key=idempotency_key(
+                                request.promotion_id,
+                                request.channel,
+                                request.action,
+                                request.version,
+                                s.target,
+                                attempt=s.attempt,
+                            ),
+                            sent=False,
+                            error=f"{request.channel.value} unreachable after {info.attempt} "
+                            "attempts: scripted outage",
+                        )
+                        for s in data.sends
+                    ]
+                )
         handle = self.client.get_workflow_handle(data.callback_workflow_id)
         out = []
         for s in data.sends:

@@ -91,6 +91,8 @@ class FakeInventory:
     transfers: dict[str, FakeTransfer] = field(default_factory=dict)
     claims: list[ClaimInput] = field(default_factory=list)
     cancel_calls: list[str] = field(default_factory=list)
+    release_refusal: str | None = None
+    """When set, the release is refused as final with this error type (a WMS 409)."""
 
     def activities(self) -> list[Callable[..., Any]]:
         return [
@@ -112,6 +114,12 @@ class FakeInventory:
 
     @activity.defn(name=RELEASE_TRANSFERS.name)
     async def release_transfers(self, batch: ReleaseBatch) -> list[ReleasedTransfer]:
+        if self.release_refusal is not None:
+            raise ApplicationError(
+                f"the WMS refused the release ({self.release_refusal})",
+                type=self.release_refusal,
+                non_retryable=True,
+            )
         for order in batch.transfers:
             self.transfers.setdefault(order.transfer_id, FakeTransfer(order.model_dump()))
         return [

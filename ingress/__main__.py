@@ -11,6 +11,7 @@ import sys
 
 import uvicorn
 
+from common.codec import require_keyring
 from ingress.app import create_app
 from ingress.config import IngressConfig
 
@@ -18,7 +19,8 @@ from ingress.config import IngressConfig
 def main() -> int:
     try:
         config = IngressConfig()
-    except ValueError as err:
+        require_keyring(who="the event ingress")  # it signals customer data: fail closed
+    except ValueError as err:  # CodecKeyError is a ValueError
         print(f"ingress: {err}", file=sys.stderr)
         return 2
     uvicorn.run(

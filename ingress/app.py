@@ -5,10 +5,17 @@ The body is a :class:`wire.events.IngressEvent`: ``{"workflow_id", "signal", "ru
 ``run_id`` is given) with the event as its one argument. It does not drop duplicates:
 receivers do, by ``event["event_id"]``.
 
+Events of the signals the workflows take from the systems (`EVENT_MODELS`: channel
+acks, WMS events, store task completions, return receipts and inspections) are validated
+against the very models the workflows' handlers read, so an event the workflow could not
+read is refused here, with the field, instead of being delivered and lost.
+
 Answers: 202 delivered; 400 ``invalid_input`` (no ``event.event_id``, a malformed body);
-404 ``workflow_not_found`` (the sender retries for a while: the workflow may not have
-started yet); 503 ``temporal_unreachable`` or ``signal_failed`` when Temporal cannot take
-the signal (the sender retries).
+422 ``invalid_event`` (the event does not fit the signal's model; ``field`` names the
+first field at fault); 404 ``workflow_not_found`` (the sender retries for a while: the
+workflow may not have started yet); 404 ``workflow_closed`` (the run has completed: final,
+the sender must not retry); 503 ``temporal_unreachable`` or ``signal_failed`` when
+Temporal cannot take the signal (the sender retries).
 """
 
 from __future__ import annotations
@@ -16,16 +23,48 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from common.config import Settings
+from common.signals import problem_words
 from common.temporal import TemporalUnreachable, connect
+from domain.promotion.contract import STORE_TASK_DONE, TaskDone
+from domain.publication.contract import CHANNEL_ACK, ChannelAck
+from domain.rebalance.contract import WMS_EVENT, WmsEvent
+from domain.returns.contract import INSPECTION_RESULT, ITEM_RECEIVED, InspectionResult, ItemReceived
 from ingress.config import IngressConfig
 from ingress.errors import IngressError, install_error_handlers
 from wire.events import IngressEvent
 
 router = APIRouter(tags=["ingress"])
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    CHANNEL_ACK: ChannelAck,
+    WMS_EVENT: WmsEvent,
+    STORE_TASK_DONE: TaskDone,
+    ITEM_RECEIVED: ItemReceived,
+    INSPECTION_RESULT: InspectionResult,
+}
+"""Signal name -> the model its workflow handler reads (other signals pass unchecked)."""
+
+
+def check_event(signal: str, event: dict[str, object]) -> None:
+    """Refuse (422, naming the field) an event its workflow's handler could not read."""
+    model = EVENT_MODELS.get(signal)
+    if model is None:
+        return
+    try:
+        model.model_validate(event)
+    except ValidationError as err:
+        field, words = problem_words(err, prefix="event")
+        raise IngressError(
+            422,
+            "invalid_event",
+            f"{signal} event does not fit {model.__name__}: {words}",
+            field=field,
+        ) from None
 
 
 class TemporalLink:
@@ -54,11 +93,20 @@ async def ingest(body: IngressEvent, request: Request) -> dict[str, str]:
         raise IngressError(
             400, "invalid_input", "event.event_id: is required", field="event.event_id"
         )
+    check_event(body.signal, body.event)
     client = await link.client()
     handle = client.get_workflow_handle(body.workflow_id, run_id=body.run_id)
     try:
         await handle.signal(body.signal, body.event)
     except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND and "already completed" in err.message:
+            raise IngressError(
+                404,
+                "workflow_closed",
+                f"workflow {body.workflow_id!r} has already completed: {body.signal!r} "
+                "cannot be delivered (final, do not retry)",
+                field="workflow_id",
+            ) from err
         if err.status == RPCStatusCode.NOT_FOUND:
             raise IngressError(
                 404,

@@ -5,7 +5,7 @@ from tests.fixtures.promotion import fast_promo_rig, promo_rig
 from tests.fixtures.publication import channel_rig, monitor_rig, stuck_channel_rig
 from tests.fixtures.rebalance import fake_inventory
 from tests.fixtures.returns import codec_client, scripted_returns, seeded_orders
-from tests.fixtures.temporal import env, local_env, run_worker, task_queue
+from tests.fixtures.temporal import codec_keys, env, local_env, run_worker, task_queue
 
 __all__ = [
     "backoffice",
@@ -13,6 +13,7 @@ __all__ = [
     "backoffice_pg",
     "channel_rig",
     "codec_client",
+    "codec_keys",
     "env",
     "fake_inventory",
     "fast_promo_rig",

@@ -23,6 +23,7 @@ from common.codec import (
     CodecKeyError,
     EncryptionCodec,
     KeyRing,
+    MissingCodecKey,
     codec_from_env,
     ensure_key_file,
     keyring_from_env,
@@ -30,6 +31,7 @@ from common.codec import (
     read_key_file,
     rotate_key_file,
 )
+from common.config import codec_key_file
 from common.temporal import data_converter
 from devstack.codec_server import build_app
 
@@ -110,18 +112,29 @@ def test_bad_key_configuration_says_why(env: dict[str, str], message: str) -> No
         keyring_from_env(env)
 
 
-def test_data_converter_encrypts_only_when_keys_are_configured(
+def test_data_converter_refuses_without_keys_and_names_where_it_looked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Fail closed: no clear-text fallback. The key file is found from any folder."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(ENV_KEYS, raising=False)
     monkeypatch.delenv(ENV_KEY_FILE, raising=False)
+    monkeypatch.setenv("RETAIL_DEVSTACK_DIR", str(tmp_path / "state"))
     assert codec_from_env() is None
-    assert data_converter() is pydantic_data_converter
-    ensure_key_file(tmp_path / ".devstack" / "codec-keys.json")  # what `devstack up` does
+    with pytest.raises(MissingCodecKey) as refused:
+        data_converter()
+    words = str(refused.value)
+    assert "\n" not in words
+    assert ENV_KEYS in words and ENV_KEY_FILE in words
+    assert str(tmp_path / "state" / "codec-keys.json") in words
+    ensure_key_file(codec_key_file())  # what `devstack up` does, in the same place
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     converter = data_converter()
     assert isinstance(converter.payload_codec, EncryptionCodec)
     assert converter.failure_converter_class is DefaultFailureConverterWithEncodedAttributes
+    assert converter is not pydantic_data_converter
 
 
 def _body(*payloads: Payload) -> str:
@@ -241,6 +254,7 @@ def test_codec_server_module_without_keys_exits_with_the_reason(tmp_path: Path) 
 
     env = {k: v for k, v in os.environ.items() if k not in (ENV_KEYS, ENV_KEY_FILE)}
     env["PYTHONPATH"] = str(Path.cwd())
+    env["RETAIL_DEVSTACK_DIR"] = str(tmp_path / "state")
     done = subprocess.run(
         [sys.executable, "-m", "devstack.codec_server", "--port", "1"],
         env=env,
@@ -249,7 +263,7 @@ def test_codec_server_module_without_keys_exits_with_the_reason(tmp_path: Path) 
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2 and "no codec keys configured" in done.stderr
+    assert done.returncode == 2 and "found no codec key" in done.stderr
 
 
 def test_rotate_key_from_the_command_line_keeps_old_keys(

@@ -44,6 +44,9 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         }
     )
     env.pop("DATABASE_URL", None)
+    # as `make demo`: no key in the environment, `up` creates the key file in its folder
+    env.pop("RETAIL_CODEC_KEYS", None)
+    env.pop("RETAIL_CODEC_KEY_FILE", None)
     yield env
     run_devstack("down", env)
 
@@ -92,12 +95,31 @@ async def test_up_serves_temporal_ui_and_search_attributes_and_down_stops_everyt
     assert "nothing started" in second.stdout
     assert recorded_pids(state) == pids
 
+    # a starter run later from another folder finds the key file `up` created
+    elsewhere = state.parent / "elsewhere"
+    elsewhere.mkdir()
+    starter = subprocess.run(
+        [sys.executable, str(REPO / "starter.py"), "rebalance", "list"],
+        cwd=elsewhere,
+        env=stack_env | {"TEMPORAL_ADDRESS": f"127.0.0.1:{stack_env['RETAIL_TEMPORAL_PORT']}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert starter.returncode == 0, starter.stdout + starter.stderr
+    assert (state / "codec-keys.json").exists()
+
     down = run_devstack("down", stack_env)
     assert down.returncode == 0, down.stdout + down.stderr
     records = [read_pid(p) for p in (state / "pids").glob("*.json")]
     assert records == []
     for name, pid in pids.items():
         assert not _running(pid), f"{name} (pid {pid}) still runs after down"
+
+    # right after a stop (TIME-WAIT sockets on the ports) `up` starts again
+    again = run_devstack("up", stack_env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already in use" not in again.stdout
 
 
 def _running(pid: int) -> bool:

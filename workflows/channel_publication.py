@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, RetryState
+from temporalio.exceptions import TimeoutError as DeadlineReached
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+    from common.signals import reads
     from domain.publication.batch import BatchProgress
     from domain.publication.contract import (
         CHANNEL_ACK,
@@ -42,9 +45,13 @@ with workflow.unsafe.imports_passed_through():
         DEFAULT_MAX_PENDING_CHILDREN,
         FANOUT_WORKFLOW_TYPE,
         MAX_PENDING_CHILDREN,
+        MIN_RETRY_WINDOW,
+        NEVER_GIVE_UP,
         READ_BACK,
         SEND_ATTEMPTS,
         SEND_BATCH,
+        SEND_ONCE,
+        SEND_UNTIL_DEADLINE_RETRY,
         STATUS,
         WORKFLOW_TYPE,
         ChannelAck,
@@ -53,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         PublicationRequest,
         ReadBackInput,
         SendBatchInput,
+        SendBatchResult,
         TargetAttempt,
         workflow_id,
     )
@@ -69,8 +77,10 @@ class ChannelPublication:
         self._progress = BatchProgress.of(request)
 
     @workflow.signal(name=CHANNEL_ACK)
+    @reads(ChannelAck, CHANNEL_ACK, lambda wf, words: wf._progress.unreadable.append(words))
     def channel_ack(self, ack: ChannelAck) -> None:
-        """A channel confirmation; a delivery whose event id was seen already is dropped."""
+        """A channel confirmation; a delivery whose event id was seen already is dropped.
+        One the batch cannot read is recorded in its outcome (`unreadable_signals`)."""
         self._progress.receive_ack(ack)
 
     @workflow.query(name=STATUS)
@@ -110,6 +120,7 @@ class ChannelPublication:
     ) -> None:
         workflow.set_current_details(f"{what}: sending {len(sends)} target(s)")
         self._progress.start_sending(sends)
+        summary = f"{request.action.value} {len(sends)} target(s) to {request.channel.value}"
         batch = SendBatchInput(
             request=request,
             sends=sends,
@@ -117,16 +128,57 @@ class ChannelPublication:
             callback_signal=CHANNEL_ACK,
             give_up_on_attempt=SEND_ATTEMPTS,
         )
+        deadline = request.retry_until
+        if deadline is not None and deadline - workflow.now() >= MIN_RETRY_WINDOW:
+            result = await self._send_until(deadline, batch, summary)
+            if result is None:
+                return
+        else:
+            try:
+                result = await call(SEND_BATCH, batch, summary=summary)
+            except ActivityError as err:
+                self._progress.send_failed(sends, str(err.cause or err))
+                return
+        self._progress.sent(result.sends)
+
+    async def _send_until(
+        self, deadline: datetime, batch: SendBatchInput, summary: str
+    ) -> SendBatchResult | None:
+        """Retry by deadline: the send is retried until `deadline`; then one last attempt
+        reports each target (sent, refused, or unreachable: FAILED with the deadline)."""
+        sends = batch.sends
         try:
-            result = await call(
-                SEND_BATCH,
-                batch,
-                summary=f"{request.action.value} {len(sends)} target(s) to {request.channel.value}",
+            return await call(
+                SEND_BATCH.with_options(
+                    retry=SEND_UNTIL_DEADLINE_RETRY, schedule_to_close=deadline - workflow.now()
+                ),
+                batch.model_copy(update={"give_up_on_attempt": NEVER_GIVE_UP}),
+                summary=f"{summary}, retried until {deadline.isoformat(timespec='seconds')}",
             )
         except ActivityError as err:
-            self._progress.send_failed(sends, str(err.cause or err))
-            return
-        self._progress.sent(result.sends)
+            deadline_reached = err.retry_state == RetryState.TIMEOUT or isinstance(
+                err.cause, DeadlineReached
+            )
+            if not deadline_reached:
+                self._progress.send_failed(sends, str(err.cause or err))
+                return None
+        try:
+            last = await call(
+                SEND_BATCH.with_options(retry=SEND_ONCE),
+                batch.model_copy(update={"give_up_on_attempt": 1}),
+                summary=f"{summary}, last attempt at the deadline",
+            )
+        except ActivityError as err:
+            self._progress.send_failed(sends, f"retried until {deadline}: {err.cause or err}")
+            return None
+        words = f"retried until {deadline.isoformat(timespec='seconds')} (go-live minus margin)"
+        return SendBatchResult(
+            sends=[
+                s.model_copy(update={"error": f"{words}; {s.error}"}) if s.error else s
+                for s in last.sends
+            ],
+            resumed=last.resumed,
+        )
 
     async def _wait_for_acks(self, request: PublicationRequest, what: str) -> None:
         waiting = self._progress.awaiting_acks()

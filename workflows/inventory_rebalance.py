@@ -16,7 +16,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import (
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         RETAIL_STATE,
         STORE_COUNT,
     )
+    from common.signals import reads
     from domain.activity_options import ActivitySpec
     from domain.audit import AuditEntry
     from domain.identity import REFUSE_ALL, VerifiedDecision
@@ -61,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         need_by_problem,
         needs_demand_read,
         plan_rebalance,
-        size_problem,
+        plan_refusal,
     )
     from domain.rebalance.status import (
         CLOSED_STATES,
@@ -106,6 +107,7 @@ class InventoryRebalance:
         self._wake = False
         self._trust = REFUSE_ALL
         self._tokens: set[str] = set()
+        self._unreadable: list[str] = []
 
     # ------------------------------------------------------------------ the process
 
@@ -118,6 +120,17 @@ class InventoryRebalance:
             # compensation as the `cancel` update, then end as cancelled.
             await self._on_workflow_cancelled()
             raise
+        except FailureError as err:
+            # The run fails: its status and search attributes say so, never the step it left.
+            if not isinstance(err, CancelledError) and not isinstance(err.cause, CancelledError):
+                self._mark_failed(err)
+            raise
+
+    def _mark_failed(self, err: FailureError) -> None:
+        words = f"{self._state.value} failed: {getattr(err.cause or err, 'message', err)}"
+        self._awaiting = []
+        self._log("failed", words)
+        self._set_state(RebalanceState.FAILED, words)
 
     async def _run(self, request: RebalanceRequest) -> RebalanceResult:
         self._request = request
@@ -199,9 +212,9 @@ class InventoryRebalance:
                 f"{excluded.location_id}/{excluded.item_id}: {excluded.reason} ({excluded.detail})",
             )
         workflow.upsert_search_attributes([AMOUNT_AT_RISK.value_set(float(plan.total_cost))])
-        too_large = size_problem(plan, request.policy)
-        if too_large:
-            raise ApplicationError(too_large, type="plan_too_large", non_retryable=True)
+        refused = plan_refusal(plan, estate, request.policy)
+        if refused:
+            raise ApplicationError(refused[1], type=refused[0], non_retryable=True)
         return plan
 
     async def _await_approval(self, request: RebalanceRequest) -> RebalanceResult | None:
@@ -504,6 +517,7 @@ class InventoryRebalance:
             self._proof(request)
 
     @workflow.signal(name=WMS_EVENT)
+    @reads(WmsEvent, WMS_EVENT, lambda wf, words: wf._unreadable_signal(words))
     def wms_event(self, event: WmsEvent) -> None:
         """Picked / shipped / received from the WMS; duplicates dropped by event id."""
         if event.event_id in self._seen_events:
@@ -533,6 +547,7 @@ class InventoryRebalance:
             excluded=self._plan.excluded if self._plan else [],
             escalated=self._escalated,
             audit=list(self._audit),
+            unreadable_signals=list(self._unreadable),
         )
 
     # ------------------------------------------------------------------ helpers
@@ -563,6 +578,10 @@ class InventoryRebalance:
             self._variances.append(variance)
             self._pending_claims.append(variance)
             self._log("variance", f"{transfer.transfer_id}: {variance.detail}")
+
+    def _unreadable_signal(self, words: str) -> None:
+        self._unreadable.append(words)
+        self._log("signal unreadable", words)
 
     def _refresh_awaiting(self) -> None:
         role = self._awaiting[0] if self._awaiting else None

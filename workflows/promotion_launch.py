@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from common.signals import audited, reads
     from domain.promotion import contract as c
     from domain.promotion.approvals import (
         ApprovalState,
@@ -582,6 +583,7 @@ class PromotionLaunch:
         accept(lambda: proofs.cancel(self.launch, self._trust, request))
 
     @workflow.signal(name=c.STORE_TASK_DONE)
+    @reads(c.TaskDone, c.STORE_TASK_DONE, audited(lambda wf: wf.launch.audit))
     def store_task_done(self, event: c.TaskDone) -> None:
         s = self.s
         if event.event_id in s.seen_events:

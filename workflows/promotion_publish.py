@@ -49,6 +49,7 @@ def request(
         ends_at=ends_at,
         ack_timeout=pub.ack_timeout,
         max_republish=pub.max_republish,
+        retry_until=starts_at - pub.retry_margin if action is PublicationAction.PUBLISH else None,
         name=s.plan.name,
         offer_type=s.plan.offer.type.value,
         scope_store_ids=s.stores_in(StoreGateState.READY) or list(s.stores),

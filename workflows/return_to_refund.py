@@ -21,6 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import AMOUNT_AT_RISK, AWAITING_ROLE, RETAIL_KIND, RETAIL_STATE
+    from common.signals import audited, reads
     from domain.audit import AuditEntry
     from domain.identity import REFUSE_ALL, VerifiedDecision
     from domain.money import ZERO
@@ -425,6 +426,7 @@ class ReturnToRefund:
         return self._status
 
     @workflow.signal(name=c.ITEM_RECEIVED)
+    @reads(ItemReceived, c.ITEM_RECEIVED, audited(lambda wf: wf._audit))
     def item_received(self, event: ItemReceived) -> None:
         """A store scan or a warehouse receipt; any second receipt is dropped."""
         state = self._status.state if self._status else ReturnState.REQUESTED
@@ -452,6 +454,7 @@ class ReturnToRefund:
         )
 
     @workflow.signal(name=c.INSPECTION_RESULT)
+    @reads(InspectionResult, c.INSPECTION_RESULT, audited(lambda wf: wf._audit))
     def inspection_result(self, result: InspectionResult) -> None:
         if self._received is None or self._inspection is not None:
             why = "the item is not received yet" if self._received is None else "already inspected"

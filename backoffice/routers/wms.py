@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from backoffice.core import BackofficeState, Ctx, gate, get_or_404, mutate, read, run_ticker_sync
 from backoffice.db import MovementRow, PositionRow, TransferRow, utcnow
@@ -247,6 +247,38 @@ async def cancel_transfer(
         return transfer_model(row)
 
     return await mutate(request, body or {}, fn)
+
+
+@router.get("/transfers")
+async def list_transfers(
+    request: Request,
+    location_ids: str | None = None,
+    statuses: str | None = None,
+    updated_since: datetime | None = None,
+    limit: int = Query(default=5000, ge=1, le=20_000),
+) -> list[Transfer]:
+    """Transfers from or to the locations (by status, changed since), newest change first.
+
+    What a planner checks a stock feed against: the movements the feed should show."""
+    await gate(request, SYSTEM, "list_transfers")
+    locs = split_ids(location_ids)
+    if not locs:
+        raise bad_input("location_ids", "give the locations whose transfers you want")
+    wanted = split_ids(statuses)
+
+    def q(s: Session) -> list[Transfer]:
+        stmt = select(TransferRow).where(
+            or_(col(TransferRow.source_id).in_(locs), col(TransferRow.dest_id).in_(locs))
+        )
+        if wanted:
+            stmt = stmt.where(col(TransferRow.status).in_(wanted))
+        if updated_since is not None:
+            stmt = stmt.where(col(TransferRow.updated_at) >= updated_since)
+        stmt = stmt.order_by(col(TransferRow.updated_at).desc()).limit(limit)
+        return [transfer_model(row) for row in s.exec(stmt)]
+
+    result: list[Transfer] = await read(request, q)
+    return result
 
 
 @router.get("/transfers/{transfer_id}")

@@ -86,6 +86,9 @@ class PublicationPolicy(BaseModel):
     max_republish: int = Field(default=2, ge=0)
     on_store_failure: Literal["hold_store", "fail_launch"] = "hold_store"
     max_failed_store_pct: Decimal = Field(default=Decimal(10), ge=0, le=100)
+    retry_margin: timedelta = Field(default=timedelta(minutes=1), ge=timedelta(0))
+    """Retry by deadline: an unreachable channel is retried until go-live minus this margin
+    (then its stores fail and `on_store_failure` applies), not a fixed number of times."""
 
 
 class PromotionPolicy(BaseModel):

@@ -54,6 +54,7 @@ class BatchProgress:
     seen_events: set[str] = field(default_factory=set)
     early_acks: list[ChannelAck] = field(default_factory=list)
     duplicates: int = 0
+    unreadable: list[str] = field(default_factory=list)
     reconciled: int = 0
     republished: int = 0
 
@@ -202,6 +203,7 @@ class BatchProgress:
             confirmed=len(outcomes) - failed,
             failed=failed,
             duplicate_acks_dropped=self.duplicates,
+            unreadable_signals=list(self.unreadable),
             reconciled_by_readback=self.reconciled,
             republished=self.republished,
         )

@@ -87,6 +87,10 @@ class PublicationRequest(BaseModel):
     max_republish: int = Field(ge=0, le=10)
     """How many times a target whose confirmation never came (and whose read-back does not
     show it done) is published again before it is reported FAILED."""
+    retry_until: AwareDatetime | None = None
+    """Retry by deadline: a channel that cannot be reached is tried again until this time
+    (go-live minus the policy's `retry_margin`), then its targets are reported FAILED.
+    None, or a time already past: the fixed `SEND_ATTEMPTS` (requests recorded before)."""
 
     # -- only for the ERP promotion master (channel ERP; ignored elsewhere) -----------------
     name: str = ""
@@ -168,6 +172,9 @@ class PublicationOutcome(BaseModel):
     duplicate_acks_dropped: int
     reconciled_by_readback: int
     republished: int
+    unreadable_signals: list[str] = Field(default_factory=list)
+    """`channel_ack` signals the batch could not read (event id and why): recorded, not
+    dropped in silence (the run's `RetailProblem` search attribute is set too)."""
 
     @property
     def failed_targets(self) -> list[str]:
@@ -300,6 +307,25 @@ SEND_RETRY = RetryPolicy(
 """Own policy for sends (not BACKOFFICE_RETRY's unlimited attempts): on its last attempt
 the send activity reports still-unreachable targets as errors instead of failing, so the
 batch reports them FAILED and the parent applies its policy (hold or roll back)."""
+
+SEND_UNTIL_DEADLINE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=15),
+    maximum_attempts=0,  # unlimited: bounded by the request's `retry_until`
+    non_retryable_error_types=list(NON_RETRYABLE_TYPES),
+)
+"""Sends with a deadline: every 15 s at most until `retry_until` (the schedule-to-close)."""
+
+SEND_ONCE = RetryPolicy(maximum_attempts=1)
+"""The last attempt at the deadline: it reports each target, it is not retried."""
+
+NEVER_GIVE_UP = 1_000_000
+"""`give_up_on_attempt` while retrying by deadline: the activity keeps failing transiently
+(so Temporal retries it) until the deadline ends the attempts."""
+
+MIN_RETRY_WINDOW = timedelta(seconds=5)
+"""A `retry_until` closer than this leaves no room to retry: the fixed attempts apply."""
 
 SEND_BATCH: ActivitySpec[SendBatchResult] = ActivitySpec(
     "channel_send_batch",

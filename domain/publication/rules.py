@@ -85,6 +85,7 @@ def merge_outcomes(
         merged.duplicate_acks_dropped += part.duplicate_acks_dropped
         merged.reconciled_by_readback += part.reconciled_by_readback
         merged.republished += part.republished
+        merged.unreadable_signals += part.unreadable_signals
     outcomes = []
     for target in request.targets:
         found = by_target.get(target)

@@ -24,6 +24,8 @@ def approval_reasons(plan: RebalancePlan, policy: RebalancePolicy) -> list[str]:
         reasons.append(
             f"{plan.total_units} units is above the threshold {policy.approval.units_threshold}"
         )
+    if plan.feed_doubt and plan.moves:
+        reasons.append(f"the stock feed is doubtful: {plan.feed_doubt}")
     return reasons
 
 

@@ -87,6 +87,32 @@ class ItemRule(BaseModel):
     min_move: int = Field(default=1, ge=1)
 
 
+class Movement(BaseModel):
+    """A transfer order the WMS holds for a location in scope (released or further).
+
+    The planner's check on the stock feed: a position reported before the last movement of
+    its location and item is stale, whatever its age; a released transfer that has not
+    shipped yet still holds its units at the source (the feed's on-hand counts them) and
+    brings them to the destination (the feed's in-transit does not count them yet)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transfer_id: str
+    source_id: str
+    dest_id: str
+    item_id: str
+    units: int = Field(ge=0)
+    status: Literal["RELEASED", "PICKED", "SHIPPED", "RECEIVED"]
+    at: datetime
+    """When the WMS last changed the transfer (released, picked, shipped, received)."""
+
+    _utc_at = field_validator("at")(aware_utc)
+
+    @property
+    def shipped(self) -> bool:
+        return self.status in ("SHIPPED", "RECEIVED")
+
+
 class Estate(BaseModel):
     """Everything the planner needs to know about the network, as read from WMS and ERP."""
 
@@ -95,6 +121,8 @@ class Estate(BaseModel):
     demand: list[Demand] = Field(default_factory=list)
     lanes: list[Lane] = Field(default_factory=list)
     items: list[ItemRule] = Field(default_factory=list)
+    movements: list[Movement] = Field(default_factory=list)
+    """Recent transfers touching the locations (empty in estates read before they were)."""
 
 
 # --------------------------------------------------------------------------- derived facts

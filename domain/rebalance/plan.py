@@ -56,6 +56,9 @@ class RebalancePlan(BaseModel):
     unmet_demand_after: int
     short_of_target_before: int
     short_of_target_after: int
+    feed_doubt: str | None = None
+    """Why the stock feed looks wrong against recent sales and movements (None: it does
+    not); a plan on a doubtful feed waits for approval whatever its size."""
 
 
 def coverage_ratio(available: int, demand: int) -> Decimal:

@@ -15,6 +15,14 @@ from decimal import Decimal
 from domain.money import cents
 from domain.rebalance.contract import RebalanceRequest
 from domain.rebalance.estate import Estate, ItemRule, Lane, Position
+from domain.rebalance.feed import (
+    Commitments,
+    commitments,
+    doubtful_feed,
+    last_movements,
+    negative_problem,
+    received_recently,
+)
 from domain.rebalance.plan import (
     PlannedMove,
     RebalancePlan,
@@ -28,6 +36,7 @@ from domain.rebalance.screening import (
     ExclusionReason,
     Key,
     account_for_missing,
+    newest_reports,
     screen_positions,
 )
 
@@ -54,6 +63,7 @@ class Screened:
     trusted: dict[Key, Position]
     excluded: list[ExcludedPosition]
     reasons: dict[Key, ExclusionReason]
+    committed: Commitments = field(default_factory=Commitments)
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,10 @@ def plan_rebalance(
     - every move is a whole number of packs and at least the item's minimum move;
     - a source's outbound capacity and a lane's capacity are never exceeded;
     - only lanes arriving by `need_by` are used; among them the lowest unit cost first;
-    - what could not be covered is reported per store and item.
+    - what could not be covered is reported per store and item;
+    - a position older than the last movement of its location and item is STALE; released
+      transfers not shipped yet count at their source (held) and destination (coming);
+    - a feed most of whose store figures sales and receipts do not explain is doubtful.
     """
     policy = request.policy
     scope = Scope.of(request, estate)
@@ -99,7 +112,9 @@ def plan_rebalance(
     screened = screen_scope(scope, estate, demand, policy, planned_at)
     dispatch = planned_at + policy.handling_time
     capacity = Capacity(
-        surplus=surplus_by_location(screened.trusted, demand, set(scope.dcs), policy),
+        surplus=surplus_by_location(
+            screened.trusted, demand, set(scope.dcs), policy, screened.committed.outbound
+        ),
         outbound={loc.location_id: loc.outbound_capacity for loc in estate.locations},
         lanes_by_dest={},
         lane_left={},
@@ -107,7 +122,9 @@ def plan_rebalance(
     capacity.lanes_by_dest, capacity.lane_left = on_time_lanes(
         estate.lanes, set(scope.stores), dispatch, request.need_by
     )
-    deficits, available = rank_deficits(scope, screened.trusted, demand, policy.target_coverage)
+    deficits, available = rank_deficits(
+        scope, screened.trusted, demand, policy.target_coverage, screened.committed.inbound
+    )
     rules = {r.item_id: r for r in estate.items}
     filled = fill_deficits(deficits, capacity, rules, dispatch)
     coverage, unmet_before, unmet_after = coverage_rows(
@@ -129,6 +146,14 @@ def plan_rebalance(
         unmet_demand_after=unmet_after,
         short_of_target_before=sum(d.need for d in deficits),
         short_of_target_after=sum(s.units for s in shortfalls),
+        feed_doubt=doubtful_feed(
+            screened.trusted,
+            demand,
+            received_recently(estate.movements),
+            stores=scope.stores,
+            multiple=policy.doubtful_multiple,
+            share=policy.doubtful_share,
+        ),
     )
 
 
@@ -180,6 +205,7 @@ def screen_scope(
         max_age=policy.feed_max_age,
         implausible_multiple=policy.implausible_multiple,
         reference_demand=reference_demand(demand, scope),
+        last_moves=last_movements(estate.movements),
     )
     reasons = account_for_missing(
         trusted,
@@ -189,7 +215,12 @@ def screen_scope(
         rule=policy.missing_position,
         planned_at=planned_at,
     )
-    return Screened(trusted=trusted, excluded=excluded, reasons=reasons)
+    return Screened(
+        trusted=trusted,
+        excluded=excluded,
+        reasons=reasons,
+        committed=commitments(estate.movements),
+    )
 
 
 def surplus_by_location(
@@ -197,8 +228,11 @@ def surplus_by_location(
     demand: dict[Key, int],
     dcs: set[str],
     policy: RebalancePolicy,
+    held: dict[Key, int] | None = None,
 ) -> dict[Key, int]:
-    """What a location can give: on hand above its safety stock plus its own requirement."""
+    """What a location can give: on hand, less what released transfers still hold there,
+    above its safety stock plus its own requirement."""
+    held = held or {}
     target = policy.target_coverage
     surplus: dict[Key, int] = {}
     for key, pos in trusted.items():
@@ -207,7 +241,7 @@ def surplus_by_location(
             own = target_units(demand.get(key, 0), target) if key in demand else 0
         else:
             own = max(demand.get(key, 0), target_units(demand.get(key, 0), target))
-        spare = pos.on_hand - pos.safety_stock - own
+        spare = pos.on_hand - held.get(key, 0) - pos.safety_stock - own
         if spare > 0:
             surplus[key] = spare
     return surplus
@@ -241,9 +275,14 @@ def on_time_lanes(
 
 
 def rank_deficits(
-    scope: Scope, trusted: dict[Key, Position], demand: dict[Key, int], target: Decimal
+    scope: Scope,
+    trusted: dict[Key, Position],
+    demand: dict[Key, int],
+    target: Decimal,
+    coming: dict[Key, int] | None = None,
 ) -> tuple[list[Deficit], dict[Key, int]]:
-    """Store/items short of target plus safety stock, lowest coverage first; stock per key.
+    """Store/items short of target plus safety stock, lowest coverage first; stock per key
+    (on hand, in transit, and released transfers on their way: `coming`).
 
     The rank is an integer (stock per million units of demand): deterministic and fast."""
     ranked: list[tuple[int, str, str, int, int]] = []
@@ -254,7 +293,7 @@ def rank_deficits(
             found = trusted.get(key)
             if found is None:
                 continue
-            have = found.on_hand + found.in_transit
+            have = found.on_hand + found.in_transit + (coming or {}).get(key, 0)
             available[key] = have
             units = demand.get(key, 0)
             need = target_units(units, target) + found.safety_stock - have
@@ -409,6 +448,11 @@ def need_by_problem(request: RebalanceRequest, now: datetime) -> str | None:
     return None
 
 
+def stock_problem(plan: RebalancePlan, estate: Estate) -> str | None:
+    """Why the plan would drive a position negative, in words; None: it would not."""
+    return negative_problem(plan, newest_reports(estate.positions), commitments(estate.movements))
+
+
 def size_problem(plan: RebalancePlan, policy: RebalancePolicy) -> str | None:
     """Why a plan is too large for one workflow, in words; None: it is not."""
     if len(plan.moves) > policy.max_transfers:
@@ -416,4 +460,17 @@ def size_problem(plan: RebalancePlan, policy: RebalancePolicy) -> str | None:
             f"the plan needs {len(plan.moves)} transfers, more than the policy's "
             f"{policy.max_transfers}; split the scope"
         )
+    return None
+
+
+def plan_refusal(
+    plan: RebalancePlan, estate: Estate, policy: RebalancePolicy
+) -> tuple[str, str] | None:
+    """(error type, words) when a plan must not run: too large, or driving stock negative."""
+    too_large = size_problem(plan, policy)
+    if too_large:
+        return "plan_too_large", too_large
+    negative = stock_problem(plan, estate)
+    if negative:
+        return "plan_drives_negative", negative
     return None

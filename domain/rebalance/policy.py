@@ -39,6 +39,19 @@ class RebalancePolicy(BaseModel):
     )
     feed_max_age: timedelta = Field(default=timedelta(hours=24))
     implausible_multiple: Decimal = Field(default=Decimal("50"), gt=0)
+    doubtful_multiple: Decimal = Field(
+        default=Decimal("10"),
+        gt=0,
+        description="a store holding more than this x its demand plus what it just received "
+        "is doubtful (not excluded)",
+    )
+    doubtful_share: Decimal = Field(
+        default=Decimal("0.5"),
+        gt=0,
+        le=1,
+        description="a feed with at least this share of doubtful stores is doubtful: its plan "
+        "goes to approval whatever its size",
+    )
     in_transit_max: timedelta = Field(
         default=timedelta(days=5), description="shipped longer ago than this: check, then LOST"
     )

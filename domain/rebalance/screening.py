@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from domain.rebalance.estate import Position
+from domain.rebalance.feed import LastMove
 
 Key = tuple[str, str]
 """(location id, item id)."""
@@ -53,6 +54,7 @@ def distrust(
     max_age: timedelta,
     implausible_multiple: Decimal,
     reference: int,
+    moved: LastMove | None = None,
 ) -> tuple[ExclusionReason, str] | None:
     """Why this report is not to be trusted (None: trust it)."""
     if position.on_hand < 0 or position.in_transit < 0 or position.safety_stock < 0:
@@ -65,6 +67,11 @@ def distrust(
         return ExclusionReason.STALE, (
             f"reported {age_h:.1f} h before planning, older than the policy's "
             f"{max_age.total_seconds() / 3600:.1f} h"
+        )
+    if moved is not None and position.as_of < moved.at:
+        return ExclusionReason.STALE, (
+            f"reported at {position.as_of.isoformat()}, before {moved.words()} moved this "
+            "stock: the feed does not show the product's own movement"
         )
     stock = position.on_hand + position.in_transit
     if reference > 0 and Decimal(stock) > implausible_multiple * reference:
@@ -81,11 +88,13 @@ def screen_positions(
     max_age: timedelta,
     implausible_multiple: Decimal,
     reference_demand: dict[Key, int],
+    last_moves: dict[Key, LastMove] | None = None,
 ) -> tuple[dict[Key, Position], list[ExcludedPosition]]:
     """Split a stock feed into trusted positions and excluded ones with the reason.
 
     - negative on hand, in transit or safety stock: NEGATIVE;
-    - reported longer ago than `max_age` before `planned_at`: STALE;
+    - reported longer ago than `max_age` before `planned_at`, or before the last movement
+      of its location and item (`last_moves`, from the WMS's transfers): STALE;
     - stock beyond `implausible_multiple` x the location's reference demand (when that demand
       is positive): IMPLAUSIBLE.
     A location/item reported twice keeps the newest report.
@@ -101,6 +110,7 @@ def screen_positions(
             max_age=max_age,
             implausible_multiple=implausible_multiple,
             reference=reference_demand.get(key, 0),
+            moved=(last_moves or {}).get(key),
         )
         if verdict is None:
             trusted[key] = position

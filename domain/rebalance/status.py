@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.audit import AuditEntry
 from domain.rebalance.plan import RebalancePlan
@@ -23,10 +23,13 @@ class RebalanceState(StrEnum):
     NOTHING_TO_MOVE = "NOTHING_TO_MOVE"
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
+    FAILED = "FAILED"
+    """The run failed (a refused plan, a WMS or ERP refusal): the audit says why."""
 
 
 CLOSED_STATES = frozenset(
     {
+        RebalanceState.FAILED,
         RebalanceState.COMPLETED,
         RebalanceState.COMPLETED_WITH_VARIANCES,
         RebalanceState.NOTHING_TO_MOVE,
@@ -126,6 +129,9 @@ class RebalanceStatus(BaseModel):
     excluded: list[ExcludedPosition]
     escalated: bool
     audit: list[AuditEntry]
+    unreadable_signals: list[str] = Field(default_factory=list)
+    """`wms_event` signals the run could not read (event id and why): never dropped in
+    silence; `RetailProblem` is set too."""
 
 
 def progress_words(transfers: list[Transfer], *, escalated: bool) -> str:

@@ -79,6 +79,9 @@ class ItemReceived(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    event_id: str | None = None
+    """The ingress's delivery id when a system pushes the receipt (duplicates are dropped
+    by `receipt_id`)."""
     receipt_id: str = Field(min_length=1)
     source: str = Field(default="store_scan", pattern="^(store_scan|warehouse_receipt)$")
     location: str = ""
@@ -90,6 +93,8 @@ class InspectionResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    event_id: str | None = None
+    """The ingress's delivery id when a system pushes the result."""
     inspector: str = Field(min_length=1)
     condition: Condition
     disposition: Disposition | None = None

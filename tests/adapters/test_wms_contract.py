@@ -119,3 +119,29 @@ async def test_restock(bo: Backoffice, live: LiveBackoffice) -> None:
     )
     assert after.on_hand == before[0] + 2
     assert await live.ledger_count(subject=f"restock:{rma}:I0030") == 1
+
+
+async def test_list_transfers_by_location_status_and_change(bo: Backoffice) -> None:
+    """What the rebalance planner checks a stock feed against (domain.rebalance.feed)."""
+    tid = uid("T")
+    [before] = await bo.wms.positions(location_ids=["DC-WEST"], item_ids=["I0021"])
+    await bo.wms.create_transfer(
+        TransferRequest(
+            transfer_id=tid,
+            source_id="DC-WEST",
+            dest_id="S006",
+            lines=[TransferLine(item_id="I0021", quantity=2)],
+            progress="manual",
+        ),
+        idempotency_key=key(),
+    )
+    created = await bo.wms.list_transfers(location_ids=["S006"], statuses=["RELEASED"])
+    assert tid not in {t.transfer_id for t in created}  # created is not a movement yet
+    await bo.wms.release_transfer(tid, idempotency_key=key())
+    released = await bo.wms.list_transfers(
+        location_ids=["DC-WEST"], statuses=["RELEASED"], updated_since=before.as_of
+    )
+    assert tid in {t.transfer_id for t in released}
+    with pytest.raises(BusinessRefusal) as err:
+        await bo.wms.list_transfers(location_ids=[])
+    assert err.value.field == "location_ids"

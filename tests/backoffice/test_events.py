@@ -200,3 +200,37 @@ async def test_task_completion_event(backoffice: LiveBackoffice, collector: Any)
     events = [TaskEvent.model_validate(e) for e in await handle.result()]
     assert sorted(e.store_id for e in events) == ["S001", "S002"]
     assert all(e.status == "completed" for e in events)
+
+
+async def test_an_event_for_a_completed_workflow_is_final_not_retried(
+    backoffice: LiveBackoffice, collector: Any
+) -> None:
+    """The collector completes after the first event: the ingress answers the next ones
+    404 `workflow_closed`, which the outbox records as final (failed, one attempt) instead
+    of retrying up to 40 times."""
+    handle, callback = await collector(1)
+    tid = uid("T")
+    async with backoffice.adapters() as bo:
+        await bo.wms.create_transfer(
+            TransferRequest(
+                transfer_id=tid,
+                source_id="DC-EAST",
+                dest_id="S004",
+                lines=[TransferLine(item_id="I0040", quantity=2)],
+                callback=callback,
+            ),
+            idempotency_key=key(),
+        )
+        await bo.wms.release_transfer(tid, idempotency_key=key())
+    await handle.result()
+    rows = await eventually(
+        lambda: backoffice.events(workflow_id=callback.workflow_id),
+        lambda rows: len(rows) == 3 and all(r.status != "pending" for r in rows),
+        timeout_s=20,
+    )
+    late = [r for r in rows if r.status == "failed"]
+    assert len(late) == 2, [(r.status, r.attempts, r.last_error) for r in rows]
+    for row in late:
+        assert row.attempts == 1
+        assert row.last_error is not None and row.last_error.startswith("final: ")
+        assert "workflow_closed" in row.last_error

@@ -202,3 +202,36 @@ async def test_a_fault_scoped_to_stores_refuses_only_calls_naming_them(
         assert (await bo.pos.publish_prices(request("S020"), idempotency_key=key())).status == (
             "PUBLISHED"
         )
+
+
+async def test_a_fault_on_an_operation_no_call_uses_is_refused_with_the_real_ones(
+    backoffice: LiveBackoffice,
+) -> None:
+    """`pos`/`publish` (the README's old example) can never fire: refused, names listed."""
+    with pytest.raises(BusinessRefusal) as err:
+        await backoffice.set_fault("pos", "publish", error_rate=0.3, seed=7)
+    assert err.value.status == 422
+    assert "publish_prices" in err.value.message and "refund.card" in err.value.message
+    fault = await backoffice.set_fault("pos", "publish_prices", error_rate=0.3, seed=7)
+    assert fault.spec.operation == "publish_prices"
+    await backoffice.clear_faults()
+
+
+def test_the_fault_catalogue_names_every_operation_the_routers_gate() -> None:
+    """Every `gate(request, SYSTEM, "op")` in the routers is in `OPERATIONS`, and back."""
+    import re
+    from pathlib import Path
+
+    from backoffice.faults import OPERATIONS
+    from wire.control import SYSTEMS
+
+    routers = Path(__file__).resolve().parents[2] / "backoffice" / "routers"
+    gated: dict[str, set[str]] = {system: {"events"} for system in SYSTEMS}
+    for path in routers.glob("*.py"):
+        text = path.read_text()
+        system = re.search(r'^SYSTEM = "(\w+)"', text, re.M)
+        for op in re.findall(r'gate\(request, (?:SYSTEM|channel), "([\w.]+)"', text):
+            for name in [system.group(1)] if system else ["ecommerce", "marketplace"]:
+                gated[name].add(op)
+    gated["pos"] |= {f"refund.{t}" for t in ("card", "gift_card", "store_credit", "cash")}
+    assert {s: set(ops) for s, ops in OPERATIONS.items()} == gated

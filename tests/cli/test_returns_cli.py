@@ -102,8 +102,9 @@ async def test_open_receive_inspect_approve_status_through_the_cli_functions(
         with env.with_time_skipping_disabled():
             wid = await open_return(settings, path, client=env.client)
         assert wid == workflow_id(rma_id)
-        with pytest.raises(InputError, match="already exists: not started again"):
+        with pytest.raises(CommandError, match="already runs as workflow") as again:
             await open_return(settings, path, client=env.client)
+        assert again.value.code == EXIT_REFUSED
         with pytest.raises(CommandError, match="no such return") as unknown:
             await return_status(settings, "RMA-does-not-exist", client=env.client)
         assert unknown.value.code == EXIT_BAD_INPUT

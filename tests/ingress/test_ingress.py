@@ -13,6 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from common.config import Settings
 from devstack.processes import free_port
+from domain.promotion.contract import STORE_TASK_DONE
+from domain.publication.contract import CHANNEL_ACK
+from domain.rebalance.contract import WMS_EVENT
+from domain.returns.contract import INSPECTION_RESULT, ITEM_RECEIVED
 from ingress.app import create_app
 from ingress.config import IngressConfig
 from tests.adapters.helpers import uid
@@ -114,3 +118,32 @@ def test_a_bad_port_exits_2_in_words(
     monkeypatch.setenv("RETAIL_INGRESS_PORT", "port")
     assert main() == 2
     assert "RETAIL_INGRESS_PORT='port' is not a port number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("signal", "event", "field"),
+    [
+        (ITEM_RECEIVED, {"event_id": "e1", "receipt_id": 7, "source": "nowhere"}, "event."),
+        (WMS_EVENT, {"event_id": "e1", "transfer_id": "T1", "step": "lost"}, "event.step"),
+        (
+            CHANNEL_ACK,
+            {"event_id": "e1", "channel": "pos", "status": "maybe"},
+            "event.",
+        ),
+        (STORE_TASK_DONE, {"event_id": "e1"}, "event."),
+        (INSPECTION_RESULT, {"event_id": "e1", "condition": "shiny"}, "event."),
+    ],
+)
+async def test_an_event_its_workflow_cannot_read_is_refused_naming_the_field(
+    unreachable_temporal: httpx.AsyncClient, signal: str, event: dict[str, Any], field: str
+) -> None:
+    """Validated against the handler's own model before Temporal is even asked (so here,
+    with Temporal unreachable, 422 and not 503): never 202 for an event that is lost."""
+    answer = await unreachable_temporal.post(
+        "/ingress/events", json={"workflow_id": "w", "signal": signal, "event": event}
+    )
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["error"] == "invalid_event"
+    assert body["field"].startswith(field)
+    assert signal in body["message"]

@@ -9,11 +9,11 @@ test_channel_publication.py.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.publication.contract import Channel, FanoutInput, PublicationAction
+from domain.publication.contract import SEND_ATTEMPTS, Channel, FanoutInput, PublicationAction
 from fakes.publication import ScriptedChannel
 from tests.fixtures.publication import publication_request
 from workflows.channel_publication import ChannelFanout, ChannelPublication
@@ -89,3 +89,55 @@ async def test_retract_outcomes_say_retracted(
             ChannelPublication.run, request, id=f"pub-{uuid.uuid4().hex}", task_queue=task_queue
         )
     assert [o.state for o in outcome.outcomes] == ["RETRACTED"]
+
+
+async def test_a_30_s_outage_with_go_live_4_minutes_away_is_ridden_out(
+    env: WorkflowEnvironment, run_worker, task_queue: str
+) -> None:
+    """The reported failure: a 30 s POS outage failed (and rolled back) a launch whose
+    go-live was 4 minutes away. The send retries until go-live minus the margin."""
+    now = datetime.now(UTC)
+    channel = ScriptedChannel(env.client, confirm_on_send=True)
+    channel.unreachable_until = now + timedelta(seconds=30)
+    go_live = now + timedelta(minutes=4)
+    request = publication_request(
+        f"P-{uuid.uuid4().hex[:6]}",
+        Channel.POS,
+        ["S1", "S2"],
+        starts_at=go_live,
+        retry_until=go_live - timedelta(minutes=1),
+    )
+    async with run_worker(env.client, fakes=channel.activities()):
+        outcome = await env.client.execute_workflow(
+            ChannelPublication.run, request, id=f"pub-{uuid.uuid4().hex}", task_queue=task_queue
+        )
+    assert (outcome.confirmed, outcome.failed) == (2, 0), outcome.outcomes
+    assert channel.failed_attempts >= SEND_ATTEMPTS  # the old policy gave up on the 5th
+
+
+async def test_an_outage_past_the_deadline_fails_the_targets_at_the_deadline(
+    env: WorkflowEnvironment, run_worker, task_queue: str
+) -> None:
+    """Retries stop at go-live minus the margin: the targets are FAILED, with the deadline."""
+    now = datetime.now(UTC)
+    channel = ScriptedChannel(env.client, confirm_on_send=True)
+    channel.unreachable_until = now + timedelta(hours=1)
+    deadline = now + timedelta(minutes=3)
+    request = publication_request(
+        f"P-{uuid.uuid4().hex[:6]}",
+        Channel.POS,
+        ["S1"],
+        starts_at=now + timedelta(minutes=4),
+        retry_until=deadline,
+    )
+    async with run_worker(env.client, fakes=channel.activities()):
+        handle = await env.client.start_workflow(
+            ChannelPublication.run, request, id=f"pub-{uuid.uuid4().hex}", task_queue=task_queue
+        )
+        outcome = await handle.result()
+        finished = await env.get_current_time(handle)
+    [target] = outcome.outcomes
+    assert target.state == "FAILED"
+    assert "retried until" in target.reason and "unreachable" in target.reason
+    # the last retry is the one whose backoff (at most 15 s) still ends before the deadline
+    assert deadline - timedelta(seconds=20) <= finished < deadline + timedelta(minutes=1)

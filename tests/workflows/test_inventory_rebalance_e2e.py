@@ -285,3 +285,35 @@ async def test_duplicate_wms_deliveries_through_the_ingress_count_once(
             if a.action == "wms event" and a.detail.startswith(f"{transfer.transfer_id}: ")
         ]
         assert len(steps) == 3, steps
+
+
+async def test_a_frozen_stock_feed_is_stale_after_the_products_own_transfers(
+    env: WorkflowEnvironment, run_worker: Any, task_queue: str, backoffice: LiveBackoffice
+) -> None:
+    """The WMS feed freezes (fault `stale_stock`: figures and `as_of` stay at the moment it
+    was set, minutes ago, well within `feed_max_age`). A first plan moves stock; the next
+    plan must not repeat those moves on figures that do not show them."""
+    stores = ["S034", "S037"]
+    async with (
+        run_worker(env.client, settings=backoffice_settings(backoffice)),
+        backoffice.fault("wms", "positions", stale_stock=True),
+    ):
+        first = e2e_request(stores, wms_progress="auto")
+        done: RebalanceResult = await (await start(env, first, task_queue)).result()
+        assert done.state == RebalanceState.COMPLETED and done.units_planned > 0
+        second = e2e_request(stores, wms_progress="auto")
+        handle = await start(env, second, task_queue)
+        result: RebalanceResult = await handle.result()
+        status = await handle.query(InventoryRebalance.status)
+    assert status.plan is not None
+    stale = {
+        (e.location_id, e.item_id): e.detail
+        for e in status.plan.excluded
+        if e.reason == ExclusionReason.STALE
+    }
+    moved_items = {o.item_id for o in done.outcomes if o.units_planned > 0}
+    for item in moved_items:
+        assert ("DC-EAST", item) in stale, status.plan.excluded
+        assert first.plan_id in stale[("DC-EAST", item)]
+    assert not [m for m in status.plan.moves if m.item_id in moved_items]
+    assert result.state == RebalanceState.NOTHING_TO_MOVE
