@@ -58,6 +58,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
         "accrue",
         "reverse_accrual",
         "claim",
+        "settle_accrual",
         "funding",
         "post",
         "list_postings",

@@ -24,6 +24,7 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 ResultT = TypeVar("ResultT")
 
@@ -96,6 +97,9 @@ class ActivitySpec(Generic[ResultT]):
     start_to_close: timedelta = CALL_TIMEOUT
     schedule_to_close: timedelta | None = CALL_DEADLINE
     heartbeat: timedelta | None = None
+    cancellation: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL
+    """How a workflow cancellation reaches a running call: `WAIT_CANCELLATION_COMPLETED`
+    where the compensation must not start before the call has stopped."""
 
     def with_options(self, **changes: Any) -> ActivitySpec[ResultT]:
         """The same activity with other call options (a deadline, a retry policy)."""

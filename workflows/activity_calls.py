@@ -26,6 +26,7 @@ async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str) -> R:
         schedule_to_close_timeout=spec.schedule_to_close,
         heartbeat_timeout=spec.heartbeat,
         retry_policy=spec.retry,
+        cancellation_type=spec.cancellation,
         summary=summary[:SUMMARY_LIMIT],
     )
     return result

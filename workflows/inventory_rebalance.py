@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         STORE_COUNT,
     )
     from common.signals import reads
-    from domain.activity_options import ActivitySpec
     from domain.audit import AuditEntry
     from domain.identity import REFUSE_ALL, VerifiedDecision
     from domain.rebalance import approvals, transfers
@@ -265,7 +264,7 @@ class InventoryRebalance:
         workflow_id = workflow.info().workflow_id
         for start in range(0, len(self._order), RELEASE_BATCH):
             batch = [self._transfers[t] for t in self._order[start : start + RELEASE_BATCH]]
-            released = await _call_then_wait_on_cancel(
+            released = await call(
                 RELEASE_TRANSFERS,
                 ReleaseBatch(
                     plan_id=request.plan_id,
@@ -603,22 +602,3 @@ class InventoryRebalance:
     def _log(self, action: str, detail: str = "", actor: str = WORKFLOW, proof: Any = None) -> None:
         at, fields = workflow.now(), proof.audit_fields() if proof else {}
         self._audit.append(AuditEntry(at=at, actor=actor, action=action, detail=detail, **fields))
-
-
-async def _call_then_wait_on_cancel(spec: ActivitySpec[Any], arg: Any, *, summary: str) -> Any:
-    """`call`, but a workflow cancellation waits until the activity has stopped.
-
-    The release must have stopped before the compensation cancels what it created, or a
-    transfer created after the cancel would be left behind. `ActivitySpec` and `call` have
-    no cancellation type yet; every other option comes from the spec."""
-    return await workflow.execute_activity(
-        spec.name,
-        arg,
-        result_type=spec.output,
-        start_to_close_timeout=spec.start_to_close,
-        schedule_to_close_timeout=spec.schedule_to_close,
-        heartbeat_timeout=spec.heartbeat,
-        retry_policy=spec.retry,
-        cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        summary=summary,
-    )

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 from domain.activity_options import ActivitySpec
 from domain.rebalance.estate import Estate, aware_utc
@@ -307,8 +308,11 @@ RELEASE_TRANSFERS = ActivitySpec(
     start_to_close=BATCH_TIMEOUT,
     schedule_to_close=None,
     heartbeat=BATCH_HEARTBEAT,
+    cancellation=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 )
-"""Create and release up to `RELEASE_BATCH` transfer orders in the WMS (heartbeats)."""
+"""Create and release up to `RELEASE_BATCH` transfer orders in the WMS (heartbeats). A
+workflow cancellation waits until it has stopped: the compensation must see every transfer
+it created."""
 
 CANCEL_TRANSFERS = ActivitySpec(
     "rebalance_cancel_transfers",
