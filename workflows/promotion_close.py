@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,6 +45,7 @@ async def start_monitor(run: LaunchRun) -> None:
         ),
         id=monitor_id,
         parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a business key runs once
         static_summary=f"sell-through monitor of promotion {run.promotion_id}",
     )
     s.monitor = f"{monitor_id}: running"

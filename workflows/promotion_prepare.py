@@ -8,6 +8,7 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -152,6 +153,7 @@ async def preposition(run: LaunchRun, short: list[str]) -> None:
         request,
         id=child_id,
         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a business key runs once
         static_summary=f"pre-position stock for promotion {run.promotion_id}",
     )
     run.rebalance_handle = handle

@@ -30,7 +30,7 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -235,6 +235,7 @@ class SellThroughMonitor:
             request,
             id=child,
             parent_close_policy=ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a business key runs once
             static_summary=f"sell-through transfer {rec.id} for {self._data.promotion_id}",
         )
         rec.rebalance_workflow_id = child
