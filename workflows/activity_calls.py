@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.activity_options import ActivitySpec
@@ -30,3 +31,21 @@ async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str) -> R:
         summary=summary[:SUMMARY_LIMIT],
     )
     return result
+
+
+def failure_words(err: BaseException) -> str:
+    """What went wrong with an activity, in words: the refusal's type and message."""
+    cause = err.cause if isinstance(err, ActivityError) and err.cause else err
+    if isinstance(cause, ApplicationError) and cause.type:
+        return f"{cause.type}: {cause.message}"
+    return str(cause)
+
+
+async def best_effort(spec: ActivitySpec[Any], arg: Any = None, *, summary: str) -> str | None:
+    """Run an activity whose failure must not stop the process (a notice, an exception
+    for a person): None when it ran, else what went wrong, for the audit trail."""
+    try:
+        await call(spec, arg, summary=summary)
+    except ActivityError as err:
+        return failure_words(err)
+    return None

@@ -56,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
         WmsEvent,
     )
     from domain.rebalance.outcome import final_state, result_from
-    from domain.rebalance.plan import RebalancePlan
+    from domain.rebalance.plan import RebalancePlan, plan_audit
     from domain.rebalance.planner import (
         need_by_problem,
         needs_demand_read,
@@ -199,17 +199,8 @@ class InventoryRebalance:
         for event in self._early_events:
             self._apply(event)
         self._early_events.clear()
-        self._log(
-            "planned",
-            f"{len(plan.moves)} transfer(s), {plan.total_units} units, cost {plan.total_cost}; "
-            f"unmet demand {plan.unmet_demand_before} -> {plan.unmet_demand_after}; "
-            f"{len(plan.excluded)} position(s) excluded",
-        )
-        for excluded in plan.excluded:
-            self._log(
-                "position excluded",
-                f"{excluded.location_id}/{excluded.item_id}: {excluded.reason} ({excluded.detail})",
-            )
+        for action, detail in plan_audit(plan):
+            self._log(action, detail)
         workflow.upsert_search_attributes([AMOUNT_AT_RISK.value_set(float(plan.total_cost))])
         refused = plan_refusal(plan, estate, request.policy)
         if refused:

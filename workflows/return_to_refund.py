@@ -73,7 +73,7 @@ with workflow.unsafe.imports_passed_through():
         ReturnStatus,
         TenderRefund,
     )
-    from workflows.activity_calls import call
+    from workflows.activity_calls import best_effort, call, failure_words
     from workflows.identity import accept, trust_for, verified
     from workflows.refusals import refusing
 
@@ -248,7 +248,7 @@ class ReturnToRefund:
                     summary=what,
                 )
             except ActivityError as err:
-                problem = f"{follow.kind.value} {follow.sku} failed: {_cause(err)}"
+                problem = f"{follow.kind.value} {follow.sku} failed: {failure_words(err)}"
                 self._audit("workflow", "follow-up failed", problem)
                 await self._exception(f"follow_up_{n}", problem)
                 continue
@@ -377,7 +377,7 @@ class ReturnToRefund:
         try:
             result = await self._pay(allocation)
         except ActivityError as err:
-            leg.failure = _cause(err)
+            leg.failure = failure_words(err)
             self._audit("workflow", "tender failed", f"{allocation.method.value}: {leg.failure}")
             if not can_fall_back(allocation):
                 leg.state = LegState.FAILED
@@ -386,7 +386,7 @@ class ReturnToRefund:
                 result = await self._pay(store_credit_fallback(allocation))
             except ActivityError as err2:
                 leg.state = LegState.FAILED
-                leg.failure = f"{leg.failure}; store credit also failed: {_cause(err2)}"
+                leg.failure = f"{leg.failure}; store credit also failed: {failure_words(err2)}"
                 return
             self._record_leg(leg, LegState.FELL_BACK_TO_STORE_CREDIT, result)
             await self._notify(
@@ -559,48 +559,42 @@ class ReturnToRefund:
         """Tell the customer; `about` tells apart several notices of one kind (per tender).
         A notice that cannot be sent never blocks the money; it is on the record."""
         req = self._in.request
-        notice = CustomerNotice(
-            rma_id=req.rma_id,
-            store_id=self._store_id,
-            customer=req.customer,
-            kind=kind,
-            message=message,
-            idempotency_key=c.notice_key(req.rma_id, kind, about),
+        failed = await best_effort(
+            c.NOTIFY_CUSTOMER,
+            CustomerNotice(
+                rma_id=req.rma_id,
+                store_id=self._store_id,
+                customer=req.customer,
+                kind=kind,
+                message=message,
+                idempotency_key=c.notice_key(req.rma_id, kind, about),
+            ),
+            summary=f"tell the customer: {kind.value}",
         )
-        try:
-            await call(c.NOTIFY_CUSTOMER, notice, summary=f"tell the customer: {kind.value}")
-        except ActivityError as err:
-            self._audit("workflow", "notification failed", f"{kind.value}: {_cause(err)}")
-            return
-        self._audit("workflow", "customer notified", f"{kind.value}: {message}")
+        if failed:
+            self._audit("workflow", "notification failed", f"{kind.value}: {failed}")
+        else:
+            self._audit("workflow", "customer notified", f"{kind.value}: {message}")
 
     async def _exception(self, kind: str, message: str) -> None:
         """Open an exception for a person (a store task); never fails the return."""
         rma_id = self._in.request.rma_id
-        try:
-            await call(
-                c.OPEN_EXCEPTION,
-                ReturnException(
-                    rma_id=rma_id,
-                    store_id=self._store_id,
-                    kind=kind,
-                    message=message,
-                    due_at=workflow.now() + EXCEPTION_DUE,
-                    idempotency_key=c.exception_key(rma_id, kind),
-                ),
-                summary=f"open exception: {kind}",
-            )
-        except ActivityError as err:
-            self._audit("workflow", "exception not opened", f"{kind}: {_cause(err)}")
-            return
-        self._audit("workflow", "exception opened", f"{kind}: {message}")
-
-
-def _cause(err: BaseException) -> str:
-    cause = err.cause if isinstance(err, ActivityError) and err.cause else err
-    if isinstance(cause, ApplicationError) and cause.type:
-        return f"{cause.type}: {cause.message}"
-    return str(cause)
+        failed = await best_effort(
+            c.OPEN_EXCEPTION,
+            ReturnException(
+                rma_id=rma_id,
+                store_id=self._store_id,
+                kind=kind,
+                message=message,
+                due_at=workflow.now() + EXCEPTION_DUE,
+                idempotency_key=c.exception_key(rma_id, kind),
+            ),
+            summary=f"open exception: {kind}",
+        )
+        if failed:
+            self._audit("workflow", "exception not opened", f"{kind}: {failed}")
+        else:
+            self._audit("workflow", "exception opened", f"{kind}: {message}")
 
 
 __all__ = ["ReturnToRefund"]

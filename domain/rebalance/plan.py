@@ -67,3 +67,22 @@ def coverage_ratio(available: int, demand: int) -> Decimal:
         return COVERAGE_CAP
     value = (Decimal(available) / Decimal(demand)).quantize(COVERAGE_STEP, ROUND_HALF_UP)
     return min(value, COVERAGE_CAP)
+
+
+def plan_audit(plan: RebalancePlan) -> list[tuple[str, str]]:
+    """The audit lines of a new plan: its totals, then each position it left out and why."""
+    return [
+        (
+            "planned",
+            f"{len(plan.moves)} transfer(s), {plan.total_units} units, cost {plan.total_cost}; "
+            f"unmet demand {plan.unmet_demand_before} -> {plan.unmet_demand_after}; "
+            f"{len(plan.excluded)} position(s) excluded",
+        ),
+        *[
+            (
+                "position excluded",
+                f"{e.location_id}/{e.item_id}: {e.reason} ({e.detail})",
+            )
+            for e in plan.excluded
+        ],
+    ]

@@ -345,3 +345,34 @@ def test_a_feed_row_is_distrusted_for_one_reason_in_words() -> None:
     assert verdict(fresh.model_copy(update={"on_hand": 500}), reference=3) == (
         ExclusionReason.IMPLAUSIBLE
     )
+
+
+def test_a_new_plan_is_audited_with_its_totals_then_each_position_left_out() -> None:
+    from domain.rebalance.plan import RebalancePlan, plan_audit
+
+    plan = RebalancePlan.model_validate(
+        {
+            "plan_id": "P1",
+            "planned_at": "2026-12-01T10:00:00Z",
+            "moves": [],
+            "shortfalls": [],
+            "coverage": [],
+            "short_of_target_before": 0,
+            "short_of_target_after": 0,
+            "total_units": 0,
+            "total_cost": "0.00",
+            "unmet_demand_before": 5,
+            "unmet_demand_after": 5,
+            "excluded": [
+                {
+                    "location_id": "S001",
+                    "item_id": "I1",
+                    "reason": "STALE",
+                    "detail": "reported before transfer T9",
+                }
+            ],
+        }
+    )
+    lines = plan_audit(plan)
+    assert lines[0][0] == "planned" and "unmet demand 5 -> 5" in lines[0][1]
+    assert lines[1] == ("position excluded", "S001/I1: STALE (reported before transfer T9)")
