@@ -26,7 +26,7 @@ from adapters.pos import PosClient
 from adapters.tasks import TasksClient
 from adapters.wms import WmsClient
 from domain.promotion import contract as c
-from domain.promotion.gates import Position
+from domain.promotion.gates import Position, stock_by_store, store_coverage, summarized
 from domain.promotion.plan import (
     ExistingPromotion,
     ItemFacts,
@@ -100,6 +100,7 @@ class PromotionActivities:
             self.claim_funding,
             self.settle_accrual,
             self.read_coverage,
+            self.store_coverage,
             self.create_tasks,
             self.task_states,
             self.cancel_tasks,
@@ -311,6 +312,25 @@ class PromotionActivities:
         )
 
     # ------------------------------------------------------------------ coverage and actuals
+
+    @activity.defn(name=c.STORE_COVERAGE.name)
+    async def store_coverage(self, request: c.StoreCoverageInput) -> c.StoreCoverageResult:
+        """Read the stock of a batch of stores (WMS reads of at most `POSITIONS_PER_READ`
+        stores x items) and judge each store's gate here: one summary a store."""
+        item_ids = [i.item_id for i in request.plan.items]
+        per_read = max(1, c.POSITIONS_PER_READ // max(len(item_ids), 1))
+        out = []
+        for start in range(0, len(request.stores), per_read):
+            chunk = request.stores[start : start + per_read]
+            found = await self.read_coverage(
+                c.CoverageInput(store_ids=[st.store_id for st in chunk], item_ids=item_ids)
+            )
+            stock = stock_by_store(found.positions)
+            out += [
+                summarized(store_coverage(st, request.plan, stock, request.policy)) for st in chunk
+            ]
+            activity.heartbeat(start + len(chunk))
+        return c.StoreCoverageResult(coverage=out)
 
     @activity.defn(name=c.READ_COVERAGE.name)
     async def read_coverage(self, request: c.CoverageInput) -> c.CoverageResult:

@@ -29,7 +29,7 @@ from temporalio import activity
 
 from domain.money import cents
 from domain.promotion import contract as c
-from domain.promotion.gates import Position
+from domain.promotion.gates import Position, store_coverage, summarized
 from domain.promotion.plan import ItemFacts, PlanFacts, PromotionPlan, StoreFacts, VendorDeal
 from domain.promotion.status import TaskStatus
 from domain.publication.contract import (
@@ -141,6 +141,7 @@ class ScriptedRetail:
             self.claim_funding,
             self.settle_accrual,
             self.read_coverage,
+            self.store_coverage,
             self.create_tasks,
             self.task_states,
             self.cancel_tasks,
@@ -232,6 +233,20 @@ class ScriptedRetail:
                 Position(store_id=s, item_id=i, on_hand=self.stock_per_item)
                 for s in request.store_ids
                 for i in request.item_ids
+            ]
+        )
+
+    @activity.defn(name=c.STORE_COVERAGE.name)
+    async def store_coverage(self, request: c.StoreCoverageInput) -> c.StoreCoverageResult:
+        await self._enter(c.STORE_COVERAGE.name)
+        stock = {
+            st.store_id: {i.item_id: self.stock_per_item for i in request.plan.items}
+            for st in request.stores
+        }
+        return c.StoreCoverageResult(
+            coverage=[
+                summarized(store_coverage(st, request.plan, stock, request.policy))
+                for st in request.stores
             ]
         )
 

@@ -13,7 +13,12 @@ from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from domain.promotion import contract as c
-    from domain.promotion.gates import StoreGateState, stock_by_store, store_coverage
+    from domain.promotion.gates import (
+        StoreCoverage,
+        StoreGateState,
+        stock_by_store,
+        store_coverage,
+    )
     from domain.promotion.publishing import group_by
     from domain.rebalance.contract import (
         DemandOverride,
@@ -26,6 +31,9 @@ with workflow.unsafe.imports_passed_through():
 from workflows.activity_calls import call
 from workflows.inventory_rebalance import InventoryRebalance
 from workflows.promotion_run import LaunchRun, words
+
+COVERAGE_SUMMARIES = "coverage-summaries"
+"""Patch: gates judged beside the WMS read (one summary a store), not from raw positions."""
 
 
 async def accrue(run: LaunchRun) -> None:
@@ -57,39 +65,64 @@ async def accrue(run: LaunchRun) -> None:
 
 
 async def read_coverage(run: LaunchRun, store_ids: list[str]) -> None:
-    """Read stock for `store_ids` (batches side by side) and set each store's gate."""
+    """Judge the inventory gate of `store_ids` (batches side by side) and set each gate."""
     s = run.s
-    item_ids = [i.item_id for i in s.plan.items]
+    assert s.facts is not None
     size = c.COVERAGE_BATCH
     batches = [store_ids[i : i + size] for i in range(0, len(store_ids), size)]
-    results = await asyncio.gather(
-        *[
-            call(
-                c.READ_COVERAGE,
-                c.CoverageInput(store_ids=batch, item_ids=item_ids),
-                summary=f"read stock of {len(batch)} stores from WMS (batch {n + 1})",
-            )
-            for n, batch in enumerate(batches)
+    if workflow.patched(COVERAGE_SUMMARIES):
+        results = await asyncio.gather(
+            *[
+                call(
+                    c.STORE_COVERAGE,
+                    c.StoreCoverageInput(
+                        plan=s.plan,
+                        policy=s.policy,
+                        stores=[s.facts.stores[st] for st in batch],
+                    ),
+                    summary=f"judge the stock of {len(batch)} stores (batch {n + 1})",
+                )
+                for n, batch in enumerate(batches)
+            ]
+        )
+        coverage = [cov for r in results for cov in r.coverage]
+    else:  # runs recorded before: raw positions, judged here
+        read = await asyncio.gather(
+            *[
+                call(
+                    c.READ_COVERAGE,
+                    c.CoverageInput(store_ids=batch, item_ids=[i.item_id for i in s.plan.items]),
+                    summary=f"read stock of {len(batch)} stores from WMS (batch {n + 1})",
+                )
+                for n, batch in enumerate(batches)
+            ]
+        )
+        positions = stock_by_store([p for r in read for p in r.positions])
+        coverage = [
+            store_coverage(s.facts.stores[st], s.plan, positions, s.policy) for st in store_ids
         ]
-    )
-    positions = stock_by_store([p for r in results for p in r.positions])
-    assert s.facts is not None
-    for store_id in store_ids:
-        cov = store_coverage(s.facts.stores[store_id], s.plan, positions, s.policy)
-        status = s.stores[store_id]
-        status.coverage = cov.coverage
-        status.threshold = cov.threshold
-        if status.overridden_by:
-            continue
-        if cov.below:
-            status.gate = StoreGateState.HELD
-            status.note = (
-                f"coverage {cov.coverage} below {cov.threshold} (class {cov.store_class}); "
-                f"short: {', '.join(f'{k} {v}' for k, v in sorted(cov.short_items.items()))}"
-            )
-        else:
-            status.gate = StoreGateState.READY
-            status.note = ""
+    for cov in coverage:
+        set_gate(run, cov)
+
+
+def set_gate(run: LaunchRun, cov: StoreCoverage) -> None:
+    """A store's gate from its coverage (an overridden store stays released)."""
+    status = run.s.stores[cov.store_id]
+    status.coverage = cov.coverage
+    status.threshold = cov.threshold
+    if status.overridden_by:
+        return
+    if cov.below:
+        status.gate = StoreGateState.HELD
+        more = cov.short_count - len(cov.short_items)
+        status.note = (
+            f"coverage {cov.coverage} below {cov.threshold} (class {cov.store_class}); "
+            f"short: {', '.join(f'{k} {v}' for k, v in sorted(cov.short_items.items()))}"
+            + (f" and {more} more item(s)" if more > 0 else "")
+        )
+    else:
+        status.gate = StoreGateState.READY
+        status.note = ""
 
 
 async def gates(run: LaunchRun) -> None:

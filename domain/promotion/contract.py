@@ -23,8 +23,8 @@ from domain.activity_options import (
     READ_RETRY,
     ActivitySpec,
 )
-from domain.promotion.gates import Position
-from domain.promotion.plan import Offer, PlanFacts, PromotionPlan
+from domain.promotion.gates import Position, StoreCoverage
+from domain.promotion.plan import Offer, PlanFacts, PromotionPlan, StoreFacts
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import PromotionState, TaskStatus
 from domain.publication.contract import Channel
@@ -63,6 +63,8 @@ def preposition_plan_id(promotion_id: str, round_: int) -> str:
 
 COVERAGE_BATCH = 500
 """Stores per coverage read (one WMS call each, run side by side)."""
+POSITIONS_PER_READ = 20_000
+"""Stores x items one WMS read of a coverage summary asks for at most."""
 
 TASK_CALLBACK_LIMIT = 100
 """Up to this many stores, each task completion is signalled back; above, the SLA check
@@ -243,6 +245,19 @@ class CoverageResult(BaseModel):
     positions: list[Position]
 
 
+class StoreCoverageInput(BaseModel):
+    """Judge the inventory gate of a batch of stores where the stock is (the activity reads
+    it and returns one summary a store: a weekly ad's stores x items never cross history)."""
+
+    plan: PromotionPlan
+    policy: PromotionPolicy
+    stores: list[StoreFacts]
+
+
+class StoreCoverageResult(BaseModel):
+    coverage: list[StoreCoverage]
+
+
 class CreateTasksInput(BaseModel):
     promotion_id: str
     store_ids: list[str]
@@ -327,7 +342,17 @@ SETTLE_ACCRUAL = ActivitySpec(
 READ_COVERAGE = ActivitySpec(
     "promotion_read_coverage", CoverageInput, CoverageResult, READ_RETRY, start_to_close=LONG_READ
 )
-"""Stock positions (on hand, in transit) of a batch of stores (WMS)."""
+"""Stock positions (on hand, in transit) of a batch of stores (WMS); runs recorded before
+`STORE_COVERAGE` replay with it."""
+STORE_COVERAGE = ActivitySpec(
+    "promotion_store_coverage",
+    StoreCoverageInput,
+    StoreCoverageResult,
+    READ_RETRY,
+    start_to_close=LONG_READ,
+)
+"""Coverage of a batch of stores against the policy, judged beside the WMS read (one summary
+a store, the worst short items named)."""
 CREATE_TASKS = ActivitySpec(
     "promotion_create_tasks",
     CreateTasksInput,

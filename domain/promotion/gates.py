@@ -33,6 +33,8 @@ class StoreCoverage(BaseModel):
     coverage: Decimal | None  # None: no demand forecast, nothing to cover
     threshold: Decimal
     short_items: dict[str, int] = Field(default_factory=dict)  # item -> units missing
+    short_count: int = 0
+    """How many items are short (`short_items` may list only the worst of them)."""
 
     @property
     def below(self) -> bool:
@@ -78,4 +80,16 @@ def store_coverage(
         coverage=worst,
         threshold=threshold,
         short_items=short,
+        short_count=len(short),
     )
+
+
+SHORT_ITEMS_SHOWN = 10
+"""Short items named per store in a coverage summary (a weekly ad may be short on
+hundreds: the count says how many)."""
+
+
+def summarized(cov: StoreCoverage) -> StoreCoverage:
+    """The coverage with only the worst `SHORT_ITEMS_SHOWN` short items named."""
+    worst = sorted(cov.short_items.items(), key=lambda kv: (-kv[1], kv[0]))[:SHORT_ITEMS_SHOWN]
+    return cov.model_copy(update={"short_items": dict(worst), "short_count": len(cov.short_items)})

@@ -162,3 +162,54 @@ async def test_demo_promotion_runs_end_to_end(promo_rig: PromoRig) -> None:
     assert result.funding.released == max(result.funding.accrued - result.funding.claimed, 0)
     assert any(e.action == "verified" for e in result.audit)
     assert "shoppers bought" in text and "accrual settled in the ERP" in text
+
+
+async def test_unknown_items_stores_and_deal_are_refused_before_anything_starts(
+    promo_rig: PromoRig, tmp_path: Path
+) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="CLI-UNKNOWN")
+    data = json.loads(plan.model_dump_json())
+    data["items"][1]["item_id"] = "NO-SUCH-ITEM"
+    data["stores"][0] = "S999"
+    data["store_groups"] = ["region:atlantis"]
+    data["vendor_deal_id"] = "D-NONE"
+    path = tmp_path / "unknown.json"
+    path.write_text(json.dumps(data))
+    result = await invoke(
+        cli_args(rig, "promotion", "launch", str(path)), BACKOFFICE_URL=rig.backoffice.url
+    )
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "items.1.item_id: item 'NO-SUCH-ITEM' is not in the ERP" in out
+    assert "stores.0: store 'S999' is not in the ERP" in out
+    assert "store_groups.0: store group 'region:atlantis' has no store" in out
+    assert "vendor_deal_id: deal 'D-NONE' is not in the ERP" in out
+    with pytest.raises(RPCError):
+        await rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}").describe()
+
+
+async def test_a_plan_over_the_size_a_launch_takes_is_refused_in_one_line(
+    promo_rig: PromoRig, tmp_path: Path
+) -> None:
+    from domain.promotion.plan import MAX_PLAN_CELLS
+
+    rig = promo_rig
+    stores = [f"S{n:04d}" for n in range(500)]
+    items = [
+        {"item_id": f"I{n:05d}", "forecast_units_per_store": 1}
+        for n in range(MAX_PLAN_CELLS // len(stores) + 1)
+    ]
+    plan = rig.plan(prefix="CLI-HUGE", items=items, stores=stores)
+    path = tmp_path / "huge.json"
+    path.write_text(plan.model_dump_json())
+    result = await invoke(cli_args(rig, "promotion", "launch", str(path)))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    n = len(items)
+    assert (
+        f"{n} items x 500 stores = {n * 500:,} cells; a launch takes at most {MAX_PLAN_CELLS:,}"
+        in (result.output)
+    )
+    with pytest.raises(RPCError):
+        await rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}").describe()

@@ -33,3 +33,20 @@ def test_coverage_per_store_class() -> None:
 
 
 # --------------------------------------------------------------------------- KPIs
+
+
+def test_a_coverage_summary_names_the_worst_short_items_and_counts_them_all() -> None:
+    from domain.promotion.gates import SHORT_ITEMS_SHOWN, StoreCoverage, summarized
+
+    short = {f"I{n:03d}": n for n in range(1, 31)}
+    cov = StoreCoverage(
+        store_id="S1",
+        store_class="B",
+        coverage=Decimal("0.1"),
+        threshold=Decimal("1.0"),
+        short_items=short,
+        short_count=30,
+    )
+    summary = summarized(cov)
+    assert summary.short_count == 30 and len(summary.short_items) == SHORT_ITEMS_SHOWN
+    assert list(summary.short_items) == [f"I{n:03d}" for n in range(30, 20, -1)]
