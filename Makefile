@@ -33,6 +33,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
+## drills: fault drills on a fresh stack, every effect counted from the backoffice ledger
+drills: $(STAMP)
+	$(BIN)/python -m drills
+
 ## bench: benchmarks, each printing figures measured against a baseline of the same run
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

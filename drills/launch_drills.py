@@ -1,0 +1,190 @@
+"""Drills on a promotion launch: each runs the sample launch through one fault, to SCHEDULED
+and back (cancelled: every channel retracted, the accrual reversed), then counts effects."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from adapters.control import ControlClient
+from cli import promotion as promo
+from common.config import Settings
+from domain.promotion.plan import PromotionPlan
+from domain.promotion.policy import PromotionPolicy
+from domain.promotion.status import PromotionState, PromotionStatus
+from drills.invariants import Verdict, count_effects, launch_effects
+from drills.stack import REPO, DrillStack
+from fakes.identity import INBOX
+from wire.control import FaultSpec
+from workflows.promotion_launch import PromotionLaunch
+
+SAMPLE = REPO / "examples" / "promotions" / "grocery-weekend.json"
+WAIT_S = 180.0
+
+
+@dataclass
+class DrillResult:
+    drill: str
+    verdict: Verdict
+    recovered_s: float | None
+    """From the fault's end (the worker back, the outage over) to the run moving on."""
+
+
+def drill_plan(go_live_in: timedelta) -> PromotionPlan:
+    data = json.loads(SAMPLE.read_text())
+    start = datetime.now(UTC) + go_live_in
+    data["promotion_id"] = f"DRILL-{uuid.uuid4().hex[:8]}"
+    data["starts_at"] = start.isoformat()
+    data["ends_at"] = (start + timedelta(days=1)).isoformat()
+    return PromotionPlan.model_validate(data)
+
+
+def drill_policy() -> PromotionPolicy:
+    """The example policy trusting the drills' issuer, without the pre-positioning child."""
+    policy = promo.load_policy()
+    return policy.model_copy(update={"trust": INBOX.trust(), "rebalance": None})
+
+
+async def wait_for(
+    handle: WorkflowHandle[Any, Any], *states: PromotionState, timeout_s: float = WAIT_S
+) -> PromotionStatus:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    last: PromotionStatus | None = None
+    while loop.time() < deadline:
+        try:
+            last = await handle.query(PromotionLaunch.status)
+        except Exception:  # a worker being restarted answers no query
+            last = None
+        if last is not None and last.state in states:
+            return last
+        await asyncio.sleep(0.2)
+    raise TimeoutError(
+        f"{handle.id} not {'/'.join(s.value for s in states)} in {timeout_s:.0f} s; last: "
+        f"{last.state.value + ': ' + last.waiting_for if last else 'no answer'}"
+    )
+
+
+async def run_launch(
+    stack: DrillStack,
+    name: str,
+    *,
+    go_live_in: timedelta = timedelta(minutes=10),
+    while_publishing: Callable[[WorkflowHandle[Any, Any]], Awaitable[float | None]] | None = None,
+) -> DrillResult:
+    """Launch, approve, (fault), wait SCHEDULED, cancel; then count every effect."""
+    settings = replace(
+        Settings.from_env(), task_queue=stack.task_queue, backoffice_url=stack.backoffice.url
+    )
+    client = stack.env.client
+    plan, policy = drill_plan(go_live_in), drill_policy()
+    verdict = Verdict()
+    recovered: float | None = None
+    handle = await promo.launch(settings, "-", plan=plan, policy=policy, client=client)
+    waiting = await wait_for(handle, PromotionState.AWAITING_APPROVAL)
+    for approval in waiting.approvals:
+        await promo.decide(
+            settings,
+            plan.promotion_id,
+            policy.approver_of(approval.role),
+            approve=True,
+            role=approval.role,
+            client=client,
+            signer=INBOX.signer,
+        )
+    if while_publishing is not None:
+        recovered = await while_publishing(handle)
+    try:
+        await wait_for(handle, PromotionState.SCHEDULED)
+    except TimeoutError as err:
+        verdict.problems.append(str(err))
+    await promo.cancel(
+        settings,
+        plan.promotion_id,
+        policy.approver_of("category_manager"),
+        f"drill {name} over",
+        client=client,
+        signer=INBOX.signer,
+    )
+    final: PromotionStatus = await handle.result()
+    if final.state is not PromotionState.CANCELLED:
+        verdict.problems.append(f"ended {final.state.value}: {final.reasons}")
+    await count_effects(
+        stack.backoffice.url,
+        launch_effects(plan.promotion_id, len(plan.stores), rolled_back=True),
+        verdict,
+    )
+    return DrillResult(name, verdict, recovered)
+
+
+async def set_faults(stack: DrillStack, *specs: dict[str, Any]) -> None:
+    async with ControlClient(stack.backoffice.url) as control:
+        for spec in specs:
+            await control.set_fault(FaultSpec.model_validate(spec))
+
+
+async def clear_faults(stack: DrillStack) -> None:
+    async with ControlClient(stack.backoffice.url) as control:
+        await control.clear_faults()
+
+
+async def duplicate_events(stack: DrillStack) -> DrillResult:
+    """10% of channel confirmations and store task events delivered twice."""
+    await set_faults(
+        stack,
+        *[
+            {"system": system, "operation": "events", "duplicate_rate": 0.1, "seed": 7}
+            for system in ("ecommerce", "marketplace", "tasks")
+        ],
+    )
+    try:
+        return await run_launch(stack, "duplicate events")
+    finally:
+        await clear_faults(stack)
+
+
+async def worker_killed_mid_launch(stack: DrillStack) -> DrillResult:
+    """The worker SIGKILLed while the launch prepares and publishes, then restarted."""
+
+    async def kill_and_restart(handle: WorkflowHandle[Any, Any]) -> float:
+        await wait_for(handle, PromotionState.PREPARING, PromotionState.PUBLISHING)
+        for process in list(stack.workers):
+            if process.poll() is None:
+                stack.kill_worker(process)
+        back = time.monotonic()
+        await stack.start_worker()
+        await wait_for(handle, PromotionState.SCHEDULED)
+        return time.monotonic() - back
+
+    return await run_launch(stack, "worker SIGKILL mid-launch", while_publishing=kill_and_restart)
+
+
+async def pos_outage_before_go_live(stack: DrillStack) -> DrillResult:
+    """POS refuses every call for 30 s while the launch publishes, go-live 4 minutes away:
+    the publish retries until go-live minus the margin, so the launch rides it out."""
+
+    async def outage(handle: WorkflowHandle[Any, Any]) -> float:
+        started = time.monotonic()
+        await wait_for(handle, PromotionState.SCHEDULED)
+        return max(time.monotonic() - started - 30, 0.0)
+
+    await set_faults(stack, {"system": "pos", "operation": "publish_prices", "outage_seconds": 30})
+    try:
+        return await run_launch(
+            stack, "POS outage 30 s", go_live_in=timedelta(minutes=4), while_publishing=outage
+        )
+    finally:
+        await clear_faults(stack)
+
+
+FAST = [duplicate_events, worker_killed_mid_launch]
+"""Run in the test suite."""
+ALL = [*FAST, pos_outage_before_go_live]

@@ -1,0 +1,31 @@
+"""The fast fault drills, in the suite: each counts every effect in the backoffice ledger.
+
+`make drills` runs every drill (the POS outage one waits out a 30 s outage) and prints the
+table; these two run here, on their own stack (dev server, backoffice, worker process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drills.launch_drills import FAST
+from drills.stack import start_stack
+
+
+@pytest.mark.parametrize("drill", FAST, ids=[d.__name__ for d in FAST])
+async def test_a_fault_drill_doubles_nothing_and_loses_nothing(
+    drill: object, tmp_path: Path
+) -> None:
+    (tmp_path / "backoffice").mkdir()
+    stack = await start_stack(tmp_path)
+    try:
+        await stack.start_worker()
+        result = await drill(stack)  # type: ignore[operator]
+    finally:
+        await stack.stop()
+    assert result.verdict.passed, (
+        result.verdict.doubled,
+        result.verdict.lost,
+        result.verdict.problems,
+    )
