@@ -137,16 +137,7 @@ async def run_size(
     t_validated = time.monotonic()
     if waiting.state.value != "AWAITING_APPROVAL":
         raise SystemExit(f"plan refused: {waiting.reasons}")
-    for approval in waiting.approvals:
-        await promo.decide(
-            settings,
-            plan.promotion_id,
-            policy.approver_of(approval.role),
-            approve=True,
-            role=approval.role,
-            client=client,
-            signer=DEMO_SIGNER,
-        )
+    await promo.approve_pending(settings, waiting, policy, signer=DEMO_SIGNER, client=client)
     t_approved = time.monotonic()
     scheduled = await wait_state(handle, "SCHEDULED", "FAILED", limit_s=3600)
     t_scheduled = time.monotonic()

@@ -225,6 +225,35 @@ async def decide(
     return await _update(settings, promotion_id, update, decision, client, signer, approve=approve)
 
 
+async def approve_pending(
+    settings: Settings,
+    status: PromotionStatus,
+    policy: PromotionPolicy,
+    *,
+    signer: DecisionSigner | None,
+    client: Client | None = None,
+    comment: str = "",
+) -> list[UpdateAnswer]:
+    """Approve every pending role of `status`, in matrix order, as the first approver the
+    policy names for it (demos, drills, benchmarks and tests play the approvers so)."""
+    answers = []
+    for approval in status.approvals:
+        if approval.state.value == "PENDING":
+            answers.append(
+                await decide(
+                    settings,
+                    status.promotion_id,
+                    policy.approver_of(approval.role),
+                    approve=True,
+                    role=approval.role,
+                    comment=comment,
+                    client=client,
+                    signer=signer,
+                )
+            )
+    return answers
+
+
 def offer_from(
     *,
     percent: str | None = None,

@@ -90,16 +90,7 @@ async def run_launch(
     recovered: float | None = None
     handle = await promo.launch(settings, "-", plan=plan, policy=policy, client=client)
     waiting = await wait_for(handle, PromotionState.AWAITING_APPROVAL)
-    for approval in waiting.approvals:
-        await promo.decide(
-            settings,
-            plan.promotion_id,
-            policy.approver_of(approval.role),
-            approve=True,
-            role=approval.role,
-            client=client,
-            signer=INBOX.signer,
-        )
+    await promo.approve_pending(settings, waiting, policy, signer=INBOX.signer, client=client)
     if while_publishing is not None:
         recovered = await while_publishing(handle)
     try:
