@@ -39,6 +39,7 @@ from devstack.launch import (
     BackofficeProcess,
     PostgresCluster,
     PostgresUnavailable,
+    ensure_codec_key,
 )
 from wire.erp import PostingRequest
 
@@ -213,4 +214,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    ensure_codec_key()
     raise SystemExit(main())

@@ -44,7 +44,7 @@ from cli.keys import load_signer  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from common.temporal import data_converter  # noqa: E402
-from devstack.launch import BackofficeProcess  # noqa: E402
+from devstack.launch import BackofficeProcess, ensure_codec_key  # noqa: E402
 from domain.promotion.plan import PromotionPlan  # noqa: E402
 from domain.promotion.status import PromotionStatus  # noqa: E402
 from worker import build_worker  # noqa: E402
@@ -213,4 +213,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    ensure_codec_key()
     asyncio.run(main())

@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from common.config import Settings
     from common.search_attributes import ALL_KEYS
     from common.temporal import data_converter
-    from devstack.launch import BackofficeProcess
+    from devstack.launch import BackofficeProcess, ensure_codec_key
     from domain.publication.contract import (
         Channel,
         FanoutInput,
@@ -299,6 +299,7 @@ def _stop_on_sigterm(*_: object) -> None:
 
 
 if __name__ == "__main__":
+    ensure_codec_key()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="60 stores, a smoke run")

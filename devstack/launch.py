@@ -335,3 +335,20 @@ class PostgresCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def ensure_codec_key() -> str:
+    """Benchmarks and drills run a stack of their own: when no payload key is configured
+    (environment or the devstack's key file), give this process and the ones it starts a
+    fresh, throwaway key. Returns where the key comes from, in words."""
+    import base64
+
+    from common.codec import ENV_KEY_FILE, ENV_KEYS, new_key
+    from common.config import codec_key_file
+
+    if os.environ.get(ENV_KEYS) or os.environ.get(ENV_KEY_FILE):
+        return "the environment"
+    if codec_key_file().exists():
+        return str(codec_key_file())
+    os.environ[ENV_KEYS] = f"throwaway:{base64.b64encode(new_key()).decode()}"
+    return "a throwaway key of this run"
