@@ -16,8 +16,10 @@ import os
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
 
 from cli import promotion as cli
 from cli.common import CommandError
@@ -26,7 +28,9 @@ from domain.promotion.contract import SignalledDecision
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig
+from workflows.promotion_close import SETTLE_AT_END
 from workflows.promotion_launch import PromotionLaunch
+from workflows.promotion_prepare import COVERAGE_SUMMARIES
 
 HISTORY = Path(__file__).resolve().parent.parent / "histories" / "promotion_launch.json"
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
@@ -83,3 +87,18 @@ async def test_recorded_history_replays_against_current_code() -> None:
     replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("patch_id", [SETTLE_AT_END, COVERAGE_SUMMARIES])
+async def test_the_same_change_without_its_patch_would_break_the_recorded_run(
+    patch_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the changes since the recording sit behind `workflow.patched`: taken as if every
+    run had them (the patch answering yes in a history recorded before it), the recorded
+    run no longer replays, as a launch running at the deploy would fail."""
+    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", HISTORY.read_text())
+    patched = workflow.patched
+    monkeypatch.setattr(workflow, "patched", lambda pid: True if pid == patch_id else patched(pid))
+    replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
