@@ -42,6 +42,8 @@ class DrillStack:
     task_queue: str
     worker_env: dict[str, str]
     workdir: Path
+    previous_keys: str | None = None
+    """RETAIL_CODEC_KEYS before the drill set its own (put back by `stop`)."""
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -100,12 +102,17 @@ class DrillStack:
                     process.wait()
         self.backoffice.stop()
         await self.env.shutdown()
+        if self.previous_keys is None:
+            os.environ.pop(ENV_KEYS, None)
+        else:
+            os.environ[ENV_KEYS] = self.previous_keys
 
 
 async def start_stack(workdir: Path) -> DrillStack:
     """A fresh stack with its own codec key (the drill is its only user)."""
     key = new_key()
-    os.environ[ENV_KEYS] = f"drill:{base64.b64encode(key).decode()}"
+    previous = os.environ.get(ENV_KEYS)
+    os.environ[ENV_KEYS] = f"drill:{base64.b64encode(key).decode()}"  # for its processes
     codec = EncryptionCodec(KeyRing(active="drill", keys={"drill": key}))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
@@ -123,4 +130,4 @@ async def start_stack(workdir: Path) -> DrillStack:
         BACKOFFICE_URL=backoffice.url,
         RETAIL_SHUTDOWN_GRACE_S="2",
     )
-    return DrillStack(env, backoffice, queue, worker_env, workdir)
+    return DrillStack(env, backoffice, queue, worker_env, workdir, previous)
