@@ -14,7 +14,7 @@ COPY backoffice backoffice
 COPY devstack devstack
 COPY cli cli
 COPY examples examples
-COPY deploy/healthcheck.py deploy/healthcheck.py
+COPY deploy/healthcheck.py deploy/replay.py deploy/
 COPY worker.py starter.py ./
 RUN pip install --no-cache-dir '.[otlp]'
 ENV PYTHONUNBUFFERED=1
