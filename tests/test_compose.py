@@ -10,6 +10,7 @@ server the tests use.
 from __future__ import annotations
 
 import ast
+import asyncio
 import dataclasses
 import json
 import os
@@ -447,3 +448,26 @@ def test_compose_init_writes_the_env_file_and_the_key(tmp_path: Path) -> None:
     assert first.env_file.stat().st_mode & 0o077 == 0
     again = compose_init(tmp_path)
     assert parse_env(again.env_file.read_text()) == env and again.created == ()
+
+
+async def test_the_worker_healthcheck_sees_this_hosts_worker_polling(
+    env: Any, run_worker: Any, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`deploy/healthcheck.py worker`: healthy once this host's worker polls its queue."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("healthcheck", REPO / "deploy" / "healthcheck.py")
+    assert spec and spec.loader
+    healthcheck = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(healthcheck)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", env.client.namespace)
+    monkeypatch.setenv("RETAIL_TASK_QUEUE", task_queue)
+    assert await healthcheck._worker_polls() == 1  # nobody polls yet
+    async with run_worker(env.client):
+        for _ in range(100):  # the first poll reaches the server shortly after start
+            if await healthcheck._worker_polls() == 0:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the worker never showed as a poller")
