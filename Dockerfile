@@ -1,5 +1,5 @@
 # One image for the backoffice, the ingress, the worker and the starter
-# (docker-compose.yml picks the command).
+# (docker-compose.yml picks the command). The `otlp` extra: traces to the collector.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -14,7 +14,8 @@ COPY backoffice backoffice
 COPY devstack devstack
 COPY cli cli
 COPY examples examples
+COPY deploy/healthcheck.py deploy/replay.py deploy/
 COPY worker.py starter.py ./
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir '.[otlp]'
 ENV PYTHONUNBUFFERED=1
 CMD ["python", "worker.py"]

@@ -35,6 +35,14 @@ def codec_key_file(environ: Mapping[str, str] | None = None) -> Path:
     return Path(raw).resolve() if raw else devstack_dir(env) / CODEC_KEY_FILE_NAME
 
 
+ENV_TLS_CERT = "TEMPORAL_TLS_CERT"
+ENV_TLS_KEY = "TEMPORAL_TLS_KEY"
+ENV_TLS_CA = "TEMPORAL_TLS_CA"
+ENV_TLS_SERVER_NAME = "TEMPORAL_TLS_SERVER_NAME"
+ENV_TLS = "TEMPORAL_TLS"
+ENV_API_KEY = "TEMPORAL_API_KEY"
+
+
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
@@ -48,6 +56,15 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as err:
         raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from err
+
+
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"environment variable {name}={raw!r} is not a yes/no (1/0, true/false)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,24 @@ class Settings:
     http_timeout_s: float = field(
         default_factory=lambda: float(_env("RETAIL_HTTP_TIMEOUT_S", "10"))
     )
+    # A Temporal cluster or Temporal Cloud (README, "Scaling out"): mutual TLS with a client
+    # certificate (paths to PEM files), or an API key; none of them: plain gRPC (devstack).
+    tls_cert: str = field(default_factory=lambda: _env(ENV_TLS_CERT, ""))
+    tls_key: str = field(default_factory=lambda: _env(ENV_TLS_KEY, ""))
+    tls_ca: str = field(default_factory=lambda: _env(ENV_TLS_CA, ""))
+    """The CA that signed the server's certificate; empty: the system roots."""
+    tls_server_name: str = field(default_factory=lambda: _env(ENV_TLS_SERVER_NAME, ""))
+    """The name the server's certificate is checked against, when not the address's host."""
+    tls: bool = field(default_factory=lambda: _env_flag(ENV_TLS))
+    """TLS without a client certificate (server-authenticated only); implied by the others."""
+    api_key: str = field(default_factory=lambda: _env(ENV_API_KEY, ""), repr=False)
+
+    def __post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError(
+                f"{ENV_TLS_CERT} and {ENV_TLS_KEY} go together: a client certificate needs its "
+                "private key (both PEM file paths)"
+            )
 
     @classmethod
     def from_env(cls) -> Settings:

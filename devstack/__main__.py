@@ -1,4 +1,4 @@
-"""`python -m devstack up | down | status`."""
+"""`python -m devstack up | down | status | compose-init`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command line of the local stack: up, down, status."""
+"""Command line of the local stack: up, down, status; compose-init for docker-compose.yml."""
 
 from __future__ import annotations
 
@@ -53,17 +53,33 @@ def cmd_status(config: StackConfig) -> int:
     return 0
 
 
+def cmd_compose_init(_config: StackConfig) -> int:
+    from devstack.compose_init import compose_init
+
+    files = compose_init()
+    made = ", ".join(files.created) if files.created else "nothing new (kept every value)"
+    print(f"devstack: wrote {files.env_file.name} ({made}); payload keys in {files.key_file}")
+    print("  next: docker compose up -d --wait")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
         description="Run the local stack: Temporal dev server, codec server, event ingress, "
-        "backoffice, worker.",
+        "backoffice, worker. `compose-init` prepares docker-compose.yml instead: .env with "
+        "fresh secrets and the payload key file in the key volume's folder.",
     )
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "compose-init"])
     args = parser.parse_args(argv)
     try:
         config = StackConfig.from_env()
-        handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status}
+        handlers = {
+            "up": cmd_up,
+            "down": cmd_down,
+            "status": cmd_status,
+            "compose-init": cmd_compose_init,
+        }
         return handlers[args.command](config)
     except (stack.StackError, ValueError) as err:
         print(f"devstack: {err}", flush=True)
