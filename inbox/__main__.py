@@ -9,7 +9,7 @@ import uvicorn
 
 from cli.keys import load_signer
 from common.config import Settings
-from common.temporal import connect
+from common.temporal import connect, data_converter
 from domain.promotion.policy import PromotionPolicy
 from domain.returns.policy import ReturnPolicy
 from inbox.accounts import Accounts
@@ -53,7 +53,8 @@ def main() -> int:
     try:
         config = InboxConfig.from_env()
         inbox = build(config)
-    except (InboxConfigError, ValueError) as err:
+        data_converter(who="the inbox")  # no payload key: refuse now, not at the first page
+    except (InboxConfigError, ValueError, RuntimeError) as err:
         print(f"inbox: {err}", file=sys.stderr)
         return 2
     app = create_app(inbox, secret=config.secret, secure_cookies=config.secure_cookies)
