@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import PromotionStatus
@@ -86,10 +88,10 @@ class Browser:
         return await self.http.post(f"/promotion/{workflow_id}/decide", data=data)
 
 
-@pytest.fixture
-async def browsers(fast_promo_rig: FastRig) -> AsyncIterator[Callable[[], Browser]]:
-    """`browsers()` opens a fresh tab on one inbox app (shared limiter and Temporal side)."""
-    app = create_app(make_inbox(fast_promo_rig.client), secret=SECRET)
+@asynccontextmanager
+async def tabs_on(client: Client) -> AsyncIterator[Callable[[], Browser]]:
+    """`open_tab()` opens a fresh tab on one inbox app (shared limiter and Temporal side)."""
+    app = create_app(make_inbox(client), secret=SECRET)
     opened: list[httpx.AsyncClient] = []
 
     def open_tab() -> Browser:
@@ -104,6 +106,20 @@ async def browsers(fast_promo_rig: FastRig) -> AsyncIterator[Callable[[], Browse
     finally:
         for http in opened:
             await http.aclose()
+
+
+@pytest.fixture
+async def browsers(fast_promo_rig: FastRig) -> AsyncIterator[Callable[[], Browser]]:
+    """Tabs on an inbox in front of the fast-tier promotion rig."""
+    async with tabs_on(fast_promo_rig.client) as open_tab:
+        yield open_tab
+
+
+@pytest.fixture
+async def plain_browsers(env: WorkflowEnvironment) -> AsyncIterator[Callable[[], Browser]]:
+    """Tabs on an inbox in front of the test server (the test runs its own worker)."""
+    async with tabs_on(env.client) as open_tab:
+        yield open_tab
 
 
 async def launch_waiting(rig: FastRig) -> tuple[WorkflowHandle[Any, Any], PromotionStatus]:
