@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from cli.common import CommandError
+from common.temporal import TemporalUnreachable
 from domain.identity import DecisionSigner
 from inbox.accounts import Accounts, LoginLimiter
 from inbox.views import promotion_view, rebalance_view, return_view
@@ -85,6 +86,26 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
         https_only=secure_cookies,
     )
     app.state.inbox = inbox
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        )
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(TemporalUnreachable)
+    async def unreachable(request: Request, err: TemporalUnreachable) -> Response:
+        return page(request, "missing.html", 503, message=str(err))
 
     def person_of(request: Request) -> str | None:
         person = request.session.get("person")
@@ -181,7 +202,7 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
         workflow_id: str,
         verdict: str = Form(...),
         comment: str = Form(""),
-        version: int = Form(0),
+        seen: str = Form(""),
         csrf: str | None = Form(None),
     ) -> Response:
         check_csrf(request, csrf)
@@ -196,15 +217,15 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
         try:
             if kind == PROMOTION:
                 answer = await work.decide_promotion(
-                    workflow_id, person, approve=approve, comment=comment, seen_version=version
+                    workflow_id, person, approve=approve, comment=comment, seen=seen
                 )
             elif kind == RETURN:
                 answer = await work.decide_return(
-                    workflow_id, person, approve=approve, comment=comment
+                    workflow_id, person, approve=approve, comment=comment, seen=seen
                 )
             else:
                 answer = await work.decide_rebalance(
-                    workflow_id, person, approve=approve, comment=comment
+                    workflow_id, person, approve=approve, comment=comment, seen=seen
                 )
         except CommandError as err:
             request.session["flash"] = {"ok": False, "message": str(err)}

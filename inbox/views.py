@@ -8,7 +8,7 @@ from domain.promotion.gates import StoreGateState
 from domain.promotion.status import PromotionStatus
 from domain.rebalance.status import RebalanceStatus
 from domain.returns.status import ReturnStatus
-from inbox.work import Work
+from inbox.work import Work, seen_hash
 
 CHANGE_WORDS = ("price", "version", "approval", "reopen", "change", "approve", "reject")
 
@@ -27,6 +27,7 @@ def promotion_view(work: Work, person: str, status: PromotionStatus) -> dict[str
     ]
     return {
         "status": status,
+        "seen": seen_hash(status),
         "role": role,
         "why_not": why_not,
         "held_stores": held,
@@ -43,6 +44,7 @@ def return_view(work: Work, person: str, status: ReturnStatus) -> dict[str, Any]
     mine = [r.value for r in status.awaiting_role if r.value in held]
     return {
         "status": status,
+        "seen": seen_hash(status),
         "role": mine[0] if mine else None,
         "why_not": "" if mine else "this return is not waiting for any of your roles",
         "audit": status.audit[-15:],
@@ -55,6 +57,7 @@ def rebalance_view(
     mine = [r for r in status.awaiting_roles if person in approvers.get(r, [])]
     return {
         "status": status,
+        "seen": seen_hash(status),
         "role": mine[0] if mine else None,
         "why_not": "" if mine else "this plan is not waiting for any of your roles",
         "audit": status.audit[-15:],

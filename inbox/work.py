@@ -15,14 +15,17 @@ from temporalio.service import RPCError
 from cli import promotion_sign, rebalance, returns
 from cli.common import CommandError, run_query, send_update, visibility_query
 from common.search_attributes import AWAITING_ROLE, RETAIL_STATE
-from domain.identity import DecisionSigner
+from domain.identity import DecisionSigner, subject_hash
 from domain.promotion import contract as pc
+from domain.promotion import identity as pid
 from domain.promotion.approvals import ApprovalState
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import PromotionStatus
+from domain.rebalance.approvals import plan_subject
 from domain.rebalance.contract import ApprovalDecision, RebalanceRequest
 from domain.rebalance.status import RebalanceStatus
 from domain.returns import contract as rc
+from domain.returns.approval import return_subject
 from domain.returns.policy import ReturnPolicy, Role
 from domain.returns.status import ReturnStatus
 from workflows.inventory_rebalance import InventoryRebalance
@@ -63,6 +66,29 @@ class Policies:
             for r, people in self.returns.approvers.items()
             if person in people
         )
+
+
+def seen_hash(status: PromotionStatus | ReturnStatus | RebalanceStatus) -> str:
+    """The hash of what a decision page shows (the subject its token would bind): the form
+    carries it back, so a decision on something that changed meanwhile is not sent."""
+    if isinstance(status, PromotionStatus):
+        return subject_hash(
+            pid.approval_subject(status.promotion_id, status.version, status.lines, status.metrics)
+        )
+    if isinstance(status, ReturnStatus):
+        return subject_hash(return_subject(status))
+    return subject_hash(plan_subject(status.plan_id, status.plan))
+
+
+def changed(seen: str, status: PromotionStatus | ReturnStatus | RebalanceStatus) -> Answer | None:
+    """A refusal when what the person saw is not what the workflow decides on now."""
+    if seen and seen == seen_hash(status):
+        return None
+    return Answer(
+        False,
+        "what you are deciding on changed while you looked (or the form is stale): "
+        "review it again before deciding",
+    )
 
 
 def _attr_list(values: Any) -> list[str]:
@@ -175,18 +201,14 @@ class Work:
         return None, "none of your roles is asked to decide on this promotion"
 
     async def decide_promotion(
-        self, workflow_id: str, person: str, *, approve: bool, comment: str, seen_version: int
+        self, workflow_id: str, person: str, *, approve: bool, comment: str, seen: str
     ) -> Answer:
         status = await self.promotion(workflow_id)
         role, why_not = self.promotion_role(person, status)
         if role is None:
             return Answer(False, why_not)
-        if status.version != seen_version:
-            return Answer(
-                False,
-                f"the plan changed while you looked (version {seen_version} is now "
-                f"{status.version}): review it again before deciding",
-            )
+        if (refused := changed(seen, status)) is not None:
+            return refused
         handle = self._handle(workflow_id)
         decision = pc.Decision(approver=person, role=role, comment=comment)
         update = PromotionLaunch.approve if approve else PromotionLaunch.reject
@@ -202,13 +224,15 @@ class Work:
         return Answer(True, answer.message)
 
     async def decide_return(
-        self, workflow_id: str, person: str, *, approve: bool, comment: str
+        self, workflow_id: str, person: str, *, approve: bool, comment: str, seen: str
     ) -> Answer:
         status = await self.return_(workflow_id)
         held = self.policies.return_roles(person)
         mine = [r for r in status.awaiting_role if r.value in held]
         if not mine:
             return Answer(False, "this return is not waiting for any of your roles")
+        if (refused := changed(seen, status)) is not None:
+            return refused
         handle = self._handle(workflow_id)
         update = ReturnToRefund.approve if approve else ReturnToRefund.reject
         decision = rc.Decision(approver=person, role=Role(mine[0].value), note=comment)
@@ -222,13 +246,15 @@ class Work:
         return Answer(True, f"return {shown.rma_id}: {shown.state.value}")
 
     async def decide_rebalance(
-        self, workflow_id: str, person: str, *, approve: bool, comment: str
+        self, workflow_id: str, person: str, *, approve: bool, comment: str, seen: str
     ) -> Answer:
         status = await self.rebalance(workflow_id)
         approvers = await self.rebalance_approvers(workflow_id)
         mine = [r for r in status.awaiting_roles if person in approvers.get(r, [])]
         if not mine:
             return Answer(False, "this plan is not waiting for any of your roles")
+        if (refused := changed(seen, status)) is not None:
+            return refused
         handle = self._handle(workflow_id)
         decision = ApprovalDecision(
             approver=person, role=mine[0], approve=approve, comment=comment or None

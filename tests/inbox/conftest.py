@@ -77,12 +77,12 @@ class Browser:
     ) -> httpx.Response:
         page = await self.http.get(f"/promotion/{workflow_id}")
         token = CSRF.search(page.text)
-        version = re.search(r'name="version" value="(\d+)"', page.text)
+        seen = re.search(r'name="seen" value="([^"]*)"', page.text)
         data = {
             "verdict": verdict,
             "comment": comment,
             "csrf": token.group(1) if token else "",
-            "version": version.group(1) if version else "0",
+            "seen": seen.group(1) if seen else "",
         }
         data.update(extra)
         return await self.http.post(f"/promotion/{workflow_id}/decide", data=data)

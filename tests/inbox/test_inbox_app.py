@@ -137,3 +137,22 @@ async def test_a_decision_already_taken_by_someone_else_says_so(
     assert "category_manager already approved by alice" in words
     status = await fast_promo_rig.status(handle)
     assert status.approvals[0].decided_by == "alice"
+
+
+async def test_a_decision_from_a_stale_page_is_not_sent(
+    browsers: Callable[[], Browser], fast_promo_rig: FastRig
+) -> None:
+    handle, _ = await launch_waiting(fast_promo_rig)
+    alice = browsers()
+    await alice.login("alice")
+    stale = await alice.decide(handle.id, seen="sha256:what-alice-saw-before")
+    words = (await alice.http.get(stale.headers["location"])).text
+    assert "changed while you looked" in words
+    status = await fast_promo_rig.status(handle)
+    assert all(a.state is ApprovalState.PENDING for a in status.approvals)
+
+
+async def test_pages_refuse_framing_and_scripts(browsers: Callable[[], Browser]) -> None:
+    response = await browsers().http.get("/login")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in response.headers["content-security-policy"]

@@ -45,9 +45,10 @@ async def approve_on_page(tab: Browser, path: str, comment: str) -> str:
     page = (await tab.http.get(path)).text
     token = CSRF.search(page)
     assert token and 'id="decide"' in page, page[:600]
-    done = await tab.http.post(
-        f"{path}/decide", data={"verdict": "approve", "comment": comment, "csrf": token.group(1)}
-    )
+    seen = re.search(r'name="seen" value="([^"]*)"', page)
+    assert seen
+    data = {"verdict": "approve", "comment": comment, "csrf": token.group(1), "seen": seen[1]}
+    done = await tab.http.post(f"{path}/decide", data=data)
     assert done.status_code == 303
     return (await tab.http.get(done.headers["location"])).text
 
