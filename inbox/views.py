@@ -8,7 +8,7 @@ from domain.promotion.gates import StoreGateState
 from domain.promotion.status import PromotionStatus
 from domain.rebalance.status import RebalanceStatus
 from domain.returns.status import ReturnStatus
-from inbox.work import Work, seen_hash
+from inbox.work import Work, rebalance_why_not, return_why_not, seen_hash
 
 CHANGE_WORDS = ("price", "version", "approval", "reopen", "change", "approve", "reject")
 
@@ -46,7 +46,7 @@ def return_view(work: Work, person: str, status: ReturnStatus) -> dict[str, Any]
         "status": status,
         "seen": seen_hash(status),
         "role": mine[0] if mine else None,
-        "why_not": "" if mine else "this return is not waiting for any of your roles",
+        "why_not": "" if mine else return_why_not(status),
         "audit": status.audit[-15:],
     }
 
@@ -59,6 +59,6 @@ def rebalance_view(
         "status": status,
         "seen": seen_hash(status),
         "role": mine[0] if mine else None,
-        "why_not": "" if mine else "this plan is not waiting for any of your roles",
+        "why_not": "" if mine else rebalance_why_not(status),
         "audit": status.audit[-15:],
     }

@@ -91,6 +91,25 @@ def changed(seen: str, status: PromotionStatus | ReturnStatus | RebalanceStatus)
     )
 
 
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def return_why_not(status: ReturnStatus) -> str:
+    a = status.approval
+    if a is not None:
+        return f"{a.role.value} already {a.decision.lower()} by {a.approver} at {a.at:%Y-%m-%d %H:%M} UTC"
+    return f"this return is {status.state.value}: it is not waiting for any of your roles"
+
+
+def rebalance_why_not(status: RebalanceStatus) -> str:
+    if status.approvals:
+        a = status.approvals[-1]
+        verb = "approved" if a.approve else "rejected"
+        return f"{a.role} already {verb} by {a.approver} at {a.at:%Y-%m-%d %H:%M} UTC"
+    return f"this plan is {status.state.value}: it is not waiting for any of your roles"
+
+
 def _attr_list(values: Any) -> list[str]:
     if values is None:
         return []
@@ -108,21 +127,27 @@ class Work:
     # ------------------------------------------------------------------ waiting for me
 
     async def _awaiting(self, kind: str, roles: list[str]) -> list[Waiting]:
-        found: dict[str, Waiting] = {}
-        for role in roles:
-            query = visibility_query(kind, awaiting=role) + " AND ExecutionStatus = 'Running'"
-            async for ex in self.client.list_workflows(query, limit=200):
-                attrs = ex.search_attributes
-                awaited = _attr_list(attrs.get(AWAITING_ROLE.name))
-                mine = sorted({r for r in awaited if r in roles})
-                found[ex.id] = Waiting(
+        if not roles:
+            return []
+        wanted = ", ".join(_quote(r) for r in roles)
+        query = (
+            f"{visibility_query(kind)} AND {AWAITING_ROLE.name} IN ({wanted}) "
+            "AND ExecutionStatus = 'Running'"
+        )
+        found: list[Waiting] = []
+        async for ex in self.client.list_workflows(query, limit=200):
+            attrs = ex.search_attributes
+            awaited = _attr_list(attrs.get(AWAITING_ROLE.name))
+            found.append(
+                Waiting(
                     kind=kind,
                     workflow_id=ex.id,
-                    roles=mine or [role],
+                    roles=sorted({r for r in awaited if r in roles}) or awaited,
                     state=", ".join(_attr_list(attrs.get(RETAIL_STATE.name))),
                     started=ex.start_time,
                 )
-        return list(found.values())
+            )
+        return found
 
     async def rebalance_approvers(self, workflow_id: str) -> dict[str, list[str]]:
         """The approvers of a plan's own policy (its start input), read once per run."""
@@ -230,7 +255,7 @@ class Work:
         held = self.policies.return_roles(person)
         mine = [r for r in status.awaiting_role if r.value in held]
         if not mine:
-            return Answer(False, "this return is not waiting for any of your roles")
+            return Answer(False, return_why_not(status))
         if (refused := changed(seen, status)) is not None:
             return refused
         handle = self._handle(workflow_id)
@@ -252,7 +277,7 @@ class Work:
         approvers = await self.rebalance_approvers(workflow_id)
         mine = [r for r in status.awaiting_roles if person in approvers.get(r, [])]
         if not mine:
-            return Answer(False, "this plan is not waiting for any of your roles")
+            return Answer(False, rebalance_why_not(status))
         if (refused := changed(seen, status)) is not None:
             return refused
         handle = self._handle(workflow_id)

@@ -89,6 +89,10 @@ async def test_a_return_waits_for_its_supervisor_who_approves_it_from_the_page(
         status = await handle.query(ReturnToRefund.status)
         assert status.approval is not None and status.approval.approver == "sam"
         assert status.state is not ReturnState.AWAITING_APPROVAL
+        sue = plain_browsers()
+        await sue.login("sue")
+        taken = (await sue.http.get(f"/return/{handle.id}")).text
+        assert "store_supervisor already approved by sam" in taken
 
 
 async def test_a_plan_waits_for_the_approvers_its_policy_names(
@@ -122,3 +126,7 @@ async def test_a_plan_waits_for_the_approvers_its_policy_names(
     assert status.approvals and status.approvals[0].approver == approver
     entry = next(a for a in status.audit if a.action == "approved")
     assert (entry.issuer, entry.kid) == ("demo-inbox", "demo-inbox-1") and entry.token_id
+    other = plain_browsers()
+    await other.login(request.policy.approval.approvers["supply_chain"][1])
+    taken = (await other.http.get(f"/rebalance/{handle.id}")).text
+    assert f"supply_chain already approved by {approver}" in taken
