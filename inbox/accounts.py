@@ -61,6 +61,8 @@ class Accounts:
 class LoginLimiter:
     """At most `attempts` failed log-ins per account within `window_s` (in memory)."""
 
+    max_tracked = 10_000
+
     def __init__(
         self,
         attempts: int = 5,
@@ -81,6 +83,9 @@ class LoginLimiter:
         return len(self._recent(person)) >= self.attempts
 
     def failed(self, person: str) -> None:
+        if len(self._failures) >= self.max_tracked:  # names made up by the thousand
+            for name in [n for n in self._failures if not self._recent(n)]:
+                del self._failures[name]
         self._recent(person).append(self._clock())
 
     def succeeded(self, person: str) -> None:
