@@ -5,6 +5,6 @@ they decide on and approve or reject it. Each decision is signed by the inbox's 
 
     python -m inbox          # RETAIL_INBOX_PORT (8302), RETAIL_HOST, RETAIL_INBOX_KEY, ...
 
-See `inbox.config` for every setting; OIDC log-in for production is not built yet (local
-accounts only).
+See `inbox.config` for every setting: local accounts (`inbox.accounts`) and, for
+production, OpenID Connect (`inbox.oidc`).
 """

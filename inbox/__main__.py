@@ -15,6 +15,7 @@ from domain.returns.policy import ReturnPolicy
 from inbox.accounts import Accounts
 from inbox.app import Inbox, create_app
 from inbox.config import InboxConfig, InboxConfigError
+from inbox.oidc import Oidc
 from inbox.work import Policies
 
 
@@ -46,6 +47,7 @@ def build(config: InboxConfig) -> Inbox:
         signer=signer,
         policies=policies,
         client=lambda: connect(settings, service_name="retail-inbox"),
+        oidc=Oidc(config.oidc) if config.oidc else None,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -23,6 +24,7 @@ from cli.common import CommandError
 from common.temporal import TemporalUnreachable
 from domain.identity import DecisionSigner
 from inbox.accounts import Accounts, LoginLimiter
+from inbox.oidc import Oidc, OidcError
 from inbox.views import promotion_view, rebalance_view, return_view
 from inbox.work import KINDS, PROMOTION, REBALANCE, RETURN, Policies, Work
 
@@ -42,8 +44,10 @@ class Inbox:
         policies: Policies,
         client: ClientFactory,
         limiter: LoginLimiter | None = None,
+        oidc: Oidc | None = None,
     ) -> None:
         self.accounts, self.signer, self.policies = accounts, signer, policies
+        self.oidc = oidc
         self.limiter = limiter or LoginLimiter()
         self._client_factory = client
         self._work: Work | None = None
@@ -70,6 +74,7 @@ def check_csrf(request: Request, given: str | None) -> None:
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("person", request.session.get("person"))
+    context.setdefault("oidc", request.app.state.inbox.oidc is not None)
     context["csrf"] = csrf_token(request)
     context["flash"] = request.session.pop("flash", None)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
@@ -82,7 +87,7 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
         secret_key=secret,
         session_cookie=SESSION_COOKIE,
         max_age=8 * 3600,
-        same_site="strict",
+        same_site="lax",  # the OIDC callback is a cross-site redirect; forms carry CSRF tokens
         https_only=secure_cookies,
     )
     app.state.inbox = inbox
@@ -145,6 +150,33 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
         inbox.limiter.succeeded(person)
         request.session.clear()
         request.session["person"] = account.person
+        request.session["csrf"] = secrets.token_urlsafe(32)
+        return RedirectResponse("/", status_code=303)
+
+    @app.get("/login/oidc")
+    async def oidc_start(request: Request) -> Response:
+        if inbox.oidc is None:
+            raise HTTPException(404, "single sign-on is not configured")
+        try:
+            url = await inbox.oidc.start(request.session, str(request.url_for("oidc_callback")))
+        except (OidcError, httpx.HTTPError) as err:
+            return page(request, "login.html", 502, error=f"single sign-on failed: {err}")
+        return RedirectResponse(url, status_code=303)
+
+    @app.get("/login/oidc/callback", name="oidc_callback")
+    async def oidc_callback(request: Request) -> Response:
+        if inbox.oidc is None:
+            raise HTTPException(404, "single sign-on is not configured")
+        try:
+            person = await inbox.oidc.finish(
+                request.session,
+                dict(request.query_params),
+                str(request.url_for("oidc_callback")),
+            )
+        except (OidcError, httpx.HTTPError) as err:
+            return page(request, "login.html", 401, error=f"single sign-on failed: {err}")
+        request.session.clear()
+        request.session["person"] = person
         request.session["csrf"] = secrets.token_urlsafe(32)
         return RedirectResponse("/", status_code=303)
 

@@ -9,6 +9,7 @@
 | `RETAIL_INBOX_SECRET` | generated into the devstack folder | signs the session cookies |
 | `RETAIL_PROMOTION_POLICY` | `examples/policy/promotion.json` | who holds the promotion roles |
 | `RETAIL_RETURNS_POLICY` | `examples/policy/returns.json` | who holds the return roles |
+| `RETAIL_INBOX_OIDC_*` | unset: local accounts only | OpenID Connect log-in (`inbox.oidc`) |
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.config import devstack_dir
+from inbox.oidc import OidcSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KEY = REPO_ROOT / "examples" / "keys" / "demo-inbox-1.pem"
@@ -44,6 +46,7 @@ class InboxConfig:
     promotion_policy: Path
     returns_policy: Path
     secure_cookies: bool = False
+    oidc: OidcSettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> InboxConfig:
@@ -68,6 +71,7 @@ class InboxConfig:
             ),
             returns_policy=Path(env.get("RETAIL_RETURNS_POLICY", "") or DEFAULT_RETURNS_POLICY),
             secure_cookies=env.get("RETAIL_INBOX_SECURE_COOKIES", "") == "1",
+            oidc=OidcSettings.from_env(env),
         )
 
     @property
