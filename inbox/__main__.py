@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import uvicorn
@@ -59,6 +60,7 @@ def main() -> int:
     except (InboxConfigError, ValueError, RuntimeError) as err:
         print(f"inbox: {err}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(inbox, secret=config.secret, secure_cookies=config.secure_cookies)
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
     return 0

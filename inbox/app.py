@@ -8,6 +8,7 @@ anything is decided. The person deciding is always the session's, never a form f
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from inbox.work import KINDS, PROMOTION, REBALANCE, RETURN, Policies, Work
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SESSION_COOKIE = "inbox_session"
 ClientFactory = Callable[[], Awaitable[Client]]
+log = logging.getLogger("inbox")
 
 
 class Inbox:
@@ -146,6 +148,7 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
         account = inbox.accounts.check(person, password)
         if account is None:
             inbox.limiter.failed(person)
+            log.warning("failed log-in for %r", person[:64])
             return page(request, "login.html", 401, error="wrong name or password")
         inbox.limiter.succeeded(person)
         request.session.clear()
@@ -261,8 +264,13 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
                 )
         except CommandError as err:
             request.session["flash"] = {"ok": False, "message": str(err)}
+            log.warning("%s %s %s %s: %s", person, verdict, kind, workflow_id, err)
         else:
             request.session["flash"] = {"ok": answer.ok, "message": answer.message}
+            outcome = "done" if answer.ok else "refused"
+            log.info(
+                "%s %s %s %s %s: %s", person, verdict, kind, workflow_id, outcome, answer.message
+            )
         return RedirectResponse(f"/{kind}/{workflow_id}", status_code=303)
 
     return app

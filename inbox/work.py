@@ -5,7 +5,7 @@ the same subject the workflow rebuilds)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +55,6 @@ class Answer:
 class Policies:
     promotion: PromotionPolicy
     returns: ReturnPolicy
-    _rebalance_approvers: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def promotion_roles(self, person: str) -> list[str]:
         return self.promotion.roles_of(person)
@@ -123,6 +122,7 @@ class Work:
 
     def __init__(self, client: Client, signer: DecisionSigner, policies: Policies) -> None:
         self.client, self.signer, self.policies = client, signer, policies
+        self._rebalance_approvers: dict[str, dict[str, list[str]]] = {}
 
     # ------------------------------------------------------------------ waiting for me
 
@@ -151,7 +151,7 @@ class Work:
 
     async def rebalance_approvers(self, workflow_id: str) -> dict[str, list[str]]:
         """The approvers of a plan's own policy (its start input), read once per run."""
-        cached = self.policies._rebalance_approvers.get(workflow_id)
+        cached = self._rebalance_approvers.get(workflow_id)
         if cached is not None:
             return cached
         handle = self.client.get_workflow_handle(workflow_id)
@@ -163,7 +163,7 @@ class Work:
             )
             approvers = {k: list(v) for k, v in request.policy.approval.approvers.items()}
             break
-        self.policies._rebalance_approvers[workflow_id] = approvers
+        self._rebalance_approvers[workflow_id] = approvers
         return approvers
 
     async def waiting_for(self, person: str) -> list[Waiting]:
