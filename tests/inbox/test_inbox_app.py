@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
+from cli import promotion as promotion_cli
 from domain.promotion.approvals import ApprovalState
+from tests.fixtures.identity import DEMO_SIGNER
 from tests.fixtures.promotion import FastRig
-from tests.inbox.conftest import Browser, launch_waiting
+from tests.inbox.conftest import CSRF, Browser, launch_waiting
 
 
 async def eventually_listed(tab: Browser, workflow_id: str, *, listed: bool = True) -> str:
@@ -156,3 +159,36 @@ async def test_pages_refuse_framing_and_scripts(browsers: Callable[[], Browser])
     response = await browsers().http.get("/login")
     assert response.headers["x-frame-options"] == "DENY"
     assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_a_price_change_while_the_page_is_open_asks_for_a_new_look(
+    browsers: Callable[[], Browser], fast_promo_rig: FastRig
+) -> None:
+    handle, status = await launch_waiting(fast_promo_rig)
+    alice = browsers()
+    await alice.login("alice")
+    page = (await alice.http.get(f"/promotion/{handle.id}")).text
+    seen = re.search(r'name="seen" value="([^"]*)"', page)
+    token = CSRF.search(page)
+    assert seen and token
+    await promotion_cli.change_price(
+        fast_promo_rig.settings,
+        status.promotion_id,
+        "ana",
+        promotion_cli.offer_from(percent="22"),
+        "match a competitor",
+        client=fast_promo_rig.client,
+        signer=DEMO_SIGNER,
+    )
+    stale = await alice.http.post(
+        f"/promotion/{handle.id}/decide",
+        data={"verdict": "approve", "csrf": token[1], "seen": seen[1]},
+    )
+    words = (await alice.http.get(stale.headers["location"])).text
+    assert "changed while you looked" in words
+    assert 'id="version-note"' in words and "price version 2" in words
+    fresh = await alice.decide(handle.id)
+    after = (await alice.http.get(fresh.headers["location"])).text
+    assert 'id="answer" class="ok"' in after, after[:600]
+    decided = await fast_promo_rig.status(handle)
+    assert decided.version == 2 and decided.approvals[0].decided_by == "alice"
