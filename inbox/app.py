@@ -19,7 +19,8 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from cli.common import CommandError
 from common.temporal import TemporalUnreachable
@@ -113,6 +114,14 @@ def create_app(inbox: Inbox, *, secret: str, secure_cookies: bool = False) -> Fa
     @app.exception_handler(TemporalUnreachable)
     async def unreachable(request: Request, err: TemporalUnreachable) -> Response:
         return page(request, "missing.html", 503, message=str(err))
+
+    @app.exception_handler(RPCError)
+    async def rpc_failed(request: Request, err: RPCError) -> Response:
+        return page(request, "missing.html", 503, message=f"Temporal did not answer: {err}")
+
+    @app.exception_handler(WorkflowQueryFailedError)
+    async def not_this_kind(request: Request, err: WorkflowQueryFailedError) -> Response:
+        return page(request, "missing.html", 404, message=f"not a workflow of this kind: {err}")
 
     def person_of(request: Request) -> str | None:
         person = request.session.get("person")

@@ -192,3 +192,11 @@ async def test_a_price_change_while_the_page_is_open_asks_for_a_new_look(
     assert 'id="answer" class="ok"' in after, after[:600]
     decided = await fast_promo_rig.status(handle)
     assert decided.version == 2 and decided.approvals[0].decided_by == "alice"
+
+
+async def test_a_page_for_no_such_workflow_says_so(browsers: Callable[[], Browser]) -> None:
+    tab = browsers()
+    await tab.login("alice")
+    missing = await tab.http.get("/promotion/promotion-no-such-thing")
+    assert missing.status_code == 404 and "no promotion" in missing.text.lower()
+    assert (await tab.http.get("/elsewhere/x")).status_code == 404
