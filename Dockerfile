@@ -1,4 +1,4 @@
-# One image for the backoffice, the ingress, the worker and the starter
+# One image for the backoffice, the ingress, the worker, the inbox and the starter
 # (docker-compose.yml picks the command). The `otlp` extra: traces to the collector.
 FROM python:3.11-slim
 WORKDIR /app
@@ -13,6 +13,7 @@ COPY ingress ingress
 COPY backoffice backoffice
 COPY devstack devstack
 COPY cli cli
+COPY inbox inbox
 COPY examples examples
 COPY deploy/healthcheck.py deploy/replay.py deploy/
 COPY worker.py starter.py ./

@@ -28,6 +28,7 @@ def cmd_up(config: StackConfig) -> int:
     query = quote('RetailKind="promotion"')
     print(f"  Temporal UI  {config.ui_url}/namespaces/{config.namespace}/workflows")
     print(f"  promotions   {config.ui_url}/namespaces/{config.namespace}/workflows?query={query}")
+    print(f"  inbox        {config.inbox_url}/ (log in as alice, password demo-alice)")
     print(f"  search attributes: {', '.join(sorted(attributes))}")
     print(f"  logs: {config.log_dir}    stop with: python -m devstack down")
     print(f"  ({elapsed:.1f} s)")
@@ -67,7 +68,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack",
         description="Run the local stack: Temporal dev server, codec server, event ingress, "
-        "backoffice, worker. `compose-init` prepares docker-compose.yml instead: .env with "
+        "backoffice, worker, approvals inbox. `compose-init` prepares docker-compose.yml instead: .env with "
         "fresh secrets and the payload key file in the key volume's folder.",
     )
     parser.add_argument("command", choices=["up", "down", "status", "compose-init"])

@@ -68,4 +68,23 @@ def compose_init(root: Path | None = None) -> ComposeFiles:
     keys_dir = Path(parse_env(env_path.read_text())[KEYS_DIR_VARIABLE])
     keys_dir.mkdir(parents=True, exist_ok=True)
     key_file = ensure_key_file(keys_dir / CODEC_KEY_FILE_NAME)
+    if not parse_env(env_path.read_text()).get(INBOX_KEY_VARIABLE):
+        inbox_key = new_inbox_key(keys_dir)
+        text = env_path.read_text().replace(
+            f"{INBOX_KEY_VARIABLE}=\n", f"{INBOX_KEY_VARIABLE}=/keys/{inbox_key.name}\n"
+        )
+        env_path.write_text(text)
+        created.append(INBOX_KEY_VARIABLE)
     return ComposeFiles(env_path, key_file, tuple(created))
+
+
+INBOX_KEY_VARIABLE = "RETAIL_INBOX_KEY"
+
+
+def new_inbox_key(keys_dir: Path) -> Path:
+    """The compose inbox's own issuer key (its public half goes into deploy/policy's trust:
+    `python starter.py keys show PATH` prints the entry)."""
+    from cli.keys import new_key
+
+    path, _ = new_key(keys_dir, person=None, issuer="inbox")
+    return path

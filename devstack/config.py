@@ -27,6 +27,7 @@ class StackConfig:
     backoffice_port: int
     ingress_port: int
     codec_port: int
+    inbox_port: int
     namespace: str
     task_queue: str
 
@@ -40,6 +41,7 @@ class StackConfig:
             backoffice_port=_port("RETAIL_BACKOFFICE_PORT", 8300),
             ingress_port=_port("RETAIL_INGRESS_PORT", 8301),
             codec_port=_port("RETAIL_CODEC_PORT", 8234),
+            inbox_port=_port("RETAIL_INBOX_PORT", 8302),
             namespace=os.environ.get("TEMPORAL_NAMESPACE", "default") or "default",
             task_queue=os.environ.get("RETAIL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
             or DEFAULT_TASK_QUEUE,
@@ -66,6 +68,10 @@ class StackConfig:
         return f"http://{self.host}:{self.codec_port}"
 
     @property
+    def inbox_url(self) -> str:
+        return f"http://{self.host}:{self.inbox_port}"
+
+    @property
     def pid_dir(self) -> Path:
         return self.state_dir / "pids"
 
@@ -88,6 +94,9 @@ class StackConfig:
                 "RETAIL_INGRESS_PORT": str(self.ingress_port),
                 "EVENT_INGRESS_URL": f"{self.ingress_url}/ingress/events",
                 "TEMPORAL_UI_URL": self.ui_url,
+                "RETAIL_HOST": self.host,
+                "RETAIL_INBOX_PORT": str(self.inbox_port),
+                "RETAIL_DEVSTACK_DIR": str(self.state_dir),
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -26,7 +26,7 @@ from devstack.processes import PidRecord, is_alive, port_in_use, read_pid, spawn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # start order; `down` stops in reverse
-COMPONENT_NAMES = ("temporal", "codec", "ingress", "backoffice", "worker")
+COMPONENT_NAMES = ("temporal", "codec", "ingress", "backoffice", "worker", "inbox")
 
 
 class StackError(RuntimeError):
@@ -56,7 +56,8 @@ def temporal_binary() -> str:
 
 
 def components(config: StackConfig) -> list[Component]:
-    """What `up` starts, in order: Temporal, codec server, event ingress, backoffice, worker."""
+    """What `up` starts, in order: Temporal, codec server, event ingress, backoffice, worker,
+    approvals inbox."""
     result: list[Component] = []
     db_file = config.state_dir / "temporal.db"
     temporal_argv = [
@@ -140,6 +141,17 @@ def components(config: StackConfig) -> list[Component]:
             ready=lambda record: worker_ready(config, record.pid),
             describe=f"worker polling task queue {config.task_queue}",
             marker="worker.py",
+        )
+    )
+    result.append(
+        Component(
+            name="inbox",
+            argv=[sys.executable, "-m", "inbox"],
+            ports=[("approvals inbox", config.inbox_port)],
+            ready=lambda _r: http_ok(f"{config.inbox_url}/health"),
+            describe=f"approvals inbox {config.inbox_url} (demo accounts: "
+            "examples/inbox/accounts.json, password demo-<name>)",
+            marker="-m inbox",
         )
     )
     return result
@@ -299,6 +311,7 @@ def _port_variable(label: str) -> str:
         "backoffice": "RETAIL_BACKOFFICE_PORT",
         "event ingress": "RETAIL_INGRESS_PORT",
         "codec server": "RETAIL_CODEC_PORT",
+        "approvals inbox": "RETAIL_INBOX_PORT",
     }.get(label, "the matching RETAIL_*_PORT variable")
 
 

@@ -41,6 +41,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             "RETAIL_BACKOFFICE_PORT": str(free_port()),
             "RETAIL_INGRESS_PORT": str(free_port()),
             "RETAIL_CODEC_PORT": str(free_port()),
+            "RETAIL_INBOX_PORT": str(free_port()),
         }
     )
     env.pop("DATABASE_URL", None)
@@ -81,6 +82,8 @@ async def test_up_serves_temporal_ui_and_search_attributes_and_down_stops_everyt
         backoffice = await http.get(
             f"http://127.0.0.1:{stack_env['RETAIL_BACKOFFICE_PORT']}/health"
         )
+        inbox = await http.get(f"http://127.0.0.1:{stack_env['RETAIL_INBOX_PORT']}/health")
+    assert inbox.json()["issuer"] == "demo-inbox"
     assert ui.status_code == 200
     assert ingress.status_code == 200
     assert backoffice.json()["ingress"] == (
@@ -88,7 +91,7 @@ async def test_up_serves_temporal_ui_and_search_attributes_and_down_stops_everyt
     )
 
     pids = recorded_pids(state)
-    assert {"temporal", "codec", "ingress", "backoffice", "worker"} <= set(pids)
+    assert {"temporal", "codec", "ingress", "backoffice", "worker", "inbox"} <= set(pids)
 
     second = run_devstack("up", stack_env)
     assert second.returncode == 0, second.stdout + second.stderr
