@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 
 from activities import activity_name, build_activities, with_fakes
 from common.codec import CodecKeyError
-from common.config import Settings
+from common.config import ConfigError, Settings
 from common.process import exit_now
 from common.temporal import TemporalUnreachable, connect
 from workflows.registry import ALL_WORKFLOWS
@@ -96,6 +96,9 @@ def main() -> int:
         log.error("%s", err)
         return 3
     except CodecKeyError as err:  # no key: refuse rather than write customer data in clear
+        log.error("%s", err)
+        return 2
+    except ConfigError as err:  # a setting that cannot be used (a TLS file, a number)
         log.error("%s", err)
         return 2
     return 0

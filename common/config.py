@@ -48,6 +48,11 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+class ConfigError(ValueError):
+    """A setting from the environment that cannot be used, said in words (processes exit 2
+    with this one line instead of a traceback)."""
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -55,7 +60,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as err:
-        raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from err
+        raise ConfigError(f"environment variable {name}={raw!r} is not a whole number") from err
 
 
 def _env_flag(name: str) -> bool:
@@ -64,7 +69,7 @@ def _env_flag(name: str) -> bool:
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
-    raise ValueError(f"environment variable {name}={raw!r} is not a yes/no (1/0, true/false)")
+    raise ConfigError(f"environment variable {name}={raw!r} is not a yes/no (1/0, true/false)")
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
-            raise ValueError(
+            raise ConfigError(
                 f"{ENV_TLS_CERT} and {ENV_TLS_KEY} go together: a client certificate needs its "
                 "private key (both PEM file paths)"
             )

@@ -34,12 +34,13 @@ def run_and_exit(main: object) -> NoReturn:
     A missing or unusable codec key ends the process in one line (exit 2): a starter
     without keys must not write customer data into history in clear."""
     from common.codec import CodecKeyError
+    from common.config import ConfigError
 
     try:
         code = main()  # type: ignore[operator]
     except SystemExit as stop:
         code = stop.code
-    except CodecKeyError as err:
+    except (CodecKeyError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         code = 2
     exit_now(code)

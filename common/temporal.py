@@ -22,6 +22,7 @@ from common.config import (
     ENV_TLS_CA,
     ENV_TLS_CERT,
     ENV_TLS_KEY,
+    ConfigError,
     Settings,
 )
 
@@ -51,7 +52,7 @@ def _pem(path: str, variable: str) -> bytes:
     try:
         return Path(path).expanduser().read_bytes()
     except OSError as err:
-        raise ValueError(f"{variable}={path}: cannot read the PEM file ({err.strerror})") from err
+        raise ConfigError(f"{variable}={path}: cannot read the PEM file ({err.strerror})") from err
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

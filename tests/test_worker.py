@@ -86,3 +86,23 @@ def test_worker_says_in_one_line_when_temporal_is_unreachable(tmp_path: Path) ->
     assert result.returncode == 3
     assert "Temporal is not reachable at" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_worker_says_in_one_line_when_a_setting_cannot_be_used(tmp_path: Path) -> None:
+    """A client certificate that cannot be read: one line naming it, exit 2, no traceback."""
+    env = dict(
+        os.environ,
+        TEMPORAL_TLS_CERT=str(tmp_path / "missing-cert.pem"),
+        TEMPORAL_TLS_KEY=str(tmp_path / "missing-key.pem"),
+    )
+    result = subprocess.run(
+        [sys.executable, str(REPO / "worker.py")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "TEMPORAL_TLS_CERT=" in result.stderr and "cannot read the PEM file" in result.stderr
+    assert "Traceback" not in result.stderr
