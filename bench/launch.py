@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -45,6 +44,7 @@ from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from common.temporal import data_converter  # noqa: E402
 from devstack.launch import BackofficeProcess, ensure_codec_key  # noqa: E402
+from devstack.processes import installed_binary  # noqa: E402
 from domain.promotion.plan import PromotionPlan  # noqa: E402
 from domain.promotion.status import PromotionStatus  # noqa: E402
 from worker import build_worker  # noqa: E402
@@ -59,15 +59,6 @@ PACING = {
     "BACKOFFICE_TICK_S": "0.05",
     "BACKOFFICE_LOG_LEVEL": "error",
 }
-
-
-def installed(name: str) -> str:
-    import sysconfig
-
-    path = os.path.join(sysconfig.get_path("scripts"), name)
-    if not os.path.exists(path):
-        raise SystemExit(f"{name} is not installed next to this Python (pip install -e .[dev])")
-    return path
 
 
 def plan_for(stores: int, estate_stores: int) -> PromotionPlan:
@@ -180,7 +171,7 @@ async def main() -> None:
     estate_stores = max(max(sizes), 40)
     estate.write_text(json.dumps(generate_estate(stores=estate_stores)))
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=installed("temporal"),
+        dev_server_existing_path=installed_binary("temporal"),
         search_attributes=list(ALL_KEYS),
         data_converter=data_converter(),
     )

@@ -27,7 +27,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import uuid
@@ -48,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from common.search_attributes import ALL_KEYS
     from common.temporal import data_converter
     from devstack.launch import BackofficeProcess, ensure_codec_key
+    from devstack.processes import installed_binary
     from domain.publication.contract import (
         Channel,
         FanoutInput,
@@ -115,14 +115,6 @@ class BenchPerStoreChildren:
             )
             total += sum(int(r) for r in results)
         return total
-
-
-def _binary(name: str) -> str:
-    candidate = os.path.join(sysconfig.get_path("scripts"), name)
-    found = candidate if os.path.exists(candidate) else shutil.which(name)
-    if not found:
-        raise SystemExit(f"{name} is not installed: `pip install -e .[dev]` installs it")
-    return found
 
 
 async def _events(client: Client, workflow_id: str) -> int:
@@ -221,7 +213,7 @@ async def main(quick: bool, chosen: list[int] | None = None) -> int:
     )
     print(f"estate: {total} stores; starting the dev server and the backoffice ...", flush=True)
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_binary("temporal"),
+        dev_server_existing_path=installed_binary("temporal"),
         search_attributes=list(ALL_KEYS),
         data_converter=data_converter(),
     )

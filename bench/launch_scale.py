@@ -34,12 +34,13 @@ from cli.promotion_sign import signed  # noqa: E402
 from common.codec import EncryptionCodec, KeyRing, new_key, with_codec  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
+from devstack.processes import installed_binary  # noqa: E402
 from domain.promotion.contract import CancelRequest, Decision, LaunchInput, workflow_id  # noqa: E402
 from domain.promotion.plan import PromotionPlan  # noqa: E402
 from domain.promotion.status import PromotionStatus  # noqa: E402
 from fakes.identity import INBOX  # noqa: E402
 from fakes.promotion import ScriptedRetail  # noqa: E402
-from tests.fixtures.temporal import installed_binary, send_update  # noqa: E402
+from tests.fixtures.temporal import send_update  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows.promotion_launch import PromotionLaunch  # noqa: E402
 

@@ -37,12 +37,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from common.codec import EncryptionCodec, KeyRing, new_key, with_codec
 from common.config import Settings
 from common.search_attributes import ALL_KEYS
+from devstack.processes import installed_binary
 from domain.returns.contract import InspectionResult, ItemReceived, ReturnInput, workflow_id
 from domain.returns.disposition import Condition
 from domain.returns.request import ReturnRequest
 from domain.returns.status import ReturnState, ReturnStatus
 from fakes.returns import ScriptedReturnSystems, two_shirts_split_tender
-from tests.fixtures.temporal import installed_binary
 from worker import build_worker
 from workflows.return_to_refund import ReturnToRefund
 

@@ -142,14 +142,6 @@ async def launch(
     )
 
 
-async def _is_running(temporal: Client, workflow_id: str) -> bool:
-    try:
-        desc = await temporal.get_workflow_handle(workflow_id).describe()
-    except RPCError:
-        return False
-    return desc.status == WorkflowExecutionStatus.RUNNING
-
-
 def signer_for(key: Path | None) -> DecisionSigner | None:
     """`--key`, else RETAIL_DECISION_KEY, else unsigned (refused where the policy says so)."""
     try:

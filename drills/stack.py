@@ -22,17 +22,10 @@ from common.codec import ENV_KEYS, EncryptionCodec, KeyRing, new_key
 from common.search_attributes import ALL_KEYS
 from common.temporal import data_converter
 from devstack.launch import BackofficeProcess
+from devstack.processes import installed_binary
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER_READY_S = 60.0
-
-
-def temporal_binary() -> str:
-    import shutil
-    import sysconfig
-
-    candidate = os.path.join(sysconfig.get_path("scripts"), "temporal")
-    return candidate if os.path.exists(candidate) else shutil.which("temporal") or "temporal"
 
 
 @dataclass
@@ -115,7 +108,7 @@ async def start_stack(workdir: Path) -> DrillStack:
     os.environ[ENV_KEYS] = f"drill:{base64.b64encode(key).decode()}"  # for its processes
     codec = EncryptionCodec(KeyRing(active="drill", keys={"drill": key}))
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(),
+        dev_server_existing_path=installed_binary("temporal"),
         search_attributes=list(ALL_KEYS),
         data_converter=data_converter(codec),
         dev_server_log_level="error",
