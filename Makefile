@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo stop test lint bench drills clean
+.PHONY: demo stop test lint bench bench-full drills simulate-week clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ drills: $(STAMP)
 
 ## bench: benchmarks, each printing figures measured against a baseline of the same run
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/suite.py
+
+## bench-full: the benchmarks at their large sizes too
+bench-full: $(STAMP)
+	$(BIN)/python bench/suite.py --full
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info
