@@ -1,0 +1,2 @@
+FAST: list = []
+SLOW: list = []
