@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -219,7 +218,6 @@ async def hostile_cli(stack: DrillStack) -> DrillResult:
             None,
         ),
     ]
-    started = time.monotonic()
     results = list(
         await asyncio.gather(*(run_cli(stack, *a) for _, a, _, _ in cases[:SUBPROCESS_CASES]))
     )
@@ -232,7 +230,7 @@ async def hostile_cli(stack: DrillStack) -> DrillResult:
         if wf_id is not None:
             await not_started(stack, wf_id, verdict, where)
     await before.unchanged(stack, verdict)
-    return DrillResult(name, verdict, time.monotonic() - started)
+    return DrillResult(name, verdict, None)  # nothing to recover from: refusals
 
 
 # --------------------------------------------------------------------------- the ingress
@@ -336,7 +334,6 @@ async def hostile_ingress(stack: DrillStack) -> DrillResult:
             "workflow_id",
         ),
     ]
-    started = time.monotonic()
     async with httpx.AsyncClient(timeout=30) as http:
         for where, body, codes, field in cases:
             if isinstance(body, bytes):
@@ -365,10 +362,9 @@ async def hostile_ingress(stack: DrillStack) -> DrillResult:
         )
     if [t.state for t in after.transfers] != [t.state for t in status.transfers]:
         verdict.problems.append("a transfer moved on a refused event")
-    elapsed = time.monotonic() - started
     await before.unchanged(stack, verdict)
     await drop_plan(stack, handle, verdict)
-    return DrillResult(name, verdict, elapsed)
+    return DrillResult(name, verdict, None)  # nothing to recover from: refusals
 
 
 # --------------------------------------------------------------------------- updates
@@ -434,7 +430,6 @@ async def hostile_updates(stack: DrillStack) -> DrillResult:
         ),
         ("unknown update", "drop_table", {"sql": INJECTIONS[0]}, ("not found",)),
     ]
-    started = time.monotonic()
     for where, update, arg, must in cases:
         try:
             await handle.execute_update(update, arg)
@@ -455,7 +450,6 @@ async def hostile_updates(stack: DrillStack) -> DrillResult:
         refusal_ok("approve, 3 MB comment via the CLI", str(err), verdict, "before sending")
     else:
         verdict.problems.append("approve, 3 MB comment via the CLI: sent")
-    elapsed = time.monotonic() - started
     after: PromotionStatus = await handle.query(PromotionLaunch.status)
     if await accepted_updates(handle) != accepted:
         verdict.problems.append("a hostile update was accepted into the history")
@@ -473,7 +467,7 @@ async def hostile_updates(stack: DrillStack) -> DrillResult:
     )
     if (await handle.result()).state is not PromotionState.CANCELLED:
         verdict.problems.append("the target launch did not end CANCELLED")
-    return DrillResult(name, verdict, elapsed)
+    return DrillResult(name, verdict, None)  # nothing to recover from: refusals
 
 
 # --------------------------------------------------------------------------- decisions
@@ -530,7 +524,6 @@ async def unauthorized_decisions(stack: DrillStack) -> DrillResult:
     ]
     before = await Snapshot.take(stack)
     audit = len(status.audit)
-    started = time.monotonic()
     for where, arg, must in cases:
         await refused_decision(where, handle, PromotionLaunch.approve, arg, verdict, *must)
     after: PromotionStatus = await handle.query(PromotionLaunch.status)
@@ -598,7 +591,7 @@ async def unauthorized_decisions(stack: DrillStack) -> DrillResult:
         signer=INBOX.signer,
     )
     await other.result()
-    return DrillResult(name, verdict, time.monotonic() - started)
+    return DrillResult(name, verdict, None)  # nothing to recover from: refusals
 
 
 FAST = [hostile_cli, hostile_ingress, hostile_updates, unauthorized_decisions]
