@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -52,8 +53,6 @@ GO_LIVE = timedelta(minutes=10)
 
 
 def region_of_stores() -> dict[str, str]:
-    import json
-
     return {s["store_id"]: s["region"] for s in json.loads(ESTATE.read_text())["stores"]}
 
 
