@@ -104,8 +104,34 @@ def _rpc_error(err: RPCError, what: str) -> CommandError:
     return CommandError(rpc_words(err, what), code)
 
 
+MAX_UPDATE_BYTES = 256 * 1024
+"""The largest update argument a command sends. Temporal's limit is 2 MB a payload, but an
+update near it wedges the run: the worker's answer (acceptance or rejection) carries the
+request back and goes over the limit, so every workflow task fails until the update is
+gone (the input drills show it). Far below that, no decision, price change or cancel is
+this large."""
+
+
+def oversized(arg: Any) -> int | None:
+    """The serialized size of `arg` when it is over `MAX_UPDATE_BYTES` (None: it is not)."""
+    if isinstance(arg, BaseModel):
+        size = len(arg.model_dump_json().encode())
+    else:
+        size = len(json.dumps(arg, default=str).encode())
+    return size if size > MAX_UPDATE_BYTES else None
+
+
 async def send_update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any, *, what: str) -> Any:
-    """Send a typed update; a refusal or an RPC failure becomes one `CommandError`."""
+    """Send a typed update; a refusal or an RPC failure becomes one `CommandError`.
+
+    An argument over `MAX_UPDATE_BYTES` is refused here, before anything is sent."""
+    size = oversized(arg)
+    if size is not None:
+        raise CommandError(
+            f"{update_name(update)} refused before sending: its input is {size:,} bytes, at "
+            f"most {MAX_UPDATE_BYTES:,} (shorten the comment or reason)",
+            EXIT_BAD_INPUT,
+        )
     try:
         return await handle.execute_update(update, arg)
     except WorkflowUpdateFailedError as err:

@@ -102,6 +102,9 @@ def set_command(
     late_rate: float | None = typer.Option(None, help="share of events delayed (default 1)"),
     stale_stock: bool = typer.Option(False, "--stale-stock", help="positions ignore new moves"),
     wrong_stock_rate: float | None = typer.Option(None, help="share of wrong on-hand figures"),
+    stock_factor: float | None = typer.Option(
+        None, help="on-hand figures reported times this (20: inflated, -1: negative)"
+    ),
     store: list[str] | None = typer.Option(
         None, "--store", help="only calls naming this store (repeatable; default: every call)"
     ),
@@ -125,6 +128,7 @@ def set_command(
             late_rate=late_rate,
             stale_stock=stale_stock or None,
             wrong_stock_rate=wrong_stock_rate,
+            stock_factor=stock_factor,
             stores=store or None,
         )
     except InputError as err:

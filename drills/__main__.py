@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from drills.input_drills import INPUT_ALL, INPUT_FAST
 from drills.launch_drills import ALL, FAST, DrillResult
 from drills.stack import start_stack
 
@@ -20,7 +21,7 @@ async def run(fast: bool) -> list[DrillResult]:
     results = []
     try:
         await stack.start_worker()
-        for drill in FAST if fast else ALL:
+        for drill in [*FAST, *INPUT_FAST] if fast else [*ALL, *INPUT_ALL]:
             results.append(await drill(stack))
     finally:
         await stack.stop()

@@ -11,6 +11,8 @@ against the very models the workflows' handlers read, so an event the workflow c
 read is refused here, with the field, instead of being delivered and lost.
 
 Answers: 202 delivered; 400 ``invalid_input`` (no ``event.event_id``, a malformed body);
+413 ``event_too_large`` (an event over `MAX_EVENT_BYTES`: final, Temporal would refuse the
+signal and the sender would retry it forever);
 422 ``invalid_event`` (the event does not fit the signal's model; ``field`` names the
 first field at fault); 404 ``workflow_not_found`` (the sender retries for a while: the
 workflow may not have started yet); 404 ``workflow_closed`` (the run has completed: final,
@@ -21,6 +23,7 @@ Temporal cannot take the signal (the sender retries).
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ValidationError
@@ -39,6 +42,10 @@ from ingress.errors import IngressError, install_error_handlers
 from wire.events import IngressEvent
 
 router = APIRouter(tags=["ingress"])
+
+MAX_EVENT_BYTES = 256 * 1024
+"""The largest event the ingress signals (serialized). Real events are a few hundred
+bytes; Temporal refuses a signal over its 2 MB payload limit, which is no retryable fault."""
 
 EVENT_MODELS: dict[str, type[BaseModel]] = {
     CHANNEL_ACK: ChannelAck,
@@ -92,6 +99,15 @@ async def ingest(body: IngressEvent, request: Request) -> dict[str, str]:
     if "event_id" not in body.event:
         raise IngressError(
             400, "invalid_input", "event.event_id: is required", field="event.event_id"
+        )
+    size = len(json.dumps(body.event, default=str).encode())
+    if size > MAX_EVENT_BYTES:
+        raise IngressError(
+            413,
+            "event_too_large",
+            f"the event is {size:,} bytes; the ingress takes at most {MAX_EVENT_BYTES:,} "
+            "(final, do not retry)",
+            field="event",
         )
     check_event(body.signal, body.event)
     client = await link.client()

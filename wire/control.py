@@ -12,8 +12,10 @@ every operation of the system, ``system="*"`` every system):
   ``duplicate_rate`` (+ ``duplicate_count`` extra deliveries of the same ``event_id``),
   ``drop_rate`` (never delivered), ``late_seconds`` (delivered that much later);
 * on WMS positions (operation ``positions`` or ``*``): ``stale_stock`` (figures ignore
-  movements since the fault was set, ``as_of`` says so) and ``wrong_stock_rate`` (share of
-  positions whose on-hand figure is wrong).
+  movements since the fault was set, ``as_of`` says so), ``wrong_stock_rate`` (share of
+  positions whose on-hand figure is wrong) and ``stock_factor`` (every on-hand figure
+  reported times this factor: 20 inflates the feed, -1 makes it negative); with
+  ``stores``, only the positions of those locations (stores or DCs) are changed.
 
 Every random decision comes from ``seed`` and the order of calls, so the same seed and the
 same calls give the same faults.
@@ -52,9 +54,12 @@ class FaultSpec(Model):
     late_rate: float = Field(default=1.0, ge=0, le=1)
     stale_stock: bool = False
     wrong_stock_rate: float = Field(default=0.0, ge=0, le=1)
+    stock_factor: float | None = Field(default=None, ge=-1000, le=1000)
+    """WMS positions: each on-hand figure reported times this (None: as it is)."""
     stores: list[str] = Field(default_factory=list, max_length=10_000)
     """Only calls naming one of these stores misbehave (empty: every call). Lets a drill
-    fail the POS of one region while the rest of the estate answers."""
+    fail the POS of one region while the rest of the estate answers. On WMS positions: only
+    the positions of these locations are stale, wrong or scaled."""
 
     @model_validator(mode="after")
     def _window(self) -> FaultSpec:

@@ -73,6 +73,7 @@ async def positions(
         if rule is None:
             return out
         spec = rule.spec
+        scoped = [p for p in out if not spec.stores or p.location_id in spec.stores]
         if spec.stale_stock:
             since = rule.created_at
             moves: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -85,15 +86,19 @@ async def positions(
                 acc = moves[(m.location_id, m.item_id)]
                 acc[0] += m.on_hand_delta
                 acc[1] += m.in_transit_delta
-            for p in out:
+            for p in scoped:
                 d = moves.get((p.location_id, p.item_id))
                 if d:
                     p.on_hand -= d[0]
                     p.in_transit -= d[1]
                 p.as_of = since
             state.faults.note(rule, "stale_stock")
+        if spec.stock_factor is not None:
+            for p in scoped:
+                p.on_hand = int(p.on_hand * spec.stock_factor)
+                state.faults.note(rule, "stock_factor")
         if spec.wrong_stock_rate > 0:
-            for p in out:
+            for p in scoped:
                 if (
                     seeded_unit(spec.seed, "wrong", p.location_id, p.item_id)
                     < spec.wrong_stock_rate

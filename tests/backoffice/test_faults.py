@@ -122,6 +122,20 @@ async def test_wrong_stock_is_repeatable_by_seed(backoffice: LiveBackoffice) -> 
     assert [p.on_hand for p in wrong] == [p.on_hand for p in again]
 
 
+async def test_stock_factor_scales_only_the_named_locations(backoffice: LiveBackoffice) -> None:
+    async with backoffice.adapters() as bo:
+        truth = await bo.wms.positions(location_ids=["S007", "S008"], item_ids=["I0001"])
+        async with backoffice.fault("wms", "positions", stock_factor=-1, stores=["S007"]) as fault:
+            wrong = await bo.wms.positions(location_ids=["S007", "S008"], item_ids=["I0001"])
+    by_store = {p.location_id: p.on_hand for p in truth}
+    assert by_store["S007"] > 0, truth  # the seed stocks every store
+    assert {p.location_id: p.on_hand for p in wrong} == {
+        "S007": -by_store["S007"],
+        "S008": by_store["S008"],
+    }
+    assert fault.spec.stock_factor == -1
+
+
 async def test_fault_spec_bad_input(backoffice: LiveBackoffice) -> None:
     with pytest.raises(ValueError, match="backwards"):
         from datetime import UTC, datetime, timedelta

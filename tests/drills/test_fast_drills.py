@@ -29,3 +29,27 @@ async def test_a_fault_drill_doubles_nothing_and_loses_nothing(
         result.verdict.lost,
         result.verdict.problems,
     )
+
+
+async def test_the_fast_input_drills_refuse_what_they_must_and_count_every_effect(
+    tmp_path: Path,
+) -> None:
+    """Late confirmations, a region's POS down (held), a price change while publishing,
+    negative and inflated stock feeds, hostile CLI/ingress/update input, unauthorized
+    decisions and the replay drill, one after another on one stack (drills/input_drills.py;
+    `make drills` adds the slower ones)."""
+    from drills.input_drills import INPUT_FAST
+
+    (tmp_path / "backoffice").mkdir()
+    stack = await start_stack(tmp_path)
+    try:
+        await stack.start_worker()
+        results = [await drill(stack) for drill in INPUT_FAST]
+    finally:
+        await stack.stop()
+    failed = {
+        r.drill: r.verdict.doubled + r.verdict.lost + r.verdict.problems
+        for r in results
+        if not r.verdict.passed
+    }
+    assert failed == {}

@@ -147,3 +147,21 @@ async def test_an_event_its_workflow_cannot_read_is_refused_naming_the_field(
     assert body["error"] == "invalid_event"
     assert body["field"].startswith(field)
     assert signal in body["message"]
+
+
+async def test_an_event_over_the_size_limit_is_413_final_before_temporal_is_asked(
+    unreachable_temporal: httpx.AsyncClient,
+) -> None:
+    """A 3 MB event would be refused by Temporal (over its 2 MB payload limit) as a 503 the
+    sender retries forever: the ingress refuses it first, as final (a 4xx)."""
+    answer = await unreachable_temporal.post(
+        "/ingress/events",
+        json={
+            "workflow_id": "w",
+            "signal": WMS_EVENT,
+            "event": {"event_id": "e1", "note": "x" * 3_000_000},
+        },
+    )
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["error"] == "event_too_large"
+    assert answer.json()["field"] == "event"
