@@ -108,6 +108,12 @@ PRIORITY_KEYS = range(1, 6)
 """The keys a Temporal server accepts with its default configuration (five levels)."""
 
 
+def task_priority(key: int) -> Priority:
+    """The `temporalio.common.Priority` of a process's key: for its activities (the specs),
+    its workflow starts (the CLI) and the children a workflow starts."""
+    return Priority(priority_key=key)
+
+
 @dataclass(frozen=True)
 class ActivitySpec(Generic[ResultT]):
     """One activity of a process: its registered name, payload types and call options."""
@@ -135,7 +141,7 @@ class ActivitySpec(Generic[ResultT]):
     @property
     def task_priority(self) -> Priority:
         """The `temporalio.common.Priority` the activity is scheduled with."""
-        return Priority(priority_key=self.priority)
+        return task_priority(self.priority)
 
     def with_options(self, **changes: Any) -> ActivitySpec[ResultT]:
         """The same activity with other call options (a deadline, a retry policy)."""
