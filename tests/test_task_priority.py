@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,3 +194,21 @@ async def test_a_refund_is_dispatched_ahead_of_a_queued_rebalancing_backlog(
         assert rest[1:] == queued  # the backlog in its own order
     else:
         assert rest == [*queued, refund_line], inventory.started
+
+
+async def test_the_cli_starts_a_return_with_the_refund_key(
+    local_env: WorkflowEnvironment, task_queue: str, tmp_path: Path
+) -> None:
+    """Workflow tasks too: a return started by the CLI carries key 1 (activities inherit it
+    where a spec did not set one; every spec does)."""
+    from cli.returns import open_return
+
+    request = return_request()
+    path = tmp_path / "return.json"
+    path.write_text(request.model_dump_json())
+    settings = replace(Settings(), task_queue=task_queue)
+    workflow_id = await open_return(settings, path, client=local_env.client)
+    handle = local_env.client.get_workflow_handle(workflow_id)
+    info = (await handle.describe()).raw_description.workflow_execution_info
+    assert info.priority.priority_key == returns.PRIORITY == 1
+    await handle.terminate("test over")
