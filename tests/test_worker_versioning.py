@@ -172,32 +172,41 @@ def temporal_cli(client: Client, *args: str) -> str:
     return result.stdout
 
 
+def version_queues(client: Client, deployment: str, build_id: str) -> set[str]:
+    """The task queue types the version's workers have polled (none: not registered yet)."""
+    address = client.service_client.config.target_host
+    result = subprocess.run(
+        [
+            installed_binary("temporal"),
+            *("worker", "deployment", "describe-version", "--output", "json"),
+            *("--deployment-name", deployment, "--build-id", build_id),
+            *("--address", address, "--namespace", client.namespace),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        return set()
+    return {q["type"] for q in json.loads(result.stdout).get("taskQueuesInfos") or []}
+
+
 async def set_current_version(client: Client, deployment: str, build_id: str) -> None:
-    """`temporal worker deployment set-current-version` once the version's workers polled
-    (the server knows a version from its first poll)."""
-
-    def run() -> str:
-        return temporal_cli(
-            client,
-            "worker",
-            "deployment",
-            "set-current-version",
-            "--deployment-name",
-            deployment,
-            "--build-id",
-            build_id,
-            "--yes",
-        )
-
+    """`temporal worker deployment set-current-version`, as the runbook does it: once the
+    version's workers polled both the workflow and the activity task queue (the server
+    registers each at its first poll, and refuses a current version missing one)."""
     async with asyncio.timeout(60):
-        while True:
-            try:
-                await asyncio.to_thread(run)
-                return
-            except AssertionError as err:
-                if "have pollers" not in str(err):  # anything but "not registered yet"
-                    raise
-            await asyncio.sleep(0.2)  # the server registers the version at its first poll
+        while await asyncio.to_thread(version_queues, client, deployment, build_id) != {
+            "workflow",
+            "activity",
+        }:
+            await asyncio.sleep(0.2)  # polling the server's view until both polls landed
+    await asyncio.to_thread(
+        temporal_cli,
+        client,
+        *("worker", "deployment", "set-current-version"),
+        *("--deployment-name", deployment, "--build-id", build_id, "--yes"),
+    )
 
 
 async def versioning_of(handle: WorkflowHandle[Any, Any]) -> tuple[int, str]:
