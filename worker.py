@@ -1,8 +1,9 @@
 """The worker: every workflow and activity of the project on one task queue.
 
 Reads TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and RETAIL_TASK_QUEUE (default `retail-ops`);
-SIGTERM or SIGINT stops it gracefully: no new tasks are polled, in-flight activities get
-a grace period to finish and are then cancelled.
+with TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID it runs as that version of a
+Worker Deployment (README, "Safe upgrades"). SIGTERM or SIGINT stops it gracefully: no new
+tasks are polled, in-flight activities get a grace period to finish and are then cancelled.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities import activity_name, build_activities, with_fakes
 from common.codec import CodecKeyError
 from common.config import ConfigError, Settings
 from common.process import exit_now
 from common.temporal import TemporalUnreachable, connect
-from workflows.registry import ALL_WORKFLOWS
+from workflows.registry import ALL_WORKFLOWS, workflows_for
 
 log = logging.getLogger("retail.worker")
 
@@ -34,6 +36,21 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=float(os.environ.get("RETAIL_SHUTDOWN_GRAC
 def worker_identity() -> str:
     """`pid@host`: the devstack finds the worker it started by this identity."""
     return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """The Worker Deployment version this worker runs as, or None (unversioned) when the
+    settings name none. No default behaviour: every workflow a versioned worker registers
+    declares its own (`workflows.registry.VERSIONED_WORKFLOWS`, `VERSIONING` in each
+    contract: pinned or auto-upgrade); one that did not is refused when the worker is built."""
+    if not settings.versioned:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(
+            deployment_name=settings.deployment_name, build_id=settings.build_id
+        ),
+        use_worker_versioning=True,
+    )
 
 
 def build_worker(
@@ -58,10 +75,11 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[*ALL_WORKFLOWS, *extra_workflows],
+        workflows=[*workflows_for(settings.versioned), *extra_workflows],
         activities=[*activities, *extra_activities],
         identity=options.pop("identity", worker_identity()),
         graceful_shutdown_timeout=options.pop("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN),
+        deployment_config=deployment_config(settings),
         **options,
     )
 
@@ -75,12 +93,18 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
         loop.add_signal_handler(sig, stop.set)
     client = await connect(settings, service_name="retail-worker")
     worker = build_worker(client, settings)
+    version = (
+        f"version {settings.deployment_name}.{settings.build_id}"
+        if settings.versioned
+        else "unversioned"
+    )
     log.info(
-        "worker %s polling %s on %s (%d workflows)",
+        "worker %s polling %s on %s (%d workflows, %s)",
         worker_identity(),
         settings.task_queue,
         settings.temporal_address,
         len(ALL_WORKFLOWS),
+        version,
     )
     async with worker:
         await stop.wait()

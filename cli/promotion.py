@@ -50,7 +50,9 @@ from cli.promotion_sign import signed
 from cli.promotion_view import progress_for, status_renderable
 from common.config import Settings
 from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+from domain.activity_options import task_priority
 from domain.identity import DecisionSigner
+from domain.promotion.contract import PRIORITY as PROMOTION_PRIORITY
 from domain.promotion.contract import (
     CancelRequest,
     Decision,
@@ -124,6 +126,7 @@ async def launch(
         task_queue=settings.task_queue,
         what=f"promotion {plan.promotion_id}",
         new_key="a new promotion id",
+        priority=task_priority(PROMOTION_PRIORITY),
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(RETAIL_KIND, "promotion"),

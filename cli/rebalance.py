@@ -41,8 +41,10 @@ from cli.common import (
 )
 from cli.keys import sign_now, signer_from
 from common.config import Settings
+from domain.activity_options import task_priority
 from domain.identity import DecisionSigner, Verdict
 from domain.rebalance.approvals import APPROVAL_STEP, CANCEL_STEP, plan_subject, verdict_of
+from domain.rebalance.contract import PRIORITY as REBALANCE_PRIORITY
 from domain.rebalance.contract import (
     WORKFLOW_ID_PREFIX,
     ApprovalDecision,
@@ -159,6 +161,7 @@ async def plan_command(
         what=f"plan {request.plan_id}",
         new_key="a new plan id",
         static_summary=f"Rebalance {request.plan_id} ({request.reason})",
+        priority=task_priority(REBALANCE_PRIORITY),
         static_details=(
             f"{len(request.scope.stores)} store(s) x {len(request.scope.items)} item(s), "
             f"need by {request.need_by.isoformat()}"

@@ -44,8 +44,10 @@ from cli.common import (
 from cli.keys import sign_now, signer_from
 from common.config import Settings
 from common.search_attributes import RETAIL_STATE
+from domain.activity_options import task_priority
 from domain.identity import DecisionSigner
 from domain.returns.approval import APPROVAL_STEP, return_subject, verdict_of
+from domain.returns.contract import PRIORITY as RETURNS_PRIORITY
 from domain.returns.contract import (
     RETAIL_KIND,
     WORKFLOW_ID_PREFIX,
@@ -98,6 +100,7 @@ async def open_return(
         what=f"return {request.rma_id}",
         new_key="a new RMA id",
         static_summary=f"Return {request.rma_id} of order {request.order_id}",
+        priority=task_priority(RETURNS_PRIORITY),
         static_details=(
             f"{request.channel.value} return, reason {request.reason.value}, "
             f"{len(request.lines)} line(s)"

@@ -41,6 +41,9 @@ ENV_TLS_CA = "TEMPORAL_TLS_CA"
 ENV_TLS_SERVER_NAME = "TEMPORAL_TLS_SERVER_NAME"
 ENV_TLS = "TEMPORAL_TLS"
 ENV_API_KEY = "TEMPORAL_API_KEY"
+# Worker versioning (README, "Safe upgrades"): the names the Temporal Worker Controller sets
+ENV_DEPLOYMENT_NAME = "TEMPORAL_DEPLOYMENT_NAME"
+ENV_BUILD_ID = "TEMPORAL_WORKER_BUILD_ID"
 
 
 def _env(name: str, default: str) -> str:
@@ -104,6 +107,12 @@ class Settings:
     tls: bool = field(default_factory=lambda: _env_flag(ENV_TLS))
     """TLS without a client certificate (server-authenticated only); implied by the others."""
     api_key: str = field(default_factory=lambda: _env(ENV_API_KEY, ""), repr=False)
+    # Worker Deployment versioning: a worker with both is one version of the deployment
+    # (`<deployment>.<build id>`), polls only for the tasks routed to that version, and its
+    # workflows declare pinned or auto-upgrade; neither: an unversioned worker (devstack).
+    deployment_name: str = field(default_factory=lambda: _env(ENV_DEPLOYMENT_NAME, ""))
+    build_id: str = field(default_factory=lambda: _env(ENV_BUILD_ID, ""))
+    """This build of the worker code (an image tag, a commit): a new one per deployment."""
 
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
@@ -111,6 +120,26 @@ class Settings:
                 f"{ENV_TLS_CERT} and {ENV_TLS_KEY} go together: a client certificate needs its "
                 "private key (both PEM file paths)"
             )
+        if bool(self.deployment_name) != bool(self.build_id):
+            given, missing = (
+                (ENV_DEPLOYMENT_NAME, ENV_BUILD_ID)
+                if self.deployment_name
+                else (ENV_BUILD_ID, ENV_DEPLOYMENT_NAME)
+            )
+            raise ConfigError(
+                f"{given} is set but {missing} is not: a versioned worker needs both its "
+                "deployment name and its build id (or neither, for an unversioned worker)"
+            )
+        if "." in self.deployment_name:
+            raise ConfigError(
+                f"{ENV_DEPLOYMENT_NAME}={self.deployment_name!r} has a '.': Temporal names a "
+                "version `<deployment>.<build id>`, so the deployment name cannot contain one"
+            )
+
+    @property
+    def versioned(self) -> bool:
+        """Whether the worker runs as a version of a Worker Deployment."""
+        return bool(self.deployment_name and self.build_id)
 
     @classmethod
     def from_env(cls) -> Settings:

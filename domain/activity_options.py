@@ -14,6 +14,16 @@ activity does this, and how does it retry?" is one line in one file.
 
 The base policies below are the house defaults; a contract may define its own where a
 process needs other values (and says why there).
+
+Priority: every process runs on the one task queue, so when workers are busy and tasks
+back up, Temporal dispatches them by priority key (1 first, 5 last; FIFO within a key).
+Each contract gives its activities its process's key (`PRIORITY` there):
+
+    1  returns (a customer waits for the money) and channel publication (a promotion's
+       go-live: the price must be on every shelf and site at its start time)
+    2  the promotion launch's own steps (funding, coverage gates, store tasks, alerts)
+    3  sell-through monitoring (Temporal's default key)
+    5  inventory rebalancing (transfers with a need-by hours or days away)
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.workflow import ActivityCancellationType
 
 ResultT = TypeVar("ResultT")
@@ -86,6 +96,24 @@ CALL_DEADLINE = timedelta(minutes=30)
 """Default `schedule_to_close_timeout`: how long all attempts of one call may take."""
 
 
+PRIORITY_URGENT = 1
+"""Refunds and go-live: work a customer or a start time is waiting for."""
+PRIORITY_PROCESS = 2
+"""A promotion launch's own steps."""
+PRIORITY_DEFAULT = 3
+"""Temporal's default key (the middle of 1..5): what a task without a key gets."""
+PRIORITY_BACKGROUND = 5
+"""Work with hours or days of slack: rebalancing transfers."""
+PRIORITY_KEYS = range(1, 6)
+"""The keys a Temporal server accepts with its default configuration (five levels)."""
+
+
+def task_priority(key: int) -> Priority:
+    """The `temporalio.common.Priority` of a process's key: for its activities (the specs),
+    its workflow starts (the CLI) and the children a workflow starts."""
+    return Priority(priority_key=key)
+
+
 @dataclass(frozen=True)
 class ActivitySpec(Generic[ResultT]):
     """One activity of a process: its registered name, payload types and call options."""
@@ -100,6 +128,20 @@ class ActivitySpec(Generic[ResultT]):
     cancellation: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL
     """How a workflow cancellation reaches a running call: `WAIT_CANCELLATION_COMPLETED`
     where the compensation must not start before the call has stopped."""
+    priority: int = PRIORITY_DEFAULT
+    """The task priority key (1 first .. 5 last): the process's, from its contract."""
+
+    def __post_init__(self) -> None:
+        if self.priority not in PRIORITY_KEYS:
+            raise ValueError(
+                f"activity {self.name}: priority {self.priority} is not a key from "
+                f"{PRIORITY_KEYS.start} (first) to {PRIORITY_KEYS.stop - 1} (last)"
+            )
+
+    @property
+    def task_priority(self) -> Priority:
+        """The `temporalio.common.Priority` the activity is scheduled with."""
+        return task_priority(self.priority)
 
     def with_options(self, **changes: Any) -> ActivitySpec[ResultT]:
         """The same activity with other call options (a deadline, a retry policy)."""

@@ -44,6 +44,7 @@ COMMON_CLIENT = ["common/config.py", "common/codec.py", "common/telemetry.py", "
 APP_SERVICES: dict[str, tuple[list[str], list[type]]] = {
     # service: (the modules whose environment variables it reads, its settings classes)
     "worker": ([*COMMON_CLIENT, "worker.py"], [Settings]),
+    "worker-next": ([*COMMON_CLIENT, "worker.py"], [Settings]),
     "ingress": (
         [*COMMON_CLIENT, *(str(p.relative_to(REPO)) for p in (REPO / "ingress").glob("*.py"))],
         [IngressConfig],
@@ -394,6 +395,42 @@ def test_workers_drain_within_their_stop_grace_period() -> None:
     stop = worker["stop_grace_period"]
     assert stop.endswith("s") and float(stop[:-1]) > grace
     assert worker.get("stop_signal", "SIGTERM") == "SIGTERM"
+
+
+def test_workers_are_versions_and_an_upgrade_runs_the_next_build_beside_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each worker build is a version of one Worker Deployment named by its image tag;
+    worker-next (profile `upgrade`) is the worker with the next tag; worker-version makes
+    the worker's build current (docs/runbook.md, "Drain and upgrade workers")."""
+    worker = built_with(environment("worker"), monkeypatch, Settings)
+    nxt = built_with(environment("worker-next"), monkeypatch, Settings)
+    assert worker.versioned and nxt.versioned
+    assert worker.deployment_name == nxt.deployment_name
+    assert worker.build_id == resolved(SERVICES["worker"]["image"]).rpartition(":")[2]
+    assert nxt.build_id == resolved(SERVICES["worker-next"]["image"]).rpartition(":")[2]
+    assert (
+        SERVICES["worker-next"]["profiles"] == ["upgrade"] and "profiles" not in SERVICES["worker"]
+    )
+    for key in ("command", "volumes", "healthcheck", "stop_grace_period", "depends_on", "deploy"):
+        assert SERVICES["worker-next"][key] == SERVICES["worker"][key], key
+    build = "TEMPORAL_WORKER_BUILD_ID"
+    assert {k: v for k, v in environment("worker-next").items() if k != build} == {
+        k: v for k, v in environment("worker").items() if k != build
+    }
+    one_shot = SERVICES["worker-version"]
+    env = environment("worker-version")
+    assert (env["TEMPORAL_DEPLOYMENT_NAME"], env[build]) == (
+        worker.deployment_name,
+        worker.build_id,
+    )
+    assert env["TEMPORAL_NAMESPACE"] == worker.namespace
+    assert container_port_of(env["TEMPORAL_ADDRESS"]) == container_port_of(worker.temporal_address)
+    assert one_shot["depends_on"]["worker"]["condition"] == "service_healthy"
+    assert one_shot["command"] == ["/deploy/set-current-version.sh"]
+    assert ("./deploy/temporal", "/deploy") in mounts("worker-version")
+    script = (REPO / "deploy" / "temporal" / "set-current-version.sh").read_text()
+    assert "set-current-version" in script and "TEMPORAL_WORKER_BUILD_ID" in script
 
 
 def test_traces_go_to_the_collector_and_on_to_the_viewer() -> None:

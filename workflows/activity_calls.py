@@ -17,7 +17,8 @@ SUMMARY_LIMIT = 200
 
 
 async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str) -> R:
-    """Run the activity `spec` names with `arg`, with the options the contract gives it."""
+    """Run the activity `spec` names with `arg`, with the options the contract gives it
+    (timeouts, retries, cancellation, and its process's task priority)."""
     args = [] if arg is None else [arg]
     result = await workflow.execute_activity(
         spec.name,
@@ -28,6 +29,7 @@ async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str) -> R:
         heartbeat_timeout=spec.heartbeat,
         retry_policy=spec.retry,
         cancellation_type=spec.cancellation,
+        priority=spec.task_priority,
         summary=summary[:SUMMARY_LIMIT],
     )
     return result

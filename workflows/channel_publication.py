@@ -38,6 +38,7 @@ from temporalio.exceptions import TimeoutError as DeadlineReached
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
     from common.signals import reads
+    from domain.activity_options import task_priority
     from domain.publication.batch import BatchProgress
     from domain.publication.contract import (
         CHANNEL_ACK,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_PENDING_CHILDREN,
         MIN_RETRY_WINDOW,
         NEVER_GIVE_UP,
+        PRIORITY,
         READ_BACK,
         SEND_ATTEMPTS,
         SEND_BATCH,
@@ -244,6 +246,7 @@ async def publish_all(
                     ChannelPublication.run,
                     batch,
                     id=workflow_id(parent_workflow_id, batch, n),
+                    priority=task_priority(PRIORITY),
                     static_summary=(
                         f"{batch.action.value} {batch.promotion_id} v{batch.version} on "
                         f"{batch.channel.value}, batch {n} ({len(batch.targets)} target(s))"

@@ -10,6 +10,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.activity_options import task_priority
     from domain.money import cents
     from domain.promotion import contract as c
     from domain.promotion.gates import StoreGateState
@@ -17,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.promotion.monitoring import monitor_input, stores_by_region
     from domain.promotion.status import PromotionState
     from domain.publication.contract import ALL_TARGETS, Channel, PublicationAction
+    from domain.sellthrough.contract import PRIORITY as MONITOR_PRIORITY
     from domain.sellthrough.contract import workflow_id as monitor_workflow_id
 
 from workflows.activity_calls import call
@@ -47,6 +49,7 @@ async def start_monitor(run: LaunchRun) -> None:
         parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a business key runs once
         static_summary=f"sell-through monitor of promotion {run.promotion_id}",
+        priority=task_priority(MONITOR_PRIORITY),
     )
     s.monitor = f"{monitor_id}: running"
 

@@ -12,6 +12,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.activity_options import task_priority
     from domain.promotion import contract as c
     from domain.promotion.gates import (
         StoreCoverage,
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         store_coverage,
     )
     from domain.promotion.publishing import group_by
+    from domain.rebalance.contract import PRIORITY as REBALANCE_PRIORITY
     from domain.rebalance.contract import (
         DemandOverride,
         RebalanceRequest,
@@ -188,6 +190,7 @@ async def preposition(run: LaunchRun, short: list[str]) -> None:
         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a business key runs once
         static_summary=f"pre-position stock for promotion {run.promotion_id}",
+        priority=task_priority(REBALANCE_PRIORITY),
     )
     run.rebalance_handle = handle
     run.audit("workflow", "rebalance started", f"{child_id} for {', '.join(short[:10])}")

@@ -36,6 +36,8 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import AWAITING_ROLE, PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
+    from domain.activity_options import task_priority
+    from domain.rebalance.contract import PRIORITY as REBALANCE_PRIORITY
     from domain.sellthrough.contract import (
         DECIDE,
         SALES_BY_REGION,
@@ -237,6 +239,7 @@ class SellThroughMonitor:
             parent_close_policy=ParentClosePolicy.ABANDON,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a business key runs once
             static_summary=f"sell-through transfer {rec.id} for {self._data.promotion_id}",
+            priority=task_priority(REBALANCE_PRIORITY),
         )
         rec.rebalance_workflow_id = child
         return True, transfer_words(rec, child)

@@ -16,10 +16,12 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from temporalio.common import VersioningBehavior
 
 from domain.activity_options import (
     BACKOFFICE_RETRY,
     MONEY_RETRY,
+    PRIORITY_PROCESS,
     READ_RETRY,
     ActivitySpec,
 )
@@ -31,6 +33,15 @@ from domain.publication.contract import Channel
 from domain.publication.prices import PriceLine
 
 WORKFLOW_TYPE = "PromotionLaunch"
+
+PRIORITY = PRIORITY_PROCESS
+"""The launch's own steps: behind refunds and publication, ahead of monitoring and
+rebalancing (`domain.activity_options`, "Priority")."""
+
+VERSIONING = VersioningBehavior.AUTO_UPGRADE
+"""A launch lives for weeks (approval to end of the live window): pinned, every build would
+have to run that long. It moves to the current build at its next task instead, so a change
+to its code goes behind `workflow.patched`, with recorded histories replaying (tests)."""
 
 # updates
 APPROVE = "approve"
@@ -322,25 +333,41 @@ class VerifyResult(BaseModel):
 # --------------------------------------------------------------------------- activities
 
 LOOKUP_FACTS = ActivitySpec(
-    "promotion_lookup_facts", LookupRequest, PlanFacts, READ_RETRY, start_to_close=LONG_READ
+    "promotion_lookup_facts",
+    LookupRequest,
+    PlanFacts,
+    READ_RETRY,
+    start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Items, stores (groups resolved), overlapping promotions and the deal, from ERP."""
-CHECK_DEAL = ActivitySpec("promotion_check_deal", DealCheckInput, DealCheckResult, READ_RETRY)
+CHECK_DEAL = ActivitySpec(
+    "promotion_check_deal", DealCheckInput, DealCheckResult, READ_RETRY, priority=PRIORITY
+)
 """The vendor deal valid for these items, window and units (ERP)."""
-ACCRUE_FUNDING = ActivitySpec("promotion_accrue_funding", AccrueInput, AccrualResult, MONEY_RETRY)
+ACCRUE_FUNDING = ActivitySpec(
+    "promotion_accrue_funding", AccrueInput, AccrualResult, MONEY_RETRY, priority=PRIORITY
+)
 """Accrue vendor funding at launch (ERP; idempotent per promotion)."""
 REVERSE_ACCRUAL = ActivitySpec(
-    "promotion_reverse_accrual", ReverseInput, AccrualResult, MONEY_RETRY
+    "promotion_reverse_accrual", ReverseInput, AccrualResult, MONEY_RETRY, priority=PRIORITY
 )
 """Reverse the accrual in a rollback (ERP)."""
-CLAIM_FUNDING = ActivitySpec("promotion_claim_funding", ClaimInput, ClaimResult, MONEY_RETRY)
+CLAIM_FUNDING = ActivitySpec(
+    "promotion_claim_funding", ClaimInput, ClaimResult, MONEY_RETRY, priority=PRIORITY
+)
 """Claim vendor funding on actual units at the end (ERP)."""
 SETTLE_ACCRUAL = ActivitySpec(
-    "promotion_settle_accrual", SettleInput, SettlementResult, MONEY_RETRY
+    "promotion_settle_accrual", SettleInput, SettlementResult, MONEY_RETRY, priority=PRIORITY
 )
 """Close the accrual against the claim at the end, releasing what was not claimed (ERP)."""
 READ_COVERAGE = ActivitySpec(
-    "promotion_read_coverage", CoverageInput, CoverageResult, READ_RETRY, start_to_close=LONG_READ
+    "promotion_read_coverage",
+    CoverageInput,
+    CoverageResult,
+    READ_RETRY,
+    start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Stock positions (on hand, in transit) of a batch of stores (WMS); runs recorded before
 `STORE_COVERAGE` replay with it."""
@@ -350,6 +377,7 @@ STORE_COVERAGE = ActivitySpec(
     StoreCoverageResult,
     READ_RETRY,
     start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Coverage of a batch of stores against the policy, judged beside the WMS read (one summary
 a store, the worst short items named)."""
@@ -359,9 +387,12 @@ CREATE_TASKS = ActivitySpec(
     TasksResult,
     BACKOFFICE_RETRY,
     start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Signage and labor tasks in the stores, with their SLA (store tasks)."""
-TASK_STATES = ActivitySpec("promotion_task_states", TaskStatesInput, TasksResult, READ_RETRY)
+TASK_STATES = ActivitySpec(
+    "promotion_task_states", TaskStatesInput, TasksResult, READ_RETRY, priority=PRIORITY
+)
 """The states of the promotion's store tasks (store tasks)."""
 CANCEL_TASKS = ActivitySpec(
     "promotion_cancel_tasks",
@@ -369,15 +400,28 @@ CANCEL_TASKS = ActivitySpec(
     CancelTasksResult,
     BACKOFFICE_RETRY,
     start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Cancel the promotion's open store tasks (store tasks)."""
-ALERT: ActivitySpec[None] = ActivitySpec("promotion_alert", AlertInput, None, BACKOFFICE_RETRY)
+ALERT: ActivitySpec[None] = ActivitySpec(
+    "promotion_alert", AlertInput, None, BACKOFFICE_RETRY, priority=PRIORITY
+)
 """Alert a role (reminders, escalations, missed SLAs, failed verification)."""
 READ_ACTUALS = ActivitySpec(
-    "promotion_read_actuals", ActualsInput, ActualsResult, READ_RETRY, start_to_close=LONG_READ
+    "promotion_read_actuals",
+    ActualsInput,
+    ActualsResult,
+    READ_RETRY,
+    start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Units sold per item in the live stores during the window (POS)."""
 VERIFY_PRICES = ActivitySpec(
-    "promotion_verify_prices", VerifyInput, VerifyResult, READ_RETRY, start_to_close=LONG_READ
+    "promotion_verify_prices",
+    VerifyInput,
+    VerifyResult,
+    READ_RETRY,
+    start_to_close=LONG_READ,
+    priority=PRIORITY,
 )
 """Read a channel back: regular (after the end) or promotional prices expected."""

@@ -22,12 +22,13 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 
 from domain.activity_options import (
     HEARTBEAT_TIMEOUT,
     LONG_CALL_TIMEOUT,
     NON_RETRYABLE_TYPES,
+    PRIORITY_URGENT,
     READ_RETRY,
     ActivitySpec,
 )
@@ -35,6 +36,14 @@ from domain.publication.prices import PriceLine
 
 WORKFLOW_TYPE = "ChannelPublication"
 FANOUT_WORKFLOW_TYPE = "ChannelFanout"
+
+PRIORITY = PRIORITY_URGENT
+"""Go-live: the price must be on every channel at the promotion's start time, ahead of the
+rest of the queue (`domain.activity_options`, "Priority")."""
+
+VERSIONING = VersioningBehavior.PINNED
+"""A batch lasts minutes (send, confirmations, read-back): it finishes on the build that sent
+it; a new build gets the next batches. Both `ChannelPublication` and `ChannelFanout`."""
 
 CHANNEL_ACK = "channel_ack"
 """Signal to a `ChannelPublication`: a channel's asynchronous confirmation (`ChannelAck`)."""
@@ -335,6 +344,7 @@ SEND_BATCH: ActivitySpec[SendBatchResult] = ActivitySpec(
     start_to_close=LONG_CALL_TIMEOUT,
     schedule_to_close=None,
     heartbeat=HEARTBEAT_TIMEOUT,
+    priority=PRIORITY,
 )
 """Send one batch of targets to one channel (bounded concurrency, heartbeated progress)."""
 
@@ -345,5 +355,6 @@ READ_BACK: ActivitySpec[ReadBackResult] = ActivitySpec(
     READ_RETRY,
     start_to_close=timedelta(minutes=2),
     schedule_to_close=None,
+    priority=PRIORITY,
 )
 """What a channel shows for some targets: is the action applied at this version?"""

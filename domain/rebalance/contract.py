@@ -20,16 +20,24 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.workflow import ActivityCancellationType
 
-from domain.activity_options import ActivitySpec
+from domain.activity_options import PRIORITY_BACKGROUND, ActivitySpec
 from domain.rebalance.estate import Estate, aware_utc
 from domain.rebalance.policy import RebalancePolicy
 from domain.rebalance.screening import ExcludedPosition, ExclusionReason
 from domain.rebalance.status import RebalanceState, Variance
 
 WORKFLOW_TYPE = "InventoryRebalance"
+
+PRIORITY = PRIORITY_BACKGROUND
+"""Transfers have hours or days of slack: after every other process on the queue
+(`domain.activity_options`, "Priority")."""
+
+VERSIONING = VersioningBehavior.AUTO_UPGRADE
+"""Transfers are followed for days, to receipt: like the launch it is a child of, it moves to
+the current build at its next task (changes behind `workflow.patched`)."""
 
 APPROVE = "approve"
 CANCEL = "cancel"
@@ -297,6 +305,7 @@ READ_ESTATE = ActivitySpec(
     READ_RETRY,
     start_to_close=BATCH_TIMEOUT,
     schedule_to_close=None,
+    priority=PRIORITY,
 )
 """Stores, DCs, items, positions (WMS) and demand from POS sales: the planner's input."""
 
@@ -309,6 +318,7 @@ RELEASE_TRANSFERS = ActivitySpec(
     schedule_to_close=None,
     heartbeat=BATCH_HEARTBEAT,
     cancellation=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    priority=PRIORITY,
 )
 """Create and release up to `RELEASE_BATCH` transfer orders in the WMS (heartbeats). A
 workflow cancellation waits until it has stopped: the compensation must see every transfer
@@ -322,6 +332,7 @@ CANCEL_TRANSFERS = ActivitySpec(
     start_to_close=BATCH_TIMEOUT,
     schedule_to_close=None,
     heartbeat=BATCH_HEARTBEAT,
+    priority=PRIORITY,
 )
 """Cancel what has not shipped; a shipped transfer is reported, not an error."""
 
@@ -332,6 +343,7 @@ READ_TRANSFER = ActivitySpec(
     READ_RETRY,
     start_to_close=ONE_CALL_TIMEOUT,
     schedule_to_close=None,
+    priority=PRIORITY,
 )
 """Read one transfer back from the WMS (aging checks)."""
 
@@ -342,6 +354,7 @@ FILE_CLAIM = ActivitySpec(
     WRITE_RETRY,
     start_to_close=ONE_CALL_TIMEOUT,
     schedule_to_close=None,
+    priority=PRIORITY,
 )
 """An ERP transfer claim for a short, over or lost transfer, valued at item cost."""
 

@@ -18,12 +18,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 
 from domain.activity_options import (
     CALL_TIMEOUT,
     MONEY_RETRY,
     NON_RETRYABLE_TYPES,
+    PRIORITY_URGENT,
     READ_RETRY,
     ActivitySpec,
 )
@@ -43,6 +44,15 @@ from domain.returns.request import (
 )
 
 WORKFLOW_TYPE = "ReturnToRefund"
+
+PRIORITY = PRIORITY_URGENT
+"""A customer waits for the refund: every activity of a return goes ahead of the rest of the
+queue (`domain.activity_options`, "Priority")."""
+
+VERSIONING = VersioningBehavior.PINNED
+"""A refund saga finishes on the build it started on (README, "Safe upgrades"): the legs, the
+store-credit fallback and the memo are run by the code that planned them, whatever was
+deployed since. Its worker version drains when its last return closes."""
 RETAIL_KIND = "return"
 """The `RetailKind` search attribute of every return (`return list` filters on it)."""
 
@@ -232,27 +242,46 @@ NOTIFY_RETRY = RetryPolicy(
 """Customer notices: patient (a messaging outage of some minutes), but bounded: a notice
 that cannot be sent never blocks the money; the workflow records it and goes on."""
 
-LOOKUP_ORDER = ActivitySpec("returns.lookup_order", OrderLookup, OrderFound, READ_RETRY)
+LOOKUP_ORDER = ActivitySpec(
+    "returns.lookup_order", OrderLookup, OrderFound, READ_RETRY, priority=PRIORITY
+)
 """The receipt lookup: the order with its lines (category, vendor, cost) and tenders."""
 
-SCORE_FRAUD = ActivitySpec("returns.score_fraud", FraudQuery, FraudScoreResult, READ_RETRY)
+SCORE_FRAUD = ActivitySpec(
+    "returns.score_fraud", FraudQuery, FraudScoreResult, READ_RETRY, priority=PRIORITY
+)
 
 # Money, postings, stock and exceptions for people: every call carries an idempotency key,
 # so retrying is safe and an outage only delays the return (MONEY_RETRY, and no deadline:
 # a deadline would turn an outage into a store-credit fallback). A refusal is never
 # retried: it is "failed for good" (a declined tender falls back to store credit).
 REFUND_TENDER = ActivitySpec(
-    "returns.refund_tender", RefundLeg, LegResult, MONEY_RETRY, schedule_to_close=None
+    "returns.refund_tender",
+    RefundLeg,
+    LegResult,
+    MONEY_RETRY,
+    schedule_to_close=None,
+    priority=PRIORITY,
 )
 POST_CREDIT_MEMO = ActivitySpec(
-    "returns.post_credit_memo", CreditMemo, str, MONEY_RETRY, schedule_to_close=None
+    "returns.post_credit_memo",
+    CreditMemo,
+    str,
+    MONEY_RETRY,
+    schedule_to_close=None,
+    priority=PRIORITY,
 )
 FOLLOW_UP = ActivitySpec(
-    "returns.follow_up", FollowUpOrder, str, MONEY_RETRY, schedule_to_close=None
+    "returns.follow_up", FollowUpOrder, str, MONEY_RETRY, schedule_to_close=None, priority=PRIORITY
 )
 """A disposition's follow-up: restock in the WMS, vendor claim or write-off in the ERP."""
 OPEN_EXCEPTION = ActivitySpec(
-    "returns.open_exception", ReturnException, str, MONEY_RETRY, schedule_to_close=None
+    "returns.open_exception",
+    ReturnException,
+    str,
+    MONEY_RETRY,
+    schedule_to_close=None,
+    priority=PRIORITY,
 )
 """An exception for a person (refund mismatch, approval overdue): a store task."""
 
@@ -263,6 +292,7 @@ NOTIFY_CUSTOMER = ActivitySpec(
     NOTIFY_RETRY,
     start_to_close=CALL_TIMEOUT,
     schedule_to_close=None,
+    priority=PRIORITY,
 )
 
 

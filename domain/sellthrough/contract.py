@@ -13,14 +13,22 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from temporalio.common import VersioningBehavior
 
-from domain.activity_options import READ_RETRY, ActivitySpec
+from domain.activity_options import PRIORITY_DEFAULT, READ_RETRY, ActivitySpec
 from domain.audit import AuditEntry
 from domain.publication.prices import PriceLine
 from domain.sellthrough.policy import MonitorPolicy
 from domain.sellthrough.status import MonitorState, Recommendation, RecommendationStatus
 
 WORKFLOW_TYPE = "SellThroughMonitor"
+
+PRIORITY = PRIORITY_DEFAULT
+"""Reads of the live window: Temporal's default key (`domain.activity_options`, "Priority")."""
+
+VERSIONING = VersioningBehavior.AUTO_UPGRADE
+"""It continues as new through the live window: each new run starts on the current build, and
+the running one moves there at its next task (changes behind `workflow.patched`)."""
 
 DECIDE = "decide"
 """Update: approve (apply) or reject one recommendation awaiting a decision (`Decision`)."""
@@ -117,5 +125,6 @@ SALES_BY_REGION: ActivitySpec[RegionSales] = ActivitySpec(
     READ_RETRY,
     start_to_close=timedelta(minutes=1),
     schedule_to_close=None,
+    priority=PRIORITY,
 )
 """POS units per region and item since the promotion started (read only)."""
