@@ -1,202 +1,413 @@
-"""Returns benchmark: low-tier returns completed per second on a local dev server.
+"""Returns surge: TPC-DS store returns refunded over their split tenders, base rate then 5x.
 
-    python bench/returns.py                 # 1,000 low-tier returns
-    python bench/returns.py --count 200     # a smaller batch
-    python bench/returns.py --encrypted     # the same with the AES-GCM payload codec
+    python bench/returns.py                   # the quick run (about 2 minutes here)
+    python bench/returns.py --full            # TPC-DS scale 0.1, longer phases
+    python bench/returns.py --base-rate 6     # skip the calibration, fix the base rate
+    python bench/returns.py --profile         # the workers under cProfile (slower)
 
-Starts its own `temporal server start-dev` (the pip-installed binary, in-memory), one worker
-built from the worker's registry (`worker.build_worker`) with the scripted systems of
-`fakes/returns.py` answering at once (the figure is the orchestration's cost, not the
-backoffice's), and for a baseline in the same run the same number of no-op workflows. Each return is opened, its item received and inspected at once
-(store scan), scored low, refunded over a split tender and closed.
+One run, one server: a local Temporal dev server (the pip-installed binary, in memory), a
+live backoffice with its event ingress (`devstack.launch`, free ports, temporary folder,
+every process stopped by pid), seeded with the default estate plus one POS order per
+TPC-DS return and variant, paid by the return's tenders (`bench/returns_data.py`).
 
-Prints: returns/s, no-op workflows/s, the ratio, and p50/p95 of receipt -> refunded as the
-workflow measured it (`receipt_to_refund_seconds` in its status).
+Variants, each on the same load plan, one after the other:
+
+* calibration: a burst of bare-workflow returns; what it sustains sets the base rate
+  (half of it, so the base phase runs at half load and the 5x surge at 2.5x what the bare
+  workflow can take: both queue, and completed per second in the surge is capacity);
+* bare: `returns_bare.BenchBareReturn`, the product's activity calls without its logic;
+* product: `ReturnToRefund`, started as `return open` starts it (business key), events
+  through the ingress;
+* plain: `returns_plain.py`, the same backoffice calls from one asyncio process.
+
+Workers run as their own processes (`returns_worker.py`). Load: the plan's arrivals
+(`returns_data.plan`), 1% of returns requested twice and 1% with one event twice.
+Figures (per variant and phase): completed per second, p50/p95 receipt -> refund, doubled
+refunds per tender from the backoffice ledger, CPU per return of every process, worker
+peak memory. Saved with `results.save("returns", ...)`; the chart of completions over time
+goes to bench/results/returns_surge.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from dataclasses import replace
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
 
-from temporalio import workflow
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client  # noqa: E402
 
-from common.codec import EncryptionCodec, KeyRing, new_key, with_codec
-from common.config import Settings
-from common.search_attributes import ALL_KEYS
-from devstack.processes import installed_binary
-from domain.returns.contract import InspectionResult, ItemReceived, ReturnInput, workflow_id
-from domain.returns.disposition import Condition
-from domain.returns.request import ReturnRequest
-from domain.returns.status import ReturnState, ReturnStatus
-from fakes.returns import ScriptedReturnSystems, two_shirts_split_tender
-from worker import build_worker
-from workflows.return_to_refund import ReturnToRefund
+from common.search_attributes import cli_declarations  # noqa: E402
+from common.temporal import data_converter  # noqa: E402
+from datasets.tpcds import StoreReturn, store_returns  # noqa: E402
+from devstack.launch import BackofficeProcess, ensure_codec_key  # noqa: E402
+from devstack.processes import free_port, installed_binary  # noqa: E402
+from domain.returns.status import ReturnState, ReturnStatus  # noqa: E402
+from results import RESULTS_DIR, save  # noqa: E402
+from returns_data import Arrival, Case, Plan, bench_policy, cases, estate, plan, returns_to_json  # noqa: E402
+from returns_drive import Driver  # noqa: E402
+from returns_figures import (  # noqa: E402
+    chart,
+    cpu_seconds,
+    ledger_refunds,
+    peak_rss_mib,
+    pct,
+    phase_figures,
+    refund_check,
+)
+
+WARM_UP = 5
+PACING = {"BACKOFFICE_LOG_LEVEL": "error"}
 
 
-@workflow.defn(sandboxed=False)
-class BenchNoop:
-    @workflow.run
-    async def run(self, n: int) -> int:
-        return n
-
-
-def instant_systems() -> ScriptedReturnSystems:
-    """Low fraud score, every tender refunds, nothing recorded: the orchestration's cost."""
-    return ScriptedReturnSystems(
-        score=5, purchased_days_ago=3, sale=two_shirts_split_tender, record=False
+def product_ok(case: Case, status: Any) -> bool:
+    return (
+        isinstance(status, ReturnStatus)
+        and status.state is ReturnState.CLOSED
+        and status.refunded_total == case.source.return_amount
     )
 
 
-def request(n: int, run: str) -> ReturnInput:
-    return ReturnInput(
-        request=ReturnRequest.model_validate(
+def bare_ok(case: Case, refunded: Any) -> bool:
+    return Decimal(str(refunded)) == case.source.return_amount
+
+
+class Stack:
+    """Temporal dev server, backoffice + ingress; everything stopped by pid."""
+
+    def __init__(self, work: Path, estate_doc: dict[str, Any]) -> None:
+        self.work = work
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        argv = [installed_binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1"]
+        argv += ["--port", str(port), "--headless", "--log-level", "error"]
+        for declaration in cli_declarations():
+            argv += ["--search-attribute", declaration]
+        with open(work / "temporal.log", "wb") as log:
+            self.temporal = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        (work / "estate.json").write_text(json.dumps(estate_doc))
+        self.backoffice: BackofficeProcess | None = None
+        self.client: Client | None = None
+
+    async def up(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await Client.connect(self.address)
+                break
+            except Exception:  # noqa: BLE001 - readiness poll
+                if time.monotonic() > deadline or self.temporal.poll() is not None:
+                    raise RuntimeError(f"the dev server did not start: see {self.work}") from None
+                await asyncio.sleep(0.2)
+        self.client = await Client.connect(self.address, data_converter=data_converter())
+        self.backoffice = await asyncio.to_thread(
+            BackofficeProcess.start,
+            temporal_address=self.address,
+            extra_env={**PACING, "BACKOFFICE_ESTATE": str(self.work / "estate.json")},
+            ready_timeout_s=300,
+            workdir=self.work,
+        )
+
+    def pids(self) -> dict[str, int]:
+        assert self.backoffice is not None
+        return {
+            "temporal": self.temporal.pid,
+            "backoffice": self.backoffice.process.pid,
+            "ingress": self.backoffice.ingress.process.pid,
+            "driver": os.getpid(),
+        }
+
+    def env(self) -> dict[str, str]:
+        assert self.backoffice is not None
+        return {
+            **os.environ,
+            "TEMPORAL_ADDRESS": self.address,
+            "BACKOFFICE_URL": self.backoffice.url,
+            "PYTHONPATH": str(HERE.parent),
+        }
+
+    def down(self) -> None:
+        if self.backoffice is not None:
+            self.backoffice.stop()
+        if self.temporal.poll() is None:
+            self.temporal.send_signal(signal.SIGTERM)
+            try:
+                self.temporal.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.temporal.kill()
+                self.temporal.wait()
+
+
+def cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def warm_plan(count: int) -> Plan:
+    p = Plan(base_rate=1.0, base_s=0.0, surge_s=0.0)
+    p.arrivals = [Arrival(at=0.0, n=count + k, phase="warm") for k in range(WARM_UP)]
+    return p
+
+
+async def run_workflow_variant(
+    stack: Stack, variant: str, load: Plan, all_cases: list[Case], *, profile: bool
+) -> dict[str, Any]:
+    assert stack.client is not None
+    queue = f"bench-returns-{variant}-{uuid.uuid4().hex[:6]}"
+    out = stack.work / f"worker-{variant}.json"
+    argv = [sys.executable, str(HERE / "returns_worker.py"), "--task-queue", queue]
+    argv += ["--out", str(out)] + (["--profile"] if profile else [])
+    with open(stack.work / f"worker-{variant}.log", "wb") as log:
+        worker = subprocess.Popen(argv, env=stack.env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not out.exists():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the {variant} worker did not start: see {stack.work}")
+            await asyncio.sleep(0.1)
+        ok = product_ok if variant == "product" else bare_ok
+
+        def driver() -> Driver:
+            return Driver(
+                stack.client,  # type: ignore[arg-type]
+                stack.backoffice.ingress.url,  # type: ignore[union-attr]
+                variant=variant,
+                task_queue=queue,
+                policy=bench_policy(),
+                ok=ok,
+            )
+
+        if variant != "calibration":
+            await driver().drive(warm_plan(len(load.arrivals)), all_cases)
+        pids = {**stack.pids(), "worker": worker.pid}
+        before = cpu(pids)
+        run = await driver().drive(load, all_cases)
+        after = cpu(pids)
+        await closed_at_server(stack.client, queue, run)
+        run["history"] = await history_sizes(stack.client, run)
+        run["cpu_s"] = {name: after[name] - before[name] for name in pids}
+        run["peak_rss_mib"] = peak_rss_mib(worker.pid)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    report = json.loads(out.read_text())
+    run["profile"] = report.get("profile")
+    return run
+
+
+async def run_plain(stack: Stack, load: Plan, returns: list[StoreReturn]) -> dict[str, Any]:
+    assert stack.backoffice is not None
+    plan_file = stack.work / "plain-plan.json"
+    plan_file.write_text(json.dumps({**load.to_json(), "returns": returns_to_json(returns)}))
+    out = stack.work / "plain.json"
+    pids = {k: v for k, v in stack.pids().items() if k != "driver"}
+    before = cpu(pids)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "returns_plain.py"),
+        "--plan",
+        str(plan_file),
+        "--backoffice",
+        stack.backoffice.url,
+        "--out",
+        str(out),
+        env=stack.env(),
+    )
+    if await process.wait():
+        raise RuntimeError("the plain script failed")
+    after = cpu(pids)
+    run: dict[str, Any] = json.loads(out.read_text())
+    run["cpu_s"] = {name: after[name] - before[name] for name in pids}
+    run["cpu_s"]["worker"] = run.pop("cpu_s_self")
+    run["failures"] = [r for r, o in run["outcomes"].items() if not o["ok"]]
+    return run
+
+
+async def closed_at_server(client: Client, queue: str, run: dict[str, Any]) -> None:
+    """Completion times as the server recorded them (close time), not when the driver's
+    long poll for the result happened to return."""
+    closed = {
+        w.id: w.close_time.timestamp()
+        async for w in client.list_workflows(f'TaskQueue="{queue}"')
+        if w.close_time is not None
+    }
+    for rma, outcome in run["outcomes"].items():
+        if outcome["workflow_id"] not in closed:
+            raise RuntimeError(f"{rma}: no close time in visibility")
+        outcome["client_completed_at"] = outcome["completed_at"]
+        outcome["completed_at"] = closed[outcome["workflow_id"]]
+
+
+async def history_sizes(client: Client, run: dict[str, Any], sample: int = 20) -> dict[str, Any]:
+    """Events per run and the kinds that make them up, over a sample of the runs."""
+    kinds: Counter[str] = Counter()
+    ids = [o["workflow_id"] for o in list(run["outcomes"].values())[:sample]]
+    for wid in ids:
+        history = await client.get_workflow_handle(wid).fetch_history()
+        kinds.update(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events)
+    count = max(len(ids), 1)
+    return {
+        "events_per_run": sum(kinds.values()) / count,
+        "by_kind": {k: round(v / count, 1) for k, v in kinds.most_common()},
+    }
+
+
+def burst(count: int) -> Plan:
+    p = Plan(base_rate=1.0, base_s=0.0, surge_s=0.0)
+    p.arrivals = [Arrival(at=0.0, n=n, phase="burst") for n in range(count)]
+    return p
+
+
+def capacity(run: dict[str, Any]) -> float:
+    """Completions per second between the 20th and 80th percentile of the burst."""
+    done = sorted(o["completed_at"] for o in run["outcomes"].values())
+    lo, hi = done[len(done) // 5], done[(4 * len(done)) // 5]
+    return ((4 * len(done)) // 5 - len(done) // 5) / max(hi - lo, 1e-6)
+
+
+def rows_for(variant: str, load: Plan, run: dict[str, Any], check: dict[str, Any]) -> list[dict[str, Any]]:
+    figures = phase_figures(load, run, check["latency"])
+    done = len(run["outcomes"]) or 1
+    cpu_ms = {k: round(1000 * v / done, 1) for k, v in run["cpu_s"].items()}
+    rows = []
+    for phase, f in figures.items():
+        rows.append(
             {
-                "rma_id": f"BENCH-{run}-{n:05d}",
-                "order_id": f"O{n:05d}",
-                "channel": "store",
-                "store_id": "S001",
-                "reason": "size",
-                "customer": {
-                    "customer_id": "C-1",
-                    "name": "Bench Customer",
-                    "email": f"bench{n}@example.com",
-                },
-                "lines": [{"sku": "SHIRT", "quantity": 2}],
+                "variant": variant,
+                "phase": phase,
+                "offered/s": f["offered_per_s"],
+                "returns": f["returns"],
+                "completed": f["completed"],
+                "completed/s": f["completed_per_s"],
+                "p50 receipt->refund s": f["p50_receipt_to_refund_s"],
+                "p95 receipt->refund s": f["p95_receipt_to_refund_s"],
+                "doubled refunds": check["doubled"],
+                "dup requests refused": run["duplicate_requests_refused"],
+                "worker peak MiB": run.get("peak_rss_mib"),
+                "cpu ms/return worker": cpu_ms.get("worker"),
+                "temporal": cpu_ms.get("temporal"),
+                "backoffice": cpu_ms.get("backoffice"),
+                "ingress": cpu_ms.get("ingress"),
+                "driver": cpu_ms.get("driver"),
             }
         )
-    )
+    return rows
 
 
-async def one_return(
-    client: Client, queue: str, n: int, run: str, gate: asyncio.Semaphore
-) -> ReturnStatus:
-    async with gate:
-        inp = request(n, run)
-        handle = await client.start_workflow(
-            ReturnToRefund.run, inp, id=workflow_id(inp.request.rma_id), task_queue=queue
-        )
-        await handle.signal(ReturnToRefund.item_received, ItemReceived(receipt_id=f"SCAN-{n}"))
-        await handle.signal(
-            ReturnToRefund.inspection_result,
-            InspectionResult(inspector="bench", condition=Condition.UNOPENED),
-        )
-        return await handle.result()
-
-
-async def one_noop(client: Client, queue: str, n: int, run: str, gate: asyncio.Semaphore) -> int:
-    async with gate:
-        return await client.execute_workflow(
-            BenchNoop.run, n, id=f"bench-noop-{run}-{n}", task_queue=queue
-        )
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def workflow_runner(sandbox: str) -> SandboxedWorkflowRunner:
-    """`package`: the default sandbox, as worker.py runs it: a run re-imports its own
-    module and the (empty) `workflows/__init__.py`. `isolated`: the other workflow modules
-    are also passed through from the host explicitly (the figure `package` should match
-    since `workflows/registry.py` holds the list)."""
-    if sandbox == "package":
-        return SandboxedWorkflowRunner()
-    from workflows.registry import ALL_WORKFLOWS
-
-    siblings = {cls.__module__ for cls in ALL_WORKFLOWS} - {ReturnToRefund.__module__}
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*sorted(siblings))
-    return SandboxedWorkflowRunner(restrictions=restrictions)
-
-
-async def main(count: int, concurrency: int, encrypted: bool, sandbox: str) -> None:
-    converter = pydantic_data_converter
-    if encrypted:
-        ring = KeyRing(active="bench", keys={"bench": new_key()})
-        converter = with_codec(pydantic_data_converter, EncryptionCodec(ring))
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=installed_binary("temporal"),
-        search_attributes=list(ALL_KEYS),
-        data_converter=converter,
-        dev_server_log_level="error",
-    )
-    run = uuid.uuid4().hex[:6]
-    queue = f"bench-returns-{run}"
+async def main(args: argparse.Namespace) -> int:
+    ensure_codec_key()
+    returns = store_returns(args.scale)
+    base_s, surge_s = args.base_s, args.surge_s
+    max_rate = (len(returns) - WARM_UP - 2) / (base_s + 5 * surge_s)
+    work = Path(tempfile.mkdtemp(prefix="bench-returns-"))
+    per_variant = len(returns)
+    stack = Stack(work, estate(returns, per_variant))
+    runs: dict[str, dict[str, Any]] = {}
+    checks: dict[str, dict[str, Any]] = {}
+    timings: dict[str, float] = {}
     try:
-        async with build_worker(
-            env.client,
-            replace(Settings.from_env(), task_queue=queue),
-            fakes=instant_systems().activities(),
-            extra_workflows=[BenchNoop],
-            max_concurrent_activities=200,
-            workflow_runner=workflow_runner(sandbox),
-        ):
-            gate = asyncio.Semaphore(concurrency)
-            # warm up (first workflow tasks, sandbox imports)
-            await asyncio.gather(
-                *(one_noop(env.client, queue, -i - 1, run, gate) for i in range(5))
+        t = time.monotonic()
+        await stack.up()
+        timings["stack_up_s"] = time.monotonic() - t
+        rate = args.base_rate
+        if rate is None:
+            t = time.monotonic()
+            calib = await run_workflow_variant(
+                stack, "calibration", burst(args.calibration), cases("calibration", returns, per_variant), profile=False
             )
-            started = time.perf_counter()
-            await asyncio.gather(*(one_noop(env.client, queue, i, run, gate) for i in range(count)))
-            noop_s = time.perf_counter() - started
-
-            started = time.perf_counter()
-            results = await asyncio.gather(
-                *(one_return(env.client, queue, i, run, gate) for i in range(count))
-            )
-            returns_s = time.perf_counter() - started
+            timings["calibration_s"] = time.monotonic() - t
+            sustained = capacity(calib)
+            rate = max(0.5, round(sustained / 2 * 2) / 2)
+            print(f"calibration: the bare workflow sustains {sustained:.1f} returns/s; base rate {rate}/s", flush=True)
+        rate = min(rate, max_rate)
+        load = plan(rate, base_s, surge_s)
+        n = len(load.arrivals)
+        for variant in ("bare", "product", "plain"):
+            t = time.monotonic()
+            print(f"== {variant}: {n} returns, {rate}/s for {base_s:.0f} s then {5 * rate}/s for {surge_s:.0f} s", flush=True)
+            mine = cases(variant, returns, per_variant)
+            if variant == "plain":
+                runs[variant] = await run_plain(stack, load, [c.source for c in mine])
+            else:
+                runs[variant] = await run_workflow_variant(stack, variant, load, mine, profile=args.profile)
+            assert stack.backoffice is not None
+            entries = ledger_refunds(stack.backoffice.url, variant)
+            checks[variant] = refund_check(entries, mine, runs[variant]["outcomes"])
+            timings[f"{variant}_s"] = time.monotonic() - t
+            failures = runs[variant]["failures"]
+            print(f"   done in {timings[variant + '_s']:.0f} s; {len(failures)} failures {failures[:3]}", flush=True)
     finally:
-        await env.shutdown()
+        stack.down()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = [row for v in runs for row in rows_for(v, load, runs[v], checks[v])]
+    surge = {v: phase_figures(load, runs[v], checks[v]["latency"])["surge"]["completed_per_s"] for v in runs}
+    product_lat = list(checks["product"]["latency"].values())
+    headlines: dict[str, float | int | str] = {
+        "returns ratio to bare workflow": surge["product"] / surge["bare"],
+        "returns ratio to plain script": surge["product"] / surge["plain"],
+        "returns doubled refunds": sum(c["doubled"] for c in checks.values()),
+        "returns completed/s product": surge["product"],
+        "returns completed/s bare": surge["bare"],
+        "returns completed/s plain": surge["plain"],
+        "returns p50 receipt to refund s": pct(product_lat, 0.5) or 0.0,
+        "returns p95 receipt to refund s": pct(product_lat, 0.95) or 0.0,
+        "returns worker peak MiB": runs["product"]["peak_rss_mib"],
+    }
+    chart(RESULTS_DIR / "returns_surge.png", load, runs)
+    extra = {
+        "plan": {k: v for k, v in load.to_json().items() if k != "arrivals"},
+        "timings": timings,
+        "checks": {v: {k: x for k, x in c.items() if k != "latency"} for v, c in checks.items()},
+        "tallies": {
+            v: {k: x for k, x in r.items() if k not in ("outcomes", "profile", "t0")}
+            for v, r in runs.items()
+        },
+        "profiles": {v: r.get("profile") for v, r in runs.items() if r.get("profile")},
+    }
+    save("returns", rows=rows, headlines=headlines, extra=extra)
+    for variant, run in runs.items():
+        if run.get("profile"):
+            print(f"-- {variant} worker profile (cProfile, by own time)\n{run['profile']}")
+    bad = [v for v in runs if runs[v]["failures"] or checks[v]["doubled"] or checks[v]["wrong_total_count"]]
+    if bad:
+        print(f"returns bench: problems in {', '.join(bad)}")
+    return 1 if bad else 0
 
-    closed = sum(1 for r in results if r.state is ReturnState.CLOSED)
-    refunded = sum((r.refunded_total for r in results), Decimal("0"))
-    latencies = [r.receipt_to_refund_seconds or 0.0 for r in results]
-    returns_rate = count / returns_s
-    noop_rate = count / noop_s
-    print(
-        f"returns bench: sandbox {sandbox}, {count} low-tier returns, concurrency {concurrency}, "
-        f"{'AES-GCM codec' if encrypted else 'no codec'}, local dev server, instant systems"
-    )
-    print(f"  closed {closed}/{count}, refunded {refunded}")
-    print(f"  returns completed/s     {returns_rate:8.1f}  ({returns_s:.1f} s)")
-    print(f"  no-op workflows/s       {noop_rate:8.1f}  ({noop_s:.1f} s)  baseline")
-    print(f"  ratio returns/no-op     {returns_rate / noop_rate:8.2f}")
-    print(f"  receipt->refunded p50   {statistics.median(latencies) * 1000:8.0f} ms")
-    print(f"  receipt->refunded p95   {pct(latencies, 0.95) * 1000:8.0f} ms")
 
-
-def cli(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument(
-        "--concurrency", type=int, default=50, help="returns in flight at once (default 50)"
-    )
-    parser.add_argument("--encrypted", action="store_true", help="use the payload codec")
-    parser.add_argument(
-        "--sandbox",
-        choices=("isolated", "package"),
-        default="isolated",
-        help="isolated: sibling workflow modules passed through explicitly (default); "
-        "package: the default sandbox, as worker.py runs it",
-    )
-    args = parser.parse_args(argv)
-    if args.count < 1 or args.concurrency < 1:
-        parser.error("--count and --concurrency must be at least 1")
-    asyncio.run(main(args.count, args.concurrency, args.encrypted, args.sandbox))
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--full", action="store_true", help="TPC-DS scale 0.1, 60 s + 30 s phases")
+    parser.add_argument("--scale", type=float, help="TPC-DS scale factor (default 0.01)")
+    parser.add_argument("--base-rate", type=float, help="returns/s of the base phase (default: calibrated)")
+    parser.add_argument("--base-s", type=float, help="length of the base phase (default 15 s)")
+    parser.add_argument("--surge-s", type=float, help="length of the 5x surge (default 8 s)")
+    parser.add_argument("--calibration", type=int, default=80, help="returns in the calibration burst")
+    parser.add_argument("--profile", action="store_true", help="run the workers under cProfile")
+    parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
+    args = parser.parse_args()
+    args.scale = args.scale or (0.1 if args.full else 0.01)
+    args.base_s = args.base_s or (60.0 if args.full else 15.0)
+    args.surge_s = args.surge_s or (30.0 if args.full else 8.0)
+    if args.base_s <= 0 or args.surge_s <= 0 or (args.base_rate is not None and args.base_rate <= 0):
+        parser.error("--base-s, --surge-s and --base-rate must be more than zero")
+    if args.calibration < 10:
+        parser.error("--calibration needs at least 10 returns")
+    sys.exit(asyncio.run(main(args)))
 
 
 if __name__ == "__main__":
