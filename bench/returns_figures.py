@@ -10,7 +10,6 @@ return committed in the ledger (backoffice clock, the same machine).
 from __future__ import annotations
 
 import os
-import statistics
 from collections import Counter, defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from returns_data import PREFIXES, Case, Plan
 
 
@@ -28,7 +26,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mib(pid: int) -> float:
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """Peak resident memory of a process (VmHWM; `ru_maxrss` would count the parent's
+    memory at fork, which Linux carries across exec)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -74,9 +74,7 @@ def refund_check(
         for c in started
         if total.get(c.rma_id, Decimal(0)) != c.source.return_amount
     ]
-    latencies = {
-        rma: last[rma] - o["receipt_at"] for rma, o in outcomes.items() if rma in last
-    }
+    latencies = {rma: last[rma] - o["receipt_at"] for rma, o in outcomes.items() if rma in last}
     return {
         "refund_legs": len(entries),
         "doubled": sum(n - 1 for n in doubled.values()),
@@ -88,23 +86,32 @@ def refund_check(
     }
 
 
-def phase_figures(plan: Plan, run: dict[str, Any], latency: dict[str, float]) -> dict[str, Any]:
-    """Per phase: offered rate, completed per second (the phase's returns over the time
-    from the phase's start to the last of them done), p50/p95 receipt -> refund."""
-    t0 = run["t0"]
+def phase_figures(
+    plan: Plan, rounds: list[tuple[dict[str, Any], dict[str, float]]]
+) -> dict[str, Any]:
+    """Per phase, pooled over the rounds (each a run and its receipt -> refund latencies):
+    offered rate; completed per second (the phase's returns over the time from the phase's
+    start to the last of them done, summed over rounds); p50/p95 receipt -> refund."""
     figures: dict[str, Any] = {}
-    bounds = {"base": (0.0, plan.base_rate), "surge": (plan.base_s, plan.base_rate * plan.surge_factor)}
+    bounds = {
+        "base": (0.0, plan.base_rate),
+        "surge": (plan.base_s, plan.base_rate * plan.surge_factor),
+    }
     for phase, (start, rate) in bounds.items():
-        mine = {rma: o for rma, o in run["outcomes"].items() if o["phase"] == phase}
-        offered = sum(1 for a in plan.arrivals if a.phase == phase)
-        ends = max((o["completed_at"] - t0 for o in mine.values()), default=start)
-        lat = [latency[rma] for rma in mine if rma in latency]
+        completed, drained, lat, per_round = 0, 0.0, [], []
+        for run, latency in rounds:
+            mine = {rma: o for rma, o in run["outcomes"].items() if o["phase"] == phase}
+            ends = max((o["completed_at"] - run["t0"] for o in mine.values()), default=start)
+            completed += len(mine)
+            drained += max(ends - start, 0.0)
+            lat += [latency[rma] for rma in mine if rma in latency]
+            per_round.append(len(mine) / (ends - start) if ends > start else 0.0)
         figures[phase] = {
             "offered_per_s": rate,
-            "returns": offered,
-            "completed": len(mine),
-            "completed_per_s": len(mine) / (ends - start) if ends > start else 0.0,
-            "drained_s": ends - start,
+            "returns": sum(1 for a in plan.arrivals if a.phase == phase) * len(rounds),
+            "completed": completed,
+            "completed_per_s": completed / drained if drained else 0.0,
+            "per_round": per_round,
             "p50_receipt_to_refund_s": pct(lat, 0.5),
             "p95_receipt_to_refund_s": pct(lat, 0.95),
         }
@@ -119,7 +126,7 @@ def completions_per_second(run: dict[str, Any]) -> list[int]:
     return bins
 
 
-def chart(path: Path, plan: Plan, runs: dict[str, dict[str, Any]]) -> None:
+def chart(path: Path, plan: Plan, runs: dict[str, list[dict[str, Any]]]) -> None:
     """Completions per second over time for each variant, base and surge phases marked."""
     import matplotlib
 
@@ -133,13 +140,21 @@ def chart(path: Path, plan: Plan, runs: dict[str, dict[str, Any]]) -> None:
     xs = list(range(int(plan.ends) + 1))
     ax.step(xs, [offered.get(x, 0) for x in xs], where="post", color="grey", label="offered")
     styles = {"product": ("tab:blue", "-"), "bare": ("tab:orange", "-"), "plain": ("tab:gray", ":")}
-    for variant, run in runs.items():
+    for variant, rounds in runs.items():
         color, line = styles.get(variant, ("black", "-"))
-        bins = completions_per_second(run)
         label = {"product": "product (ReturnToRefund)", "bare": "bare workflow"}.get(
             variant, "plain script"
         )
-        ax.plot(range(len(bins)), bins, color=color, linestyle=line, label=label)
+        for k, run in enumerate(rounds):
+            bins = completions_per_second(run)
+            ax.plot(
+                range(len(bins)),
+                bins,
+                color=color,
+                linestyle=line,
+                alpha=1.0 if k == 0 else 0.45,
+                label=f"{label}, round {k + 1}",
+            )
     ax.set_xlabel("seconds since the first arrival")
     ax.set_ylabel("returns completed per second")
     ax.set_title("Returns surge: TPC-DS store returns, base rate then 5x")
@@ -149,7 +164,3 @@ def chart(path: Path, plan: Plan, runs: dict[str, dict[str, Any]]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def median_or_none(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None

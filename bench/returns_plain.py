@@ -24,20 +24,23 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters import Backoffice, TransientError  # noqa: E402
-from domain.returns.contract import INSPECTION_RESULT  # noqa: E402
-from domain.returns.disposition import Condition  # noqa: E402
-from returns_data import Case, Plan, cases, returns_from_json  # noqa: E402
-from wire.erp import PostingRequest  # noqa: E402
-from wire.fraud import FraudRequest  # noqa: E402
-from wire.pos import RefundRequest, ReturnedLine  # noqa: E402
-from wire.tasks import TaskRequest  # noqa: E402
-from wire.wms import RestockRequest  # noqa: E402
+from returns_data import Case, Plan, cases, returns_from_json
+from returns_figures import peak_rss_mib
+
+from adapters import Backoffice, TransientError
+from domain.returns.contract import INSPECTION_RESULT
+from domain.returns.disposition import Condition
+from wire.erp import PostingRequest
+from wire.fraud import FraudRequest
+from wire.pos import RefundRequest, ReturnedLine
+from wire.tasks import TaskRequest
+from wire.wms import RestockRequest
 
 T = TypeVar("T")
 
@@ -85,18 +88,15 @@ class PlainReturns:
             self.inspected_event[case.rma_id].set()
 
     async def notify(self, case: Case, kind: str, message: str, store: str) -> None:
-        await retried(
-            lambda: self.bo.tasks.create(
-                TaskRequest(
-                    task_id=f"{case.rma_id}-notify-{kind}",
-                    store_id=store,
-                    kind="labor",
-                    title=f"Contact customer about return {case.rma_id}: {message}"[:300],
-                    due_at=datetime.now(UTC) + timedelta(days=1),
-                ),
-                idempotency_key=f"plain-notify-{case.rma_id}-{kind}",
-            )
+        task = TaskRequest(  # built once: a retry must resend the identical body
+            task_id=f"{case.rma_id}-notify-{kind}",
+            store_id=store,
+            kind="labor",
+            title=f"Contact customer about return {case.rma_id}: {message}"[:300],
+            due_at=datetime.now(UTC) + timedelta(days=1),
         )
+        key = f"plain-notify-{case.rma_id}-{kind}"
+        await retried(lambda: self.bo.tasks.create(task, idempotency_key=key))
 
     async def run(self, case: Case) -> Decimal:
         rma, req = case.rma_id, case.request()
@@ -104,9 +104,7 @@ class PlainReturns:
         items = {}
         for line in order.lines:
             if line.item_id not in items:
-                items[line.item_id] = await retried(
-                    lambda item_id=line.item_id: self.bo.erp.get_item(item_id)
-                )
+                items[line.item_id] = await retried(partial(self.bo.erp.get_item, line.item_id))
         value = sum((line.unit_price * line.quantity for line in order.lines), Decimal("0"))
         await retried(
             lambda: self.bo.fraud.score(
@@ -128,50 +126,41 @@ class PlainReturns:
             item = items[line.item_id]
             key = f"plain-followup-{rma}-{n}"
             if condition in (Condition.UNOPENED, Condition.LIKE_NEW):
-                await retried(
-                    lambda line=line, key=key: self.bo.wms.restock(
-                        RestockRequest(
-                            location_id=order.store_id,
-                            item_id=line.item_id,
-                            quantity=line.quantity,
-                            reference=rma,
-                        ),
-                        idempotency_key=key,
-                    )
+                restock = RestockRequest(
+                    location_id=order.store_id,
+                    item_id=line.item_id,
+                    quantity=line.quantity,
+                    reference=rma,
                 )
+                await retried(partial(self.bo.wms.restock, restock, idempotency_key=key))
                 continue
             claim = condition is Condition.DEFECTIVE
-            await retried(
-                lambda line=line, key=key, item=item, claim=claim: self.bo.erp.post(
-                    PostingRequest(
-                        kind="vendor_return_claim" if claim else "write_off",
-                        reference=rma,
-                        amount=item.cost * line.quantity,
-                        vendor_id=item.vendor_id if claim else None,
-                        item_id=line.item_id,
-                        quantity=line.quantity,
-                        reason="bench",
-                    ),
-                    idempotency_key=key,
-                )
+            posting = PostingRequest(
+                kind="vendor_return_claim" if claim else "write_off",
+                reference=rma,
+                amount=item.cost * line.quantity,
+                vendor_id=item.vendor_id if claim else None,
+                item_id=line.item_id,
+                quantity=line.quantity,
+                reason="bench",
             )
-        returned = [ReturnedLine(item_id=line.item_id, quantity=line.quantity) for line in order.lines]
+            await retried(partial(self.bo.erp.post, posting, idempotency_key=key))
+        returned = [
+            ReturnedLine(item_id=line.item_id, quantity=line.quantity) for line in order.lines
+        ]
         refunded = Decimal("0")
         for tender in order.tenders:
-            refund = await retried(
-                lambda tender=tender: self.bo.pos.refund(
-                    RefundRequest(
-                        order_id=order.order_id,
-                        rma_id=rma,
-                        tender_type=tender.tender_type,
-                        tender_id=tender.tender_id,
-                        amount=tender.amount - tender.refunded_amount,
-                        reason=f"return {rma}",
-                        lines=returned,
-                    ),
-                    idempotency_key=f"plain-refund-{rma}-{tender.tender_id}",
-                )
+            leg = RefundRequest(
+                order_id=order.order_id,
+                rma_id=rma,
+                tender_type=tender.tender_type,
+                tender_id=tender.tender_id,
+                amount=tender.amount - tender.refunded_amount,
+                reason=f"return {rma}",
+                lines=returned,
             )
+            key = f"plain-refund-{rma}-{tender.tender_id}"
+            refund = await retried(partial(self.bo.pos.refund, leg, idempotency_key=key))
             refunded += refund.amount
         await retried(
             lambda: self.bo.erp.post(
@@ -247,7 +236,7 @@ def main() -> None:
     all_cases = cases("plain", returns, len(returns))
     result = asyncio.run(drive(plan, all_cases, args.backoffice))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mib"] = usage.ru_maxrss / 1024
+    result["peak_rss_mib"] = peak_rss_mib()
     result["cpu_s_self"] = usage.ru_utime + usage.ru_stime
     args.out.write_text(json.dumps(result))
 
