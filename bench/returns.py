@@ -116,15 +116,23 @@ def burst(count: int, first: int = 0) -> Plan:
 
 async def closed_at_server(client: Client, queue: str, run: dict[str, Any]) -> None:
     """Completion times as the server recorded them (close time), not when the driver's
-    long poll for the result happened to return."""
-    closed = {
-        w.id: w.close_time.timestamp()
-        async for w in client.list_workflows(f'TaskQueue="{queue}"')
-        if w.close_time is not None
-    }
-    for rma, outcome in run["outcomes"].items():
-        if outcome["workflow_id"] not in closed:
-            raise RuntimeError(f"{rma}: no close time in visibility")
+    long poll for the result happened to return. Visibility is updated a moment after a
+    run closes: the listing is read again until it has every run (at most 30 s)."""
+    wanted = {o["workflow_id"] for o in run["outcomes"].values()}
+    deadline = time.monotonic() + 30
+    while True:
+        closed = {
+            w.id: w.close_time.timestamp()
+            async for w in client.list_workflows(f'TaskQueue="{queue}"')
+            if w.close_time is not None
+        }
+        missing = wanted - closed.keys()
+        if not missing:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no close time in visibility for {sorted(missing)[:5]}")
+        await asyncio.sleep(0.5)  # visibility catching up, not a race workaround
+    for outcome in run["outcomes"].values():
         outcome["client_completed_at"] = outcome["completed_at"]
         outcome["completed_at"] = closed[outcome["workflow_id"]]
 
@@ -333,6 +341,14 @@ async def main(args: argparse.Namespace) -> int:
     timings["total_s"] = time.monotonic() - started
     rows, pooled = figures(load, runs, checks)
     surge = {v: pooled[v]["surge"]["completed_per_s"] for v in VARIANTS}
+    per_round = [
+        p / b if b else 0.0
+        for p, b in zip(
+            pooled["product"]["surge"]["per_round"],
+            pooled["bare"]["surge"]["per_round"],
+            strict=True,
+        )
+    ]
     offered = load.base_rate * load.surge_factor
     saturated = {v: surge[v] < 0.9 * offered for v in VARIANTS}
     cpu_per_return = {v: cpu_total(runs[v]) for v in VARIANTS}
@@ -359,6 +375,7 @@ async def main(args: argparse.Namespace) -> int:
         "saturated_in_surge": saturated,
         "cpu_ms_per_return_all_processes": cpu_per_return,
         "per_round_surge_completed_per_s": {v: pooled[v]["surge"]["per_round"] for v in VARIANTS},
+        "per_round_ratio_to_bare_workflow": per_round,
         "checks": {v: {k: x for k, x in c.items() if k != "latency"} for v, c in checks.items()},
         "tallies": [
             {"variant": v, **{k: x for k, x in r.items() if k not in ("outcomes", "t0")}}
@@ -371,6 +388,7 @@ async def main(args: argparse.Namespace) -> int:
     for variant, rounds in runs.items():
         if rounds and rounds[0].get("history"):
             print(f"{variant}: {rounds[0]['history']['events_per_run']:.0f} history events per run")
+    print("surge ratio to bare workflow per round: " + ", ".join(f"{r:.2f}" for r in per_round))
     for variant in VARIANTS:
         if not saturated[variant]:
             print(
