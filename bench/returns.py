@@ -1,6 +1,6 @@
 """Returns surge: TPC-DS store returns refunded over their split tenders, base rate then 5x.
 
-    python bench/returns.py                   # the quick run (about 3 minutes here)
+    python bench/returns.py                   # the quick run (2 to 3 minutes here)
     python bench/returns.py --full            # TPC-DS scale 0.1, longer phases, 3 rounds
     python bench/returns.py --base-rate 6     # skip the calibration, fix the base rate
     python bench/returns.py --profile         # sample the workers with py-spy
