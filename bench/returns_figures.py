@@ -158,7 +158,7 @@ def chart(path: Path, plan: Plan, runs: dict[str, list[dict[str, Any]]]) -> None
     ax.set_xlabel("seconds since the first arrival")
     ax.set_ylabel("returns completed per second")
     ax.set_title("Returns surge: TPC-DS store returns, base rate then 5x")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
