@@ -34,7 +34,7 @@ FULL: list[tuple[str, str, list[str]]] = [
     ("backoffice_writes", "backoffice_writes.py", []),
     ("launch", "launch.py", ["--stores", "500", "--stores", "5000"]),
     ("launch_fanout", "launch_fanout.py", []),
-    ("returns", "returns.py", []),
+    ("returns", "returns.py", ["--full"]),
     ("launch_scale", "launch_scale.py", []),
 ]
 
