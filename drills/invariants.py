@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from adapters.control import ControlClient
+from adapters.pos import PosClient
 
 
 @dataclass
@@ -47,6 +49,51 @@ async def count_effects(backoffice_url: str, counts: list[Count], verdict: Verdi
                 verdict.doubled.append(f"{c.what}: {page.count} effects, expected {c.expected}")
             elif page.count < c.expected:
                 verdict.lost.append(f"{c.what}: {page.count} effects, expected {c.expected}")
+
+
+@dataclass
+class Each:
+    """Effects of one kind, one per subject: exactly the `subjects` under `subject_prefix`
+    (a subject twice is doubled, one missing is lost, one nobody planned is doubled)."""
+
+    what: str
+    system: str
+    subject_prefix: str
+    subjects: set[str]
+    operation: str | None = None
+
+
+async def count_each(backoffice_url: str, eaches: list[Each], verdict: Verdict) -> None:
+    """Compare the ledger with one effect per expected subject."""
+    async with ControlClient(backoffice_url) as control:
+        for e in eaches:
+            page = await control.ledger(
+                system=e.system,
+                operation=e.operation,
+                subject_prefix=e.subject_prefix,
+                limit=100_000,
+            )
+            seen = Counter(entry.subject for entry in page.entries)
+            twice = sorted(s for s, n in seen.items() if n > 1)
+            unplanned = sorted(s for s in seen if s not in e.subjects)
+            missing = sorted(e.subjects - set(seen))
+            if twice:
+                verdict.doubled.append(f"{e.what}: {', '.join(twice)} more than once")
+            if unplanned:
+                verdict.doubled.append(f"{e.what}: unplanned {', '.join(unplanned)}")
+            if missing:
+                verdict.lost.append(f"{e.what}: none for {', '.join(missing)}")
+
+
+async def prices_reverted(backoffice_url: str, promotion_id: str, verdict: Verdict) -> None:
+    """A promotion that ended or was cancelled has no store price book entry left live."""
+    async with PosClient(backoffice_url) as pos:
+        entries = await pos.promotion_prices(promotion_id)
+    live = sorted(e.store_id for e in entries if e.status != "RETRACTED")
+    if live:
+        verdict.problems.append(
+            f"{promotion_id}: prices still live in {len(live)} store(s): {', '.join(live[:5])}"
+        )
 
 
 def launch_effects(promotion_id: str, stores: int, *, rolled_back: bool) -> list[Count]:
