@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from adapters.control import ControlClient
 from adapters.pos import PosClient
@@ -137,3 +140,33 @@ def launch_effects(promotion_id: str, stores: int, *, rolled_back: bool) -> list
             ),
         ]
     return counts
+
+
+CLOSED_WELL = (
+    WorkflowExecutionStatus.COMPLETED,
+    WorkflowExecutionStatus.CANCELED,
+    WorkflowExecutionStatus.CONTINUED_AS_NEW,
+)
+
+
+async def runs_closed(client: Client, key: str, verdict: Verdict, within_s: float = 15.0) -> None:
+    """Every workflow of this business key (its children too) closed: completed, or
+    cancelled by its parent (a sell-through monitor when its promotion is cancelled); none
+    left running in silence, none failed, timed out or terminated. Visibility trails the
+    runs a little: a run still listed as running is looked at again for `within_s`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        running, bad = [], []
+        async for run in client.list_workflows():
+            if key not in run.id:
+                continue
+            if run.status is WorkflowExecutionStatus.RUNNING:
+                running.append(f"{run.id} still running")
+            elif run.status not in CLOSED_WELL:
+                status = run.status.name if run.status else "unknown"
+                bad.append(f"{run.id} closed {status}")
+        if not running or loop.time() > deadline:
+            verdict.problems += running + bad
+            return
+        await asyncio.sleep(0.5)  # visibility poll

@@ -41,6 +41,7 @@ from drills.invariants import (
     count_effects,
     launch_effects,
     prices_reverted,
+    runs_closed,
 )
 from drills.launch_drills import drill_plan, drill_policy, wait_for
 from drills.stack import REPO, DrillStack
@@ -218,6 +219,7 @@ async def check_rebalance(stack: DrillStack, case: RebalanceCase, verdict: Verdi
         ],
         verdict,
     )
+    await runs_closed(stack.env.client, case.plan_id, verdict)
     received = sum(t.units_received or 0 for t in status.transfers)
     if received != sum(t.units_planned for t in status.transfers):
         verdict.problems.append(f"{case.plan_id}: {received} units received of those planned")
@@ -414,6 +416,7 @@ async def check_return(stack: DrillStack, case: ReturnCase, verdict: Verdict) ->
         ],
         verdict,
     )
+    await runs_closed(stack.env.client, rma, verdict)
     async with ControlClient(stack.backoffice.url) as control:
         page = await control.ledger(system="pos", subject_prefix=f"refund:{rma}:", limit=1000)
     paid = {e.subject.rsplit(":", 1)[1]: e.amount for e in page.entries}
@@ -466,3 +469,4 @@ async def close_launch(stack: DrillStack, case: LaunchCase, name: str, verdict: 
         verdict,
     )
     await prices_reverted(stack.backoffice.url, case.promotion_id, verdict)
+    await runs_closed(stack.env.client, case.promotion_id, verdict)

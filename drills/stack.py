@@ -61,6 +61,12 @@ class DevServer:
             str(self.db_file),
             "--log-level",
             "error",
+            # WAL, synced at checkpoints: a killed process loses no committed write (only
+            # a power cut could), and the drills do not wait on an fsync per transaction
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
         ]
         for declaration in cli_declarations():
             argv += ["--search-attribute", declaration]
