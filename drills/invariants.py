@@ -66,6 +66,20 @@ class Each:
     operation: str | None = None
 
 
+def judge_each(each: Each, subjects_seen: list[str], verdict: Verdict) -> None:
+    """One effect per expected subject: twice is doubled, unplanned is doubled, none is lost."""
+    seen = Counter(subjects_seen)
+    twice = sorted(s for s, n in seen.items() if n > 1)
+    unplanned = sorted(s for s in seen if s not in each.subjects)
+    missing = sorted(each.subjects - set(seen))
+    if twice:
+        verdict.doubled.append(f"{each.what}: {', '.join(twice)} more than once")
+    if unplanned:
+        verdict.doubled.append(f"{each.what}: unplanned {', '.join(unplanned)}")
+    if missing:
+        verdict.lost.append(f"{each.what}: none for {', '.join(missing)}")
+
+
 async def count_each(backoffice_url: str, eaches: list[Each], verdict: Verdict) -> None:
     """Compare the ledger with one effect per expected subject."""
     async with ControlClient(backoffice_url) as control:
@@ -76,16 +90,9 @@ async def count_each(backoffice_url: str, eaches: list[Each], verdict: Verdict) 
                 subject_prefix=e.subject_prefix,
                 limit=100_000,
             )
-            seen = Counter(entry.subject for entry in page.entries)
-            twice = sorted(s for s, n in seen.items() if n > 1)
-            unplanned = sorted(s for s in seen if s not in e.subjects)
-            missing = sorted(e.subjects - set(seen))
-            if twice:
-                verdict.doubled.append(f"{e.what}: {', '.join(twice)} more than once")
-            if unplanned:
-                verdict.doubled.append(f"{e.what}: unplanned {', '.join(unplanned)}")
-            if missing:
-                verdict.lost.append(f"{e.what}: none for {', '.join(missing)}")
+            if page.count > len(page.entries):
+                verdict.problems.append(f"{e.what}: {page.count} effects, more than one page")
+            judge_each(e, [entry.subject for entry in page.entries], verdict)
 
 
 async def prices_reverted(backoffice_url: str, promotion_id: str, verdict: Verdict) -> None:
