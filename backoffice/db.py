@@ -91,6 +91,38 @@ class StoreRow(SQLModel, table=True):
     dc_id: str
     latitude: float
     longitude: float
+    format: str = Field(default="supermarket", index=True)
+    price_zone: str = Field(default="Z2", index=True)
+
+
+class PriceZoneRow(SQLModel, table=True):
+    """A price zone: stores whose shelf prices are the same (`ZonePriceRow`)."""
+
+    __tablename__ = "price_zone"
+    zone_id: str = Field(primary_key=True)
+    name: str
+
+
+class ZonePriceRow(SQLModel, table=True):
+    """An item's shelf price in a zone, where it is not the item's regular price."""
+
+    __tablename__ = "zone_price"
+    zone_id: str = Field(primary_key=True)
+    item_id: str = Field(primary_key=True)
+    shelf_price: Decimal = Field(sa_type=DecimalText)
+    updated_at: datetime = _now_field()
+
+
+class StoreGroupRow(SQLModel, table=True):
+    """A named store group: a list of stores (groups by region, format and zone are the
+    store master's own attributes)."""
+
+    __tablename__ = "store_group"
+    group_id: str = Field(primary_key=True)
+    name: str
+    store_ids: list[str] = Field(sa_type=JSON)
+    version: int = 1
+    updated_at: datetime = _now_field()
 
 
 class VendorRow(SQLModel, table=True):
@@ -221,6 +253,8 @@ class PromotionRow(SQLModel, table=True):
     deal_id: str | None = None
     status: str
     version: int = 1
+    exclusive: bool = True
+    priority: int = 0
     updated_at: datetime = _now_field()
 
 
