@@ -225,33 +225,30 @@ class Pricing:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _signature(
-    store: StoreFacts, reach: Mapping[tuple[int, int], set[str]]
-) -> tuple[str, frozenset[tuple[int, int]]]:
-    return store.price_zone, frozenset(
-        k for k, members in reach.items() if store.store_id in members
-    )
-
-
 def price_sets(plan: PromotionPlan, facts: PlanFacts) -> Pricing:
     """Every store's price of every known item by the one-price rule, grouped into sets of
     stores with the same prices (first-seen order). A price at or below zero, or above the
-    zone's shelf price, is a problem (the item is left out of that set)."""
+    zone's shelf price, is a problem (the item is left out of that set).
+
+    Stores are grouped first by signature (price zone, group offers reaching the store), and
+    each (zone, item, reaching offers) is priced once."""
     in_plan = set(facts.store_ids)
-    reach = {
-        (i, m): offer_members(go, facts, in_plan)
-        for i, item in enumerate(plan.items)
-        for m, go in enumerate(item.group_offers)
-    }
+    reached_by: dict[str, list[tuple[int, int]]] = {}
+    for i, item in enumerate(plan.items):
+        for m, go in enumerate(item.group_offers):
+            for store_id in sorted(offer_members(go, facts, in_plan)):
+                reached_by.setdefault(store_id, []).append((i, m))
     by_signature: dict[tuple[str, frozenset[tuple[int, int]]], list[str]] = {}
     for store_id in facts.store_ids:
-        store = facts.stores.get(store_id) or StoreFacts(store_id=store_id)
-        by_signature.setdefault(_signature(store, reach), []).append(store_id)
+        store = facts.stores.get(store_id)
+        zone = store.price_zone if store is not None else ""
+        signature = (zone, frozenset(reached_by.get(store_id, ())))
+        by_signature.setdefault(signature, []).append(store_id)
     pricing = Pricing()
-    seen_problems: set[tuple[str, str]] = set()
+    pricer = _Pricer(plan, facts.items, pricing)
     merged: dict[tuple[tuple[str, Decimal, Decimal, str], ...], PriceSet] = {}
     for (zone, reached_keys), stores in by_signature.items():
-        lines, used = _zone_lines(plan, facts.items, zone, reached_keys, pricing, seen_problems)
+        lines, used = pricer.lines(zone, reached_keys)
         key = tuple((x.item_id, x.regular_price, x.promo_price, x.offer) for x in lines)
         if key in merged:
             merged[key].stores.extend(stores)
@@ -266,27 +263,48 @@ def price_sets(plan: PromotionPlan, facts: PlanFacts) -> Pricing:
     return pricing
 
 
-def _zone_lines(
-    plan: PromotionPlan,
-    items: Mapping[str, ItemFacts],
-    zone: str,
-    reached_keys: Iterable[tuple[int, int]],
-    pricing: Pricing,
-    seen: set[tuple[str, str]],
-) -> tuple[list[PriceLine], list[str]]:
-    reached: dict[int, set[int]] = {}
-    for i, m in reached_keys:
-        reached.setdefault(i, set()).add(m)
-    lines: list[PriceLine] = []
-    used: list[str] = []
-    for index, item in enumerate(plan.items):
-        known = items.get(item.item_id)
+@dataclass
+class _Pricer:
+    """Prices each (zone, item, group offers reaching it) once for `price_sets`."""
+
+    plan: PromotionPlan
+    items: Mapping[str, ItemFacts]
+    pricing: Pricing
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    cache: dict[tuple[str, int, frozenset[int]], tuple[PriceLine | None, str | None]] = field(
+        default_factory=dict
+    )
+
+    def lines(
+        self, zone: str, reached_keys: Iterable[tuple[int, int]]
+    ) -> tuple[list[PriceLine], list[str]]:
+        """The lines of a zone's stores that the group offers `reached_keys` reach, and the
+        group offers that priced some item."""
+        reached: dict[int, set[int]] = {}
+        for i, m in reached_keys:
+            reached.setdefault(i, set()).add(m)
+        lines: list[PriceLine] = []
+        used: list[str] = []
+        for index, item in enumerate(self.plan.items):
+            key = (zone, index, frozenset(reached.get(index, ())))
+            if key not in self.cache:
+                self.cache[key] = self._line(zone, index, item, set(key[2]))
+            line, source = self.cache[key]
+            if line is not None:
+                lines.append(line)
+            if source is not None:
+                used.append(source)
+        return lines, used
+
+    def _line(
+        self, zone: str, index: int, item: PlanItem, reached: set[int]
+    ) -> tuple[PriceLine | None, str | None]:
+        known = self.items.get(item.item_id)
         if known is None:
-            continue
+            return None, None
         shelf = known.shelf_price(zone)
-        chosen = choose_line(candidates(plan, index, item, zone, shelf, reached.get(index, set())))
-        if chosen.order > 0:
-            used.append(chosen.source)
+        chosen = choose_line(candidates(self.plan, index, item, zone, shelf, reached))
+        source = chosen.source if chosen.order > 0 else None
         where = f" in zone {zone}" if zone else ""
         problem = None
         if chosen.price <= 0:
@@ -300,19 +318,17 @@ def _zone_lines(
             # the item's own line at the chain's regular price is judged by price_problems
             same_as_reference = chosen.order == 0 and shelf == known.regular_price
             entry = (chosen.source, problem)
-            if not same_as_reference and entry not in seen:
-                seen.add(entry)
-                pricing.problems.append(entry)
-            continue
-        lines.append(
-            PriceLine(
-                item_id=item.item_id,
-                regular_price=cents(shelf),
-                promo_price=chosen.price,
-                offer=chosen.offer,
-            )
+            if not same_as_reference and entry not in self.seen:
+                self.seen.add(entry)
+                self.pricing.problems.append(entry)
+            return None, source
+        line = PriceLine(
+            item_id=item.item_id,
+            regular_price=cents(shelf),
+            promo_price=chosen.price,
+            offer=chosen.offer,
         )
-    return lines, used
+        return line, source
 
 
 def prices_of(sets: Sequence[PriceSet], store_id: str) -> list[PriceLine] | None:
