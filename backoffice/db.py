@@ -458,6 +458,7 @@ class Database:
 
     def create_all(self) -> None:
         SQLModel.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -473,6 +474,37 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    # table: (column, SQL type and default) added after databases were first created
+    "store": (
+        ("format", "VARCHAR DEFAULT 'supermarket' NOT NULL"),
+        ("price_zone", "VARCHAR DEFAULT 'Z2' NOT NULL"),
+    ),
+    "promotion_master": (
+        ("exclusive", "BOOLEAN DEFAULT TRUE NOT NULL"),
+        ("priority", "INTEGER DEFAULT 0 NOT NULL"),
+    ),
+}
+"""Columns a database created before store groups and price zones lacks: added with their
+defaults on start (every store a supermarket in Z2, every master exclusive), so an existing
+backoffice database keeps working; new tables are created by `create_all`."""
+
+
+def add_missing_columns(engine: Engine) -> None:
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    with engine.begin() as conn:
+        for table, columns in ADDED_COLUMNS.items():
+            if table not in tables:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table)}
+            for name, ddl in columns:
+                if name not in have:
+                    conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {ddl}'))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

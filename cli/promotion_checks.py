@@ -93,6 +93,16 @@ async def check_master_data(settings: Settings, plan: PromotionPlan, source: str
     ]
     targets = resolve_targets(plan, masters, {g.group_id: g.store_ids for g in named})
     unknown = set(targets.unknown_groups)
+    cells = len(plan.items) * len(targets.store_ids)
+    if cells > MAX_PLAN_CELLS:
+        problems.append(
+            (
+                "store_groups" if plan.store_groups else "stores",
+                f"the plan's stores and groups resolve to {len(targets.store_ids):,} stores x "
+                f"{len(plan.items):,} items = {cells:,} cells; a launch takes at most "
+                f"{MAX_PLAN_CELLS:,}: split the event",
+            )
+        )
     for n, group in enumerate(plan.store_groups):
         if group in unknown:
             problems.append((f"store_groups.{n}", unknown_group_words(group)))

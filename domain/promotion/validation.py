@@ -11,6 +11,7 @@ from pydantic import (
 
 from domain.money import HUNDRED, cents
 from domain.promotion.plan import (
+    MAX_PLAN_CELLS,
     ItemFacts,
     PlanFacts,
     PlanMetrics,
@@ -291,6 +292,16 @@ def known_items_and_stores(plan: PromotionPlan, facts: PlanFacts) -> list[Proble
         problems.append(Problem(field="store_groups", reason=f"unknown store group {group}"))
     if not facts.store_ids and not facts.unknown_stores and not facts.unknown_groups:
         problems.append(Problem(field="stores", reason="the plan resolves to no store"))
+    cells = len(plan.items) * len(facts.store_ids)
+    if cells > MAX_PLAN_CELLS:
+        problems.append(
+            Problem(
+                field="store_groups" if plan.store_groups else "stores",
+                reason=f"the plan resolves to {len(facts.store_ids):,} stores x "
+                f"{len(plan.items):,} items = {cells:,} cells; a launch takes at most "
+                f"{MAX_PLAN_CELLS:,}: split the event",
+            )
+        )
     return problems
 
 

@@ -407,3 +407,20 @@ def test_the_regional_ad_example_validates_against_the_committed_estate() -> Non
     assert s001["I0060"].promo_price == Decimal("3.49")  # flagship line, priority 1
     assert s001["I0020"].promo_price == Decimal("7.99")  # S001 is in zone Z1
     assert {ps.zone for ps in result.price_sets} == {"Z1", "Z2", "Z3"}
+
+
+def test_a_plan_whose_groups_resolve_beyond_the_launch_size_is_refused() -> None:
+    from domain.promotion import validation
+    from domain.promotion.plan import MAX_PLAN_CELLS
+
+    p = targeted(store_groups=["all"])
+    f = facts_for(p)
+    assert len(f.store_ids) == 9
+    assert validation.known_items_and_stores(p, f) == []
+    many = f.model_copy(update={"store_ids": [f"X{n}" for n in range(MAX_PLAN_CELLS // 3 + 1)]})
+    problems = validation.known_items_and_stores(p, many)
+    assert [pr.words() for pr in problems] == [
+        f"store_groups: the plan resolves to {MAX_PLAN_CELLS // 3 + 1:,} stores x 3 items = "
+        f"{(MAX_PLAN_CELLS // 3 + 1) * 3:,} cells; a launch takes at most {MAX_PLAN_CELLS:,}: "
+        "split the event"
+    ]
