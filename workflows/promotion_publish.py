@@ -182,7 +182,9 @@ def record(run: LaunchRun, outcomes: list[PublicationOutcome], *, first: bool) -
         status.detail = (
             f"v{outcome.version}: {outcome.confirmed} confirmed, {outcome.failed} failed"
         )
-    verdict = judge_round(outcomes, s.policy.publication)
+    # runs with price sets judge a channel's stores together (behind the same patch)
+    per_channel = bool(s.price_sets) and workflow.patched(STORE_PRICES)
+    verdict = judge_round(outcomes, s.policy.publication, per_channel=per_channel)
     for channel_value, failed in verdict.held.items():
         for store_id in failed:
             st = s.stores.get(store_id)

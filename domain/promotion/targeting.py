@@ -337,3 +337,41 @@ def prices_of(sets: Sequence[PriceSet], store_id: str) -> list[PriceLine] | None
         if store_id in s.stores:
             return s.lines
     return None
+
+
+def store_weighted_lines(
+    sets: Sequence[PriceSet], store_ids: Sequence[str], fallback: Sequence[PriceLine]
+) -> list[PriceLine]:
+    """Each item's regular and promoted price averaged over `store_ids` (each store
+    weighing as its price set says), for figures kept per item (KPIs on units sold per
+    item); `fallback` (the chain's lines) when no store is in a set."""
+    wanted = set(store_ids)
+    weights = [(ps, sum(1 for s in ps.stores if s in wanted)) for ps in sets]
+    weights = [(ps, n) for ps, n in weights if n]
+    if not weights:
+        return list(fallback)
+    total: dict[str, list[Decimal]] = {}
+    count: dict[str, int] = {}
+    offer: dict[str, str] = {}
+    for ps, n in weights:
+        for line in ps.lines:
+            sums = total.setdefault(line.item_id, [Decimal(0), Decimal(0)])
+            sums[0] += line.regular_price * n
+            sums[1] += line.promo_price * n
+            count[line.item_id] = count.get(line.item_id, 0) + n
+            offer.setdefault(line.item_id, line.offer)
+    order = [line.item_id for line in fallback] + list(total)
+    out = []
+    for item_id in dict.fromkeys(order):
+        if item_id not in total:
+            continue
+        regular, promo = (cents(v / count[item_id]) for v in total[item_id])
+        out.append(
+            PriceLine(
+                item_id=item_id,
+                regular_price=regular,
+                promo_price=min(promo, regular),
+                offer=offer[item_id],
+            )
+        )
+    return out

@@ -424,3 +424,18 @@ def test_a_plan_whose_groups_resolve_beyond_the_launch_size_is_refused() -> None
         f"{(MAX_PLAN_CELLS // 3 + 1) * 3:,} cells; a launch takes at most {MAX_PLAN_CELLS:,}: "
         "split the event"
     ]
+
+
+def test_per_item_figures_weigh_each_live_store_by_its_price_set() -> None:
+    from domain.promotion.targeting import store_weighted_lines
+
+    p = targeted(offer=_pct(20), items=[{"item_id": "I0012", "forecast_units_per_store": 1}])
+    f = facts_for(p)
+    sets = price_sets(p, f).sets
+    chain = validate_plan(p, f, policy(), now=NOW).lines
+    # S1 (Z1: 7.49 -> 5.99) and S4, S5 (Z2: 6.99 -> 5.59): (5.99 + 2 x 5.59) / 3
+    [line] = store_weighted_lines(sets, ["S1", "S4", "S5"], chain)
+    assert line.promo_price == Decimal("5.72") and line.regular_price == Decimal("7.16")
+    assert store_weighted_lines(sets, [], chain) == chain
+    [only_z2] = store_weighted_lines(sets, ["S4"], chain)
+    assert only_z2 == chain[0]  # Z2 is the chain's regular price
