@@ -301,6 +301,8 @@ class ChannelActivities:
                     start=request.starts_at,
                     end=request.ends_at,
                     deal_id=request.deal_id,
+                    exclusive=request.exclusive,
+                    priority=request.priority,
                 ),
                 idempotency_key=f"{key}:create",
             )

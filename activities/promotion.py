@@ -34,9 +34,9 @@ from domain.promotion.plan import (
     PromotionPlan,
     StoreFacts,
     VendorDeal,
-    in_store_group,
 )
 from domain.promotion.status import TaskStatus
+from domain.promotion.targeting import line_groups, resolve_targets
 from domain.promotion.validation import store_window
 from domain.publication.contract import Channel
 from wire.common import Callback
@@ -71,11 +71,26 @@ async def bounded(
         return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
-def store_in_group(group: str, store: Any) -> bool:
-    """Whether an ERP store belongs to a plan's store group (`domain.promotion.plan`)."""
-    return in_store_group(
-        group, region=store.region, store_class=store.store_class, dc_id=store.dc_id
+ZONE_PRICE_BATCH = 1000
+
+
+def store_facts(store: Any) -> StoreFacts:
+    """An ERP store master as the plan's facts carry it."""
+    return StoreFacts(
+        store_id=store.store_id,
+        store_class=store.store_class,
+        region=store.region,
+        timezone=store.timezone,
+        format=store.format,
+        price_zone=store.price_zone,
+        dc_id=store.dc_id,
     )
+
+
+def needs_named_groups(plan: PromotionPlan) -> bool:
+    """Whether the plan names a group that may be a named list (not `kind:value` only)."""
+    groups = [*plan.store_groups, *line_groups(plan)]
+    return any(g.startswith("group:") or (":" not in g and g != "all") for g in groups)
 
 
 class PromotionActivities:
@@ -113,12 +128,29 @@ class PromotionActivities:
 
     @activity.defn(name=c.LOOKUP_FACTS.name)
     async def lookup_facts(self, request: c.LookupRequest) -> PlanFacts:
-        """Items, stores (groups resolved), overlapping promotions and the vendor deal."""
+        """Items (with their shelf prices per zone), stores (store groups resolved against
+        the ERP's store masters and named groups), overlapping promotions and the deal."""
         plan = request.plan
         item_ids = [i.item_id for i in plan.items]
         with translate_errors():
             found = await self.erp.list_items(item_ids=item_ids, limit=max(len(item_ids), 1))
             stores = await self.erp.list_stores()
+            named = await self.erp.list_store_groups() if needs_named_groups(plan) else []
+            zones = [z.zone_id for z in await self.erp.list_price_zones()]
+        masters = [store_facts(s) for s in stores]
+        targets = resolve_targets(plan, masters, {g.group_id: g.store_ids for g in named})
+        by_id = {s.store_id: s for s in masters}
+        chosen = targets.store_ids
+        plan_zones = sorted({by_id[s].price_zone for s in chosen if by_id[s].price_zone})
+        shelf: dict[str, dict[str, Decimal]] = {}
+        known_ids = [i.item_id for i in found if i.item_id in item_ids]
+        if plan_zones and known_ids:
+            with translate_errors():
+                for start in range(0, len(known_ids), ZONE_PRICE_BATCH):
+                    batch = known_ids[start : start + ZONE_PRICE_BATCH]
+                    for zp in await self.erp.zone_prices(batch, zones=plan_zones):
+                        if zp.zone_specific:
+                            shelf.setdefault(zp.item_id, {})[zp.zone_id] = zp.shelf_price
         items = {
             i.item_id: ItemFacts(
                 item_id=i.item_id,
@@ -126,44 +158,22 @@ class PromotionActivities:
                 cost=i.cost,
                 regular_price=i.regular_price,
                 vendor_id=i.vendor_id,
+                zone_prices=shelf.get(i.item_id, {}),
             )
             for i in found
             if i.item_id in item_ids
         }
-        by_id = {s.store_id: s for s in stores}
-        chosen: list[str] = []
-        unknown_stores = [s for s in plan.stores if s not in by_id]
-        for s in plan.stores:
-            if s in by_id and s not in chosen:
-                chosen.append(s)
-        unknown_groups = []
-        for group in plan.store_groups:
-            members = [s.store_id for s in stores if store_in_group(group, s)]
-            if not members:
-                unknown_groups.append(group)
-            for m in members:
-                if m not in chosen:
-                    chosen.append(m)
+        for s in chosen:
+            if plan.window_in_store_time:
+                by_id[s].starts_at, by_id[s].ends_at = store_window(plan, by_id[s].timezone)
         facts = PlanFacts(
             items=items,
-            stores={
-                s: StoreFacts(
-                    store_id=s,
-                    store_class=by_id[s].store_class,
-                    region=by_id[s].region,
-                    timezone=by_id[s].timezone,
-                    starts_at=store_window(plan, by_id[s].timezone)[0]
-                    if plan.window_in_store_time
-                    else None,
-                    ends_at=store_window(plan, by_id[s].timezone)[1]
-                    if plan.window_in_store_time
-                    else None,
-                )
-                for s in chosen
-            },
-            unknown_stores=unknown_stores,
-            unknown_groups=unknown_groups,
+            stores={s: by_id[s] for s in chosen},
+            unknown_stores=targets.unknown_stores,
+            unknown_groups=targets.unknown_groups,
             store_ids=chosen,
+            group_members=targets.group_members,
+            price_zones=zones,
             other_promotions=await self._other_promotions(plan, item_ids),
         )
         if plan.vendor_deal_id:
@@ -216,6 +226,9 @@ class PromotionActivities:
                     starts_at=m.start,
                     ends_at=m.end,
                     status=m.status,
+                    name=m.name,
+                    exclusive=m.exclusive,
+                    priority=m.priority,
                 )
             )
         return out
@@ -495,12 +508,13 @@ class PromotionActivities:
 
                 for prices in await bounded([call(s) for s in sample], label="read POS prices"):
                     for p in prices:
-                        if p.promotion_id == request.promotion_id or p.price != regular.get(
-                            p.item_id, p.price
-                        ):
+                        # a store's regular price is its price zone's shelf price (the
+                        # chain's regular price where the zone has none of its own)
+                        expected = p.regular_price if regular.get(p.item_id) else p.price
+                        if p.promotion_id == request.promotion_id or p.price != expected:
                             mismatches.append(
                                 f"POS store {p.store_id} item {p.item_id}: {p.price} "
-                                f"(regular {regular.get(p.item_id)})"
+                                f"(regular {p.regular_price})"
                             )
         elif request.channel is Channel.ERP:
             checked = 1
@@ -548,4 +562,4 @@ def _task_status(task: Any) -> TaskStatus:
     )
 
 
-__all__ = ["PromotionActivities", "store_in_group"]
+__all__ = ["PromotionActivities", "store_facts"]

@@ -33,14 +33,19 @@ from wire.erp import (
     Item,
     Posting,
     PostingRequest,
+    PriceZone,
     PromotionMaster,
     PromotionMasterRequest,
     PromotionStatus,
     StatusChange,
     Store,
+    StoreGroup,
+    StoreGroupRequest,
     TransferClaim,
     TransferClaimRequest,
     Vendor,
+    ZonePrice,
+    ZonePriceRequest,
 )
 
 
@@ -74,14 +79,77 @@ class ErpClient(BaseAdapter):
         return await self._call("GET", f"/stores/{store_id}", operation="get_store", result=Store)
 
     async def list_stores(
-        self, *, region: str | None = None, store_class: str | None = None
+        self,
+        *,
+        region: str | None = None,
+        store_class: str | None = None,
+        store_format: str | None = None,
+        price_zone: str | None = None,
     ) -> list[Store]:
         return await self._call(
             "GET",
             "/stores",
             operation="list_stores",
             result=list[Store],
-            params={"region": region, "store_class": store_class},
+            params={
+                "region": region,
+                "store_class": store_class,
+                "format": store_format,
+                "price_zone": price_zone,
+            },
+        )
+
+    # store groups and price zones
+    async def list_store_groups(self) -> list[StoreGroup]:
+        """Every named store group (lists of stores) the ERP defines."""
+        return await self._call(
+            "GET", "/store-groups", operation="list_store_groups", result=list[StoreGroup]
+        )
+
+    async def get_store_group(self, group_id: str) -> StoreGroup:
+        return await self._call(
+            "GET", f"/store-groups/{group_id}", operation="get_store_group", result=StoreGroup
+        )
+
+    async def define_store_group(
+        self, request: StoreGroupRequest, *, idempotency_key: str
+    ) -> StoreGroup:
+        return await self._call(
+            "POST",
+            "/store-groups",
+            operation="define_store_group",
+            result=StoreGroup,
+            json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    async def list_price_zones(self) -> list[PriceZone]:
+        return await self._call(
+            "GET", "/price-zones", operation="list_price_zones", result=list[PriceZone]
+        )
+
+    async def zone_prices(
+        self, item_ids: list[str], *, zones: list[str] | None = None
+    ) -> list[ZonePrice]:
+        """Each item's shelf price in each zone (the regular price where a zone has none)."""
+        return await self._call(
+            "GET",
+            "/zone-prices",
+            operation="zone_prices",
+            result=list[ZonePrice],
+            params={"item_ids": item_ids, "zones": zones},
+        )
+
+    async def set_zone_prices(
+        self, zone_id: str, request: ZonePriceRequest, *, idempotency_key: str
+    ) -> list[ZonePrice]:
+        return await self._call(
+            "POST",
+            f"/price-zones/{zone_id}/prices",
+            operation="set_zone_prices",
+            result=list[ZonePrice],
+            json=request,
+            idempotency_key=idempotency_key,
         )
 
     async def list_dcs(self) -> list[DistributionCentre]:

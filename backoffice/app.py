@@ -15,7 +15,17 @@ from backoffice.db import Database
 from backoffice.errors import install_error_handlers
 from backoffice.faults import FaultRegistry
 from backoffice.outbox import Outbox
-from backoffice.routers import channels, control, erp, erp_funding, fraud, pos, tasks, wms
+from backoffice.routers import (
+    channels,
+    control,
+    erp,
+    erp_funding,
+    erp_stores,
+    fraud,
+    pos,
+    tasks,
+    wms,
+)
 from backoffice.seed import seed_if_empty
 
 
@@ -48,6 +58,7 @@ def create_app(config: BackofficeConfig | None = None) -> FastAPI:
     app.include_router(faults_module.router)
     app.include_router(erp.router)
     app.include_router(erp_funding.router)
+    app.include_router(erp_stores.router)
     app.include_router(pos.router)
     app.include_router(wms.router)
     for router in channels.routers:

@@ -91,6 +91,38 @@ class StoreRow(SQLModel, table=True):
     dc_id: str
     latitude: float
     longitude: float
+    format: str = Field(default="supermarket", index=True)
+    price_zone: str = Field(default="Z2", index=True)
+
+
+class PriceZoneRow(SQLModel, table=True):
+    """A price zone: stores whose shelf prices are the same (`ZonePriceRow`)."""
+
+    __tablename__ = "price_zone"
+    zone_id: str = Field(primary_key=True)
+    name: str
+
+
+class ZonePriceRow(SQLModel, table=True):
+    """An item's shelf price in a zone, where it is not the item's regular price."""
+
+    __tablename__ = "zone_price"
+    zone_id: str = Field(primary_key=True)
+    item_id: str = Field(primary_key=True)
+    shelf_price: Decimal = Field(sa_type=DecimalText)
+    updated_at: datetime = _now_field()
+
+
+class StoreGroupRow(SQLModel, table=True):
+    """A named store group: a list of stores (groups by region, format and zone are the
+    store master's own attributes)."""
+
+    __tablename__ = "store_group"
+    group_id: str = Field(primary_key=True)
+    name: str
+    store_ids: list[str] = Field(sa_type=JSON)
+    version: int = 1
+    updated_at: datetime = _now_field()
 
 
 class VendorRow(SQLModel, table=True):
@@ -221,6 +253,8 @@ class PromotionRow(SQLModel, table=True):
     deal_id: str | None = None
     status: str
     version: int = 1
+    exclusive: bool = True
+    priority: int = 0
     updated_at: datetime = _now_field()
 
 
@@ -424,6 +458,7 @@ class Database:
 
     def create_all(self) -> None:
         SQLModel.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -439,6 +474,37 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    # table: (column, SQL type and default) added after databases were first created
+    "store": (
+        ("format", "VARCHAR DEFAULT 'supermarket' NOT NULL"),
+        ("price_zone", "VARCHAR DEFAULT 'Z2' NOT NULL"),
+    ),
+    "promotion_master": (
+        ("exclusive", "BOOLEAN DEFAULT TRUE NOT NULL"),
+        ("priority", "INTEGER DEFAULT 0 NOT NULL"),
+    ),
+}
+"""Columns a database created before store groups and price zones lacks: added with their
+defaults on start (every store a supermarket in Z2, every master exclusive), so an existing
+backoffice database keeps working; new tables are created by `create_all`."""
+
+
+def add_missing_columns(engine: Engine) -> None:
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    with engine.begin() as conn:
+        for table, columns in ADDED_COLUMNS.items():
+            if table not in tables:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table)}
+            for name, ddl in columns:
+                if name not in have:
+                    conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {ddl}'))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

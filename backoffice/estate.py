@@ -40,6 +40,15 @@ CATEGORIES: tuple[tuple[str, float, float], ...] = (
     ("seasonal", 2.0, 30.0),
 )
 
+PRICE_ZONES: tuple[tuple[str, str, str], ...] = (
+    # zone, name, shelf price against the item's regular price (percent)
+    ("Z1", "Metro", "8"),
+    ("Z2", "Standard", "0"),
+    ("Z3", "Value", "-6"),
+)
+"""Every store is in one price zone; its shelf prices are the zone's (`zone_shelf_price`)."""
+FORMATS = ("hypermarket", "supermarket", "express")
+
 DEAL_TYPES = ("off_invoice", "bill_back", "scan_based", "rebate")
 TENDER_TYPES = ("card", "gift_card", "store_credit", "cash")
 CITY_NAMES = (
@@ -74,6 +83,24 @@ def _price_from_cost(cost: Decimal, rng: random.Random) -> Decimal:
     raw = cost * Decimal(str(round(rng.uniform(1.45, 2.3), 2)))
     whole = raw.quantize(Decimal("1"))
     return max(whole - Decimal("0.01"), cost + Decimal("0.50")).quantize(Decimal("0.01"))
+
+
+def zone_shelf_price(regular: Decimal, cost: Decimal, markup_pct: Decimal) -> Decimal:
+    """An item's shelf price in a zone: its regular price moved by the zone's percent,
+    ending in .99 like the regular prices, never below cost + 0.50 (0 %: the regular)."""
+    if markup_pct == 0:
+        return regular
+    raw = regular * (1 + markup_pct / 100)
+    whole = raw.quantize(Decimal("1"))
+    return max(whole - Decimal("0.01"), cost + Decimal("0.50")).quantize(Decimal("0.01"))
+
+
+def store_format(n: int, store_class: str) -> str:
+    """Class A stores are hypermarkets, every fourth other store an express, the rest
+    supermarkets."""
+    if store_class == "A":
+        return "hypermarket"
+    return "express" if n % 4 == 0 else "supermarket"
 
 
 def generate_estate(
@@ -111,8 +138,25 @@ def generate_estate(
                 "dc_id": f"DC-{region.upper()}",
                 "latitude": round(lat + rng.uniform(-2.5, 2.5), 4),
                 "longitude": round(lon + rng.uniform(-3.0, 3.0), 4),
+                # three stores in a row span the three regions; each triple is one zone,
+                # so every region has stores in every zone
+                "format": store_format(n, store_class),
+                "price_zone": PRICE_ZONES[((n - 1) // 3) % len(PRICE_ZONES)][0],
             }
         )
+    store_groups = [
+        {
+            "group_id": "flagships",
+            "name": "Flagship stores",
+            "store_ids": [st["store_id"] for st in store_rows if st["store_class"] == "A"],
+        },
+        {
+            "group_id": "pilot",
+            "name": "Pilot stores for new offers",
+            "store_ids": [store_rows[n - 1]["store_id"] for n in (2, 3, 5, 8) if n <= stores],
+        },
+    ]
+    store_groups = [g for g in store_groups if g["store_ids"]]
     vendors = [
         {"vendor_id": f"V{n:02d}", "name": f"Vendor {n:02d} Supply Co"} for n in range(1, 13)
     ]
@@ -211,6 +255,10 @@ def generate_estate(
         "seed": seed,
         "dcs": dcs,
         "stores": store_rows,
+        "price_zones": [
+            {"zone_id": zone, "name": name, "markup_pct": pct} for zone, name, pct in PRICE_ZONES
+        ],
+        "store_groups": store_groups,
         "vendors": vendors,
         "items": item_rows,
         "deals": deals,

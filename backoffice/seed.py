@@ -21,12 +21,20 @@ from backoffice.db import (
     Meta,
     OrderRow,
     PositionRow,
+    PriceZoneRow,
+    StoreGroupRow,
     StoreRow,
     TenderRow,
     VendorRow,
+    ZonePriceRow,
     utcnow,
 )
-from backoffice.estate import generate_estate, initial_position, store_assortment
+from backoffice.estate import (
+    generate_estate,
+    initial_position,
+    store_assortment,
+    zone_shelf_price,
+)
 
 log = logging.getLogger("backoffice.seed")
 
@@ -65,6 +73,34 @@ def seed_if_empty(db: Database, estate_path: str | Path) -> datetime:
     return now
 
 
+def _load_zones_and_groups(s: Session, doc: dict[str, Any], now: datetime) -> None:
+    """Price zones with their shelf prices (derived: only where they differ from the
+    regular price) and named store groups. Estates written before zones have none."""
+    zones = doc.get("price_zones", [])
+    _bulk(s, PriceZoneRow, [{"zone_id": z["zone_id"], "name": z["name"]} for z in zones])
+    prices = []
+    for z in zones:
+        pct = Decimal(z["markup_pct"])
+        for i in doc["items"]:
+            regular = Decimal(i["regular_price"])
+            shelf = zone_shelf_price(regular, Decimal(i["cost"]), pct)
+            if shelf != regular:
+                prices.append(
+                    {
+                        "zone_id": z["zone_id"],
+                        "item_id": i["item_id"],
+                        "shelf_price": shelf,
+                        "updated_at": now,
+                    }
+                )
+    _bulk(s, ZonePriceRow, prices)
+    _bulk(
+        s,
+        StoreGroupRow,
+        [{**g, "version": 1, "updated_at": now} for g in doc.get("store_groups", [])],
+    )
+
+
 def _bulk(s: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), 5000):
         s.execute(insert(model), rows[start : start + 5000])
@@ -83,6 +119,7 @@ def _load(s: Session, doc: dict[str, Any], now: datetime) -> None:
             for i in doc["items"]
         ],
     )
+    _load_zones_and_groups(s, doc, now)
     _bulk(
         s,
         DealRow,

@@ -28,6 +28,7 @@ QUICK: list[tuple[str, str, list[str]]] = [
     ("launch", "launch.py", ["--stores", "500"]),
     ("returns", "returns.py", []),
     ("launch_scale", "launch_scale.py", ["--items", "200", "--stores", "100"]),
+    ("launch_zones", "launch_zones.py", ["--items", "200", "--stores", "100"]),
 ]
 FULL: list[tuple[str, str, list[str]]] = [
     ("planner", "planner.py", []),
@@ -36,6 +37,7 @@ FULL: list[tuple[str, str, list[str]]] = [
     ("launch_fanout", "launch_fanout.py", []),
     ("returns", "returns.py", ["--full"]),
     ("launch_scale", "launch_scale.py", []),
+    ("launch_zones", "launch_zones.py", []),
 ]
 
 

@@ -46,6 +46,13 @@ def status_renderable(s: PromotionStatus, *, audit_lines: int = 8) -> Group:
         "[bold]stores[/]",
         ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())) or "-",
     )
+    if len(s.price_sets) > 1:
+        shown = s.price_sets[:6]
+        head.add_row(
+            "[bold]price sets[/]",
+            "\n".join(shown)
+            + (f"\n... and {len(s.price_sets) - 6} more" if len(s.price_sets) > 6 else ""),
+        )
     if s.task_counts:
         head.add_row(
             "[bold]store tasks[/]",

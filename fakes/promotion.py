@@ -32,6 +32,7 @@ from domain.promotion import contract as c
 from domain.promotion.gates import Position, store_coverage, summarized
 from domain.promotion.plan import ItemFacts, PlanFacts, PromotionPlan, StoreFacts, VendorDeal
 from domain.promotion.status import TaskStatus
+from domain.promotion.targeting import resolve_targets
 from domain.publication.contract import (
     READ_BACK,
     SEND_BATCH,
@@ -72,6 +73,8 @@ class ScriptedRetail:
     """Per channel value, targets where the promotion is live now."""
     sends: list[tuple[str, str, str, int]] = field(default_factory=list)
     """(channel, action, target, version) of every send."""
+    prices: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
+    """(channel, target) -> item -> the promoted price last published there."""
     tasks: dict[str, TaskStatus] = field(default_factory=dict)
     alerts: list[c.AlertInput] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
@@ -87,18 +90,44 @@ class ScriptedRetail:
         cost: Decimal = DEFAULT_COST,
         funding_per_unit: Decimal = DEFAULT_FUNDING_PER_UNIT,
         regions: dict[str, str] | None = None,
+        estate: list[StoreFacts] | None = None,
+        named_groups: dict[str, list[str]] | None = None,
+        zone_shelf: dict[str, Decimal] | None = None,
         **options: Any,
     ) -> ScriptedRetail:
         """Facts for `plan`: every item and store known, the deal (if any) funding all
-        items over the plan's window; `regions` maps stores to regions (default "east")."""
+        items over the plan's window; `regions` maps stores to regions (default "east").
+
+        With `estate` (the ERP's store masters) and `named_groups`, the plan's stores and
+        groups are resolved as the look-up activity does (`resolve_targets`);
+        `zone_shelf` gives every item that shelf price in a zone."""
         items = {
-            i.item_id: ItemFacts(item_id=i.item_id, cost=cost, regular_price=regular_price)
+            i.item_id: ItemFacts(
+                item_id=i.item_id,
+                cost=cost,
+                regular_price=regular_price,
+                zone_prices={z: p for z, p in (zone_shelf or {}).items() if p != regular_price},
+            )
             for i in plan.items
         }
-        stores = {
-            s: StoreFacts(store_id=s, store_class="B", region=(regions or {}).get(s, "east"))
-            for s in plan.stores
-        }
+        if estate is not None:
+            targets = resolve_targets(plan, estate, named_groups or {})
+            by_id = {st.store_id: st for st in estate}
+            facts = PlanFacts(
+                items=items,
+                stores={st: by_id[st] for st in targets.store_ids},
+                store_ids=targets.store_ids,
+                unknown_stores=targets.unknown_stores,
+                unknown_groups=targets.unknown_groups,
+                group_members=targets.group_members,
+                price_zones=sorted({st.price_zone for st in estate if st.price_zone}),
+            )
+        else:
+            stores = {
+                s: StoreFacts(store_id=s, store_class="B", region=(regions or {}).get(s, "east"))
+                for s in plan.stores
+            }
+            facts = PlanFacts(items=items, stores=stores, store_ids=list(stores))
         deal = None
         if plan.vendor_deal_id:
             deal = VendorDeal(
@@ -110,7 +139,7 @@ class ScriptedRetail:
                 starts_at=plan.starts_at - DEAL_SLACK,
                 ends_at=plan.ends_at + DEAL_SLACK,
             )
-        facts = PlanFacts(items=items, stores=stores, store_ids=list(stores), deal=deal)
+        facts.deal = deal
         return cls(facts=facts, **options)
 
     # ------------------------------------------------------------------ test controls
@@ -340,6 +369,9 @@ class ScriptedRetail:
                 continue
             if request.action is PublicationAction.PUBLISH:
                 live.add(s.target)
+                self.prices[(channel, s.target)] = {
+                    line.item_id: line.promo_price for line in request.lines
+                }
             else:
                 live.discard(s.target)
             out.append(

@@ -35,7 +35,8 @@ class Item(ResultModel):
 
 
 class Store(ResultModel):
-    """A store: region, IANA time zone, class (A/B/C by volume) and its serving DC."""
+    """A store: region, IANA time zone, class (A/B/C by volume), its serving DC, its
+    format and its price zone (one of each)."""
 
     store_id: str
     name: str
@@ -45,6 +46,55 @@ class Store(ResultModel):
     dc_id: str
     latitude: float
     longitude: float
+    format: str = ""
+    price_zone: str = ""
+
+
+class StoreGroup(ResultModel):
+    """A named store group: a list of stores defined in the ERP (`group:<id>` in a plan)."""
+
+    group_id: str
+    name: str
+    store_ids: list[str]
+    version: int = 1
+    updated_at: datetime | None = None
+
+
+class StoreGroupRequest(Model):
+    """Define (or redefine) a named store group."""
+
+    group_id: Identifier = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    store_ids: list[Identifier] = Field(min_length=1, max_length=20_000)
+
+
+class PriceZone(ResultModel):
+    """A price zone and how many stores are in it."""
+
+    zone_id: str
+    name: str
+    store_count: int = 0
+
+
+class ZonePrice(ResultModel):
+    """An item's shelf price in a zone (the item's regular price unless the zone has its
+    own)."""
+
+    zone_id: str
+    item_id: str
+    shelf_price: Decimal
+    zone_specific: bool = False
+
+
+class ZoneShelfPrice(Model):
+    item_id: Identifier
+    shelf_price: Money = Field(gt=0)
+
+
+class ZonePriceRequest(Model):
+    """Set shelf prices in a zone (items not listed keep theirs)."""
+
+    prices: list[ZoneShelfPrice] = Field(min_length=1, max_length=10_000)
 
 
 class DistributionCentre(ResultModel):
@@ -115,6 +165,10 @@ class PromotionMasterRequest(Model):
     start: AwareDatetime
     end: AwareDatetime
     deal_id: str | None = None
+    exclusive: bool = True
+    """No other promotion may run on its items, stores and days (false: it stacks)."""
+    priority: int = Field(default=0, ge=0)
+    """Stacking order of a stackable promotion: lower applies first."""
 
 
 class PromotionMaster(ResultModel):
@@ -128,6 +182,8 @@ class PromotionMaster(ResultModel):
     deal_id: str | None = None
     status: PromotionStatus
     version: int
+    exclusive: bool = True
+    priority: int = 0
     updated_at: datetime
 
 

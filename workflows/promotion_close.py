@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.promotion.kpis import compute_kpis
     from domain.promotion.monitoring import monitor_input, stores_by_region
     from domain.promotion.status import PromotionState
+    from domain.promotion.targeting import store_weighted_lines
     from domain.publication.contract import ALL_TARGETS, Channel, PublicationAction
     from domain.sellthrough.contract import PRIORITY as MONITOR_PRIORITY
     from domain.sellthrough.contract import workflow_id as monitor_workflow_id
@@ -123,7 +124,8 @@ async def end(run: LaunchRun) -> None:
         await settle(run)
     assert s.metrics is not None and s.facts is not None
     s.kpis = compute_kpis(
-        lines=s.lines,
+        # per item, the prices of the live stores (zones and group offers weighed by stores)
+        lines=store_weighted_lines(s.price_sets, live, s.lines),
         items=s.facts.items,
         metrics=s.metrics,
         deal=s.deal,

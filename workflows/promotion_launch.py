@@ -442,6 +442,7 @@ class PromotionLaunch:
         )
         s.plan = new_plan
         s.lines = validation.lines
+        s.set_prices(validation.price_sets)
         s.metrics = validation.metrics
         s.tiers, _ = tier_roles(s.metrics, s.policy)
         s.version += 1

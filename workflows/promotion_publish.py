@@ -21,9 +21,14 @@ with workflow.unsafe.imports_passed_through():
         PublicationOutcome,
         PublicationRequest,
     )
+    from domain.publication.prices import PriceLine
 
 from workflows.channel_publication import publish_all
 from workflows.promotion_run import LaunchFailed, LaunchRun
+
+STORE_PRICES = "store-price-sets"
+"""Patch: POS requests per store window *and* price set (each store's own prices by zone
+and group offer); runs recorded before send the chain's lines to every store."""
 
 
 def request(
@@ -34,6 +39,7 @@ def request(
     reason: str = "",
     *,
     window: tuple[datetime, datetime] | None = None,
+    lines: list[PriceLine] | None = None,
 ) -> PublicationRequest:
     s = run.s
     pub = s.policy.publication
@@ -43,7 +49,7 @@ def request(
         channel=channel,
         action=action,
         targets=targets,
-        lines=list(s.lines),
+        lines=list(s.lines if lines is None else lines),
         version=s.version,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -54,6 +60,8 @@ def request(
         offer_type=s.plan.offer.type.value,
         scope_store_ids=s.stores_in(StoreGateState.READY) or list(s.stores),
         deal_id=s.plan.vendor_deal_id,
+        exclusive=s.plan.exclusive,
+        priority=s.plan.priority,
         reason=reason,
     )
 
@@ -65,10 +73,20 @@ def requests_for(
     targets: list[str],
     reason: str = "",
 ) -> list[PublicationRequest]:
-    """One request per distinct store window for POS (store time), else one request."""
+    """One request per distinct store window (store time) and price set for POS, else
+    one request with the chain's lines."""
     if channel not in STORE_SCOPED:
         return [request(run, channel, action, targets, reason)]
-    groups = group_by(targets, run.s.window)
+    s = run.s
+    if s.price_sets and workflow.patched(STORE_PRICES):
+        sets = group_by(
+            targets, lambda t: (s.window(t), getattr(s.stores.get(t), "price_set", None))
+        )
+        return [
+            request(run, channel, action, group, reason, window=key[0], lines=s.lines_for(group[0]))
+            for key, group in sets.items()
+        ]
+    groups = group_by(targets, s.window)
     return [
         request(run, channel, action, group, reason, window=window)
         for window, group in groups.items()
@@ -164,7 +182,9 @@ def record(run: LaunchRun, outcomes: list[PublicationOutcome], *, first: bool) -
         status.detail = (
             f"v{outcome.version}: {outcome.confirmed} confirmed, {outcome.failed} failed"
         )
-    verdict = judge_round(outcomes, s.policy.publication)
+    # runs with price sets judge a channel's stores together (behind the same patch)
+    per_channel = bool(s.price_sets) and workflow.patched(STORE_PRICES)
+    verdict = judge_round(outcomes, s.policy.publication, per_channel=per_channel)
     for channel_value, failed in verdict.held.items():
         for store_id in failed:
             st = s.stores.get(store_id)

@@ -39,12 +39,14 @@ async def validate(run: LaunchRun) -> bool:
             store_class=store.store_class,
             region=store.region,
             timezone=store.timezone,
+            price_zone=store.price_zone,
         )
     validation = validate_plan(s.plan, facts, s.policy, now=workflow.now())
     problems = [p.words() for p in validation.problems]
     if not problems and s.plan.vendor_deal_id and validation.metrics is not None:
         problems += await check_deal(run, validation.metrics.planned_units)
     s.lines = validation.lines
+    s.set_prices(validation.price_sets)
     s.metrics = validation.metrics
     if problems:
         s.reasons += problems
@@ -63,6 +65,19 @@ async def validate(run: LaunchRun) -> bool:
     )
     for stacking in validation.stacks_with:
         run.audit("workflow", "stacks", stacking)
+    if s.plan.store_groups:
+        run.audit(
+            "workflow",
+            "store groups",
+            f"{', '.join(s.plan.store_groups)} resolved by the ERP to {len(facts.store_ids)} "
+            f"store(s) with {len(s.plan.stores)} named",
+        )
+    if len(s.price_sets) > 1:
+        run.audit(
+            "workflow",
+            "price sets",
+            "; ".join(ps.summary() for ps in s.price_sets[: c.AUDITED_STORES]),
+        )
     return True
 
 

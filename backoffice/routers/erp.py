@@ -104,7 +104,11 @@ async def get_item(item_id: str, request: Request) -> Item:
 
 @router.get("/stores")
 async def list_stores(
-    request: Request, region: str | None = None, store_class: str | None = None
+    request: Request,
+    region: str | None = None,
+    store_class: str | None = None,
+    format: str | None = None,
+    price_zone: str | None = None,
 ) -> list[Store]:
     await gate(request, SYSTEM, "list_stores")
 
@@ -114,6 +118,10 @@ async def list_stores(
             stmt = stmt.where(StoreRow.region == region)
         if store_class:
             stmt = stmt.where(StoreRow.store_class == store_class)
+        if format:
+            stmt = stmt.where(StoreRow.format == format)
+        if price_zone:
+            stmt = stmt.where(StoreRow.price_zone == price_zone)
         return [Store.model_validate(r.model_dump()) for r in s.exec(stmt)]
 
     result: list[Store] = await read(request, q)
@@ -268,6 +276,8 @@ async def create_promotion(body: PromotionMasterRequest, request: Request) -> JS
             "start": body.start,
             "end": body.end,
             "deal_id": body.deal_id,
+            "exclusive": body.exclusive,
+            "priority": body.priority,
         }
         if row is None:
             row = PromotionRow(

@@ -21,6 +21,7 @@ from backoffice.db import (
     SaleRow,
     StoreRow,
     TenderRow,
+    ZonePriceRow,
 )
 from backoffice.errors import ApiError, bad_input, not_found
 from backoffice.estate import baseline_daily_units
@@ -195,9 +196,18 @@ async def store_prices(
         raise bad_input("at", "must carry a time zone (e.g. 2026-05-01T12:00:00Z)")
 
     def q(s: Session) -> list[StorePrice]:
-        if s.get(StoreRow, store_id) is None:
+        store = s.get(StoreRow, store_id)
+        if store is None:
             raise not_found("store", store_id)
         items = known_items(s, ids, field="item_ids")
+        shelf = {  # the store's price zone has its own shelf prices for some items
+            r.item_id: r.shelf_price
+            for r in s.exec(
+                select(ZonePriceRow).where(
+                    ZonePriceRow.zone_id == store.price_zone, col(ZonePriceRow.item_id).in_(ids)
+                )
+            )
+        }
         entries = sorted(
             _live_entries(s, [store_id], when, when + timedelta(microseconds=1)),
             key=lambda r: r.updated_at,
@@ -208,7 +218,7 @@ async def store_prices(
                 promo[line["item_id"]] = (Decimal(line["price"]), entry.promotion_id)
         out = []
         for item_id in ids:
-            regular = items[item_id].regular_price
+            regular = shelf.get(item_id, items[item_id].regular_price)
             price, promotion_id = promo.get(item_id, (regular, None))
             out.append(
                 StorePrice(
@@ -304,6 +314,15 @@ async def sales(
                 promos[(entry.store_id, line["item_id"])].append(
                     (entry.start, entry.end, Decimal(line["price"]))
                 )
+        shelf = {  # shelf prices of the stores' zones, where they differ from the regular
+            (r.zone_id, r.item_id): r.shelf_price
+            for r in s.exec(
+                select(ZonePriceRow).where(
+                    col(ZonePriceRow.zone_id).in_({st.price_zone for st in stores.values()}),
+                    col(ZonePriceRow.item_id).in_(list(items)),
+                )
+            )
+        }
         recorded: dict[tuple[str, str], tuple[int, Decimal]] = {}
         for row in s.exec(
             select(SaleRow.store_id, SaleRow.item_id, func.sum(SaleRow.units))
@@ -335,15 +354,16 @@ async def sales(
                 windows = promos.get((store_id, item_id), [])
                 units = 0.0
                 revenue = Decimal("0")
+                regular = shelf.get((store.price_zone, item_id), item.regular_price)
                 for day, share, mid in days:
-                    price = item.regular_price
+                    price = regular
                     for start, end, promo_price in windows:
                         if start <= mid < end:
                             price = min(price, promo_price)
                     day_units = (
                         baseline_daily_units(store_id, store.store_class, item_id, day)
                         * share
-                        * _lift(item.regular_price, price)
+                        * _lift(regular, price)
                     )
                     units += day_units
                     revenue += price * Decimal(str(round(day_units, 4)))

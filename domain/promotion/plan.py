@@ -118,6 +118,48 @@ class Offer(BaseModel):
         return f"{self.amount} off when you spend {self.threshold}"
 
 
+ZonePrices = dict[str, Decimal]
+"""A promoted price per price zone (zone id -> price): the line's price in that zone."""
+
+
+def _positive_zone_prices(value: ZonePrices) -> ZonePrices:
+    for zone, price in value.items():
+        if not zone.strip():
+            raise ValueError("a price zone id is blank")
+        if price <= 0:
+            raise ValueError(f"the price in zone {zone} must be above zero, got {price}")
+    return {zone: cents(price) for zone, price in value.items()}
+
+
+class GroupOffer(BaseModel):
+    """An item's offer aimed at some store groups or stores (a regional or format price):
+    it competes with the item's own line in the stores it reaches, by
+    `domain.promotion.targeting.choose_line`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store_groups: list[str] = Field(default_factory=list)
+    stores: list[str] = Field(default_factory=list)
+    offer: Offer | None = None
+    zone_prices: ZonePrices = Field(default_factory=dict)
+    priority: int = Field(
+        default=0, ge=0, description="which line prices a store two lines reach: higher wins"
+    )
+
+    @field_validator("zone_prices")
+    @classmethod
+    def _zone_prices(cls, value: ZonePrices) -> ZonePrices:
+        return _positive_zone_prices(value)
+
+    @model_validator(mode="after")
+    def _aimed_and_priced(self) -> GroupOffer:
+        if not self.store_groups and not self.stores:
+            raise ValueError("a group offer names store_groups or stores")
+        if self.offer is None and not self.zone_prices:
+            raise ValueError("a group offer gives an offer or zone_prices")
+        return self
+
+
 class PlanItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -129,6 +171,23 @@ class PlanItem(BaseModel):
         default=None,
         description="this item's own offer line (type and depth); none: the plan's offer",
     )
+    zone_prices: ZonePrices = Field(
+        default_factory=dict,
+        description="the promoted price per price zone (a fixed price there); zones not "
+        "named take the offer on the zone's shelf price",
+    )
+    priority: int = Field(
+        default=0, ge=0, description="this line's priority against group offers: higher wins"
+    )
+    group_offers: list[GroupOffer] = Field(
+        default_factory=list,
+        description="offers of this item aimed at some of the plan's store groups or stores",
+    )
+
+    @field_validator("zone_prices")
+    @classmethod
+    def _zone_prices(cls, value: ZonePrices) -> ZonePrices:
+        return _positive_zone_prices(value)
 
 
 class PromotionPlan(BaseModel):
@@ -227,8 +286,18 @@ MAX_LAUNCH_INPUT_BYTES = 512 * 1024
 the starter refuses bigger ones in one line)."""
 
 
-def in_store_group(group: str, *, region: str, store_class: str, dc_id: str | None) -> bool:
-    """Store groups: `all`, `region:<name>`, `class:<A|B|C>`, `dc:<id>`, or a region name."""
+def in_store_group(
+    group: str,
+    *,
+    region: str,
+    store_class: str,
+    dc_id: str | None,
+    store_format: str = "",
+    price_zone: str = "",
+) -> bool:
+    """Attribute store groups: `all`, `region:<name>`, `format:<name>`, `zone:<id>`,
+    `class:<A|B|C>`, `dc:<id>`, or a bare region name. Named groups (`group:<id>`, lists of
+    stores defined in the ERP) are resolved by `domain.promotion.targeting.group_members`."""
     kind, _, value = group.partition(":")
     if group == "all":
         return True
@@ -236,6 +305,10 @@ def in_store_group(group: str, *, region: str, store_class: str, dc_id: str | No
         return region == group
     if kind == "region":
         return region == value
+    if kind == "format":
+        return store_format == value
+    if kind == "zone":
+        return price_zone == value
     if kind == "class":
         return store_class == value
     if kind == "dc":
@@ -249,6 +322,13 @@ class ItemFacts(BaseModel):
     cost: Decimal
     regular_price: Decimal
     vendor_id: str | None = None
+    zone_prices: dict[str, Decimal] = Field(default_factory=dict)
+    """Shelf price per price zone where the ERP's zone price differs from `regular_price`
+    (zones of the plan's stores only)."""
+
+    def shelf_price(self, zone: str) -> Decimal:
+        """The regular (shelf) price in a price zone."""
+        return self.zone_prices.get(zone, self.regular_price)
 
 
 class StoreFacts(BaseModel):
@@ -256,6 +336,9 @@ class StoreFacts(BaseModel):
     store_class: str = "B"
     region: str = ""
     timezone: str = "UTC"
+    format: str = ""
+    price_zone: str = ""
+    dc_id: str | None = None
     starts_at: AwareDatetime | None = None
     """The store's own go-live (UTC), when the plan's window is in store time."""
     ends_at: AwareDatetime | None = None
@@ -263,6 +346,7 @@ class StoreFacts(BaseModel):
 
 class ExistingPromotion(BaseModel):
     promotion_id: str
+    name: str = ""
     items: list[str]
     stores: list[str]
     starts_at: AwareDatetime
@@ -293,6 +377,12 @@ class PlanFacts(BaseModel):
     unknown_stores: list[str] = Field(default_factory=list)
     unknown_groups: list[str] = Field(default_factory=list)
     store_ids: list[str] = Field(default_factory=list)
+    """The plan's stores: its stores and the members of its store groups, resolved once."""
+    group_members: dict[str, list[str]] = Field(default_factory=dict)
+    """Every store group the plan or its group offers name, with its member stores among
+    the plan's (recorded as the ERP resolved them)."""
+    price_zones: list[str] = Field(default_factory=list)
+    """Every price zone the ERP defines."""
     other_promotions: list[ExistingPromotion] = Field(default_factory=list)
     deal: VendorDeal | None = None
     deal_missing: bool = False

@@ -53,29 +53,47 @@ class RoundVerdict:
         return not self.held and not self.failures
 
 
-def judge_round(outcomes: list[PublicationOutcome], policy: PublicationPolicy) -> RoundVerdict:
+def judge_round(
+    outcomes: list[PublicationOutcome], policy: PublicationPolicy, *, per_channel: bool = False
+) -> RoundVerdict:
     """Failed store-scoped targets are held when the policy allows (`hold_store`, and no
-    more than `max_failed_store_pct` of a request's stores); a failed chain-wide channel,
-    or more failed stores than that, fails the launch."""
+    more than `max_failed_store_pct` of the stores); a failed chain-wide channel, or more
+    failed stores than that, fails the launch.
+
+    The share is taken per request, or with `per_channel` over every request of a channel
+    together (a launch split into price sets and store windows: one zone of one store
+    failing is that store's share of the launch, not 100 %)."""
     verdict = RoundVerdict()
+    groups: list[list[PublicationOutcome]] = []
+    by_channel: dict[str, list[PublicationOutcome]] = {}
     for outcome in outcomes:
-        if not outcome.failed:
+        if per_channel and outcome.channel in STORE_SCOPED:
+            if outcome.channel.value not in by_channel:
+                by_channel[outcome.channel.value] = []
+                groups.append(by_channel[outcome.channel.value])
+            by_channel[outcome.channel.value].append(outcome)
+        else:
+            groups.append([outcome])
+    for group in groups:
+        channel = group[0].channel
+        failed = [t for o in group for t in o.failed_targets]
+        if not failed:
             continue
-        reasons = sorted({o.reason for o in outcome.outcomes if o.state == "FAILED"})
-        if outcome.channel not in STORE_SCOPED:
+        reasons = sorted({t.reason for o in group for t in o.outcomes if t.state == "FAILED"})
+        if channel not in STORE_SCOPED:
             verdict.failures.append(
-                f"channel {outcome.channel.value} could not be published: {'; '.join(reasons)}"
+                f"channel {channel.value} could not be published: {'; '.join(reasons)}"
             )
             continue
-        failed = outcome.failed_targets
-        share = Decimal(len(failed)) * 100 / Decimal(max(len(outcome.outcomes), 1))
+        total = sum(len(o.outcomes) for o in group)
+        share = Decimal(len(failed)) * 100 / Decimal(max(total, 1))
         if policy.on_store_failure == "fail_launch" or share > policy.max_failed_store_pct:
             verdict.failures.append(
                 f"{len(failed)} store(s) ({share.quantize(Decimal('0.1'))}%) could not be "
-                f"published to {outcome.channel.value} ({'; '.join(reasons)[:300]}); "
+                f"published to {channel.value} ({'; '.join(reasons)[:300]}); "
                 f"policy {policy.on_store_failure}, at most {policy.max_failed_store_pct}% of "
                 "stores may be held"
             )
             continue
-        verdict.held.setdefault(outcome.channel.value, []).extend(failed)
+        verdict.held.setdefault(channel.value, []).extend(failed)
     return verdict

@@ -27,6 +27,7 @@ from domain.promotion.status import (
     StoreStatus,
     TaskStatus,
 )
+from domain.promotion.targeting import PriceSet
 from domain.publication.prices import PriceLine
 
 
@@ -40,6 +41,7 @@ class ApprovedVersion(BaseModel):
     metrics: PlanMetrics | None
     tiers: list[str]
     approvals: list[RequiredApproval]
+    price_sets: list[PriceSet] = Field(default_factory=list)
 
 
 class LaunchState(BaseModel):
@@ -52,6 +54,9 @@ class LaunchState(BaseModel):
     waiting_for: str = "starting"
     version: int = 1
     lines: list[PriceLine] = Field(default_factory=list)
+    price_sets: list[PriceSet] = Field(default_factory=list)
+    """Every store's prices by the one-price rule, stores with the same prices together
+    (empty for runs recorded before store groups and zones: every store has `lines`)."""
     metrics: PlanMetrics | None = None
     tiers: list[str] = Field(default_factory=list)
     approvals: list[RequiredApproval] = Field(default_factory=list)
@@ -109,6 +114,7 @@ class LaunchState(BaseModel):
             metrics=self.metrics,
             tiers=list(self.tiers),
             approvals=[a.model_copy() for a in self.approvals],
+            price_sets=list(self.price_sets),
         )
 
     def restore_approved(self) -> int:
@@ -119,10 +125,30 @@ class LaunchState(BaseModel):
         self.plan = a.plan
         self.version = a.version
         self.lines = list(a.lines)
+        self.set_prices(a.price_sets)
         self.metrics = a.metrics
         self.tiers = list(a.tiers)
         self.approvals = [x.model_copy() for x in a.approvals]
         return dropped
+
+    # ------------------------------------------------------------------ store prices
+
+    def set_prices(self, sets: list[PriceSet]) -> None:
+        """Put price sets in force and note each store's set."""
+        self.price_sets = list(sets)
+        for index, ps in enumerate(sets):
+            for store_id in ps.stores:
+                status = self.stores.get(store_id)
+                if status is not None:
+                    status.price_set = index
+
+    def lines_for(self, store_id: str) -> list[PriceLine]:
+        """A store's prices: its price set's, or the chain's (runs without price sets)."""
+        status = self.stores.get(store_id)
+        if status is not None and status.price_set is not None:
+            if status.price_set < len(self.price_sets):
+                return self.price_sets[status.price_set].lines
+        return self.lines
 
     # ------------------------------------------------------------------ store windows
 
@@ -172,6 +198,7 @@ class LaunchState(BaseModel):
             starts_at=self.first_start,
             ends_at=self.last_end,
             lines=list(self.lines),
+            price_sets=[ps.summary() for ps in self.price_sets],
             metrics=self.metrics,
             tiers=self.tiers,
             approvals=self.approvals,

@@ -81,6 +81,9 @@ class StoreStatus(BaseModel):
     store_class: str
     region: str
     timezone: str
+    price_zone: str = ""
+    price_set: int | None = None
+    """Index of the store's prices in `PromotionStatus.price_sets` (one price per item)."""
     gate: StoreGateState = StoreGateState.NOT_READY
     coverage: Decimal | None = None
     threshold: Decimal | None = None
@@ -124,6 +127,10 @@ class PromotionStatus(BaseModel):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     lines: list[PriceLine]
+    """The chain's prices (the offer lines on the ERP's regular prices): what the chain-wide
+    channels carry; each store's own are its price set's."""
+    price_sets: list[str] = Field(default_factory=list)
+    """Each price set in words (zone, group offers, stores, prices): a summary, not cells."""
     metrics: PlanMetrics | None
     tiers: list[str]
     approvals: list[RequiredApproval]

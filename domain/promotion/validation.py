@@ -11,6 +11,7 @@ from pydantic import (
 
 from domain.money import HUNDRED, cents
 from domain.promotion.plan import (
+    MAX_PLAN_CELLS,
     ItemFacts,
     PlanFacts,
     PlanMetrics,
@@ -18,6 +19,7 @@ from domain.promotion.plan import (
     VendorDeal,
 )
 from domain.promotion.policy import PromotionPolicy
+from domain.promotion.targeting import PriceSet, offer_members, price_sets
 from domain.publication.prices import PriceLine
 
 
@@ -50,6 +52,9 @@ class Validation(BaseModel):
     metrics: PlanMetrics | None = None
     stacks_with: list[str] = []
     """Overlapping stackable promotions this one composes with, in priority order, in words."""
+    price_sets: list[PriceSet] = []
+    """Every store's prices by the one-price rule (`domain.promotion.targeting`), stores
+    with the same prices together."""
 
     @property
     def ok(self) -> bool:
@@ -63,7 +68,7 @@ def price_problems(plan: PromotionPlan, items: dict[str, ItemFacts]) -> list[Pro
         facts = items.get(item.item_id)
         if facts is None:
             continue
-        promo = plan.offer_for(item.item_id).unit_price(facts.regular_price)
+        promo = (item.offer or plan.offer).unit_price(facts.regular_price)
         if promo <= 0:
             problems.append(
                 Problem(
@@ -92,7 +97,7 @@ def price_lines(plan: PromotionPlan, items: dict[str, ItemFacts]) -> list[PriceL
         facts = items.get(item.item_id)
         if facts is None:
             continue
-        offer = plan.offer_for(item.item_id)
+        offer = item.offer or plan.offer  # (plan.offer_for, without a scan per item)
         promo = offer.unit_price(facts.regular_price)
         if promo <= 0 or promo > facts.regular_price:
             continue
@@ -119,11 +124,11 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
 
 def plan_metrics(
     plan: PromotionPlan,
-    lines: list[PriceLine],
+    sets: list[tuple[list[PriceLine], int]],
     items: dict[str, ItemFacts],
-    store_count: int,
     deal: VendorDeal | None,
 ) -> PlanMetrics:
+    """The money figures over price sets: (the lines of a set, how many stores it has)."""
     units_per_store = {item.item_id: item.forecast_units_per_store for item in plan.items}
     depth = Decimal(0)
     impact = Decimal(0)
@@ -131,17 +136,19 @@ def plan_metrics(
     revenue = Decimal(0)
     margin = Decimal(0)
     units_total = 0
-    for line in lines:
-        units = units_per_store[line.item_id] * store_count
-        units_total += units
-        cut = line.regular_price - line.promo_price
-        if line.regular_price > 0:
-            depth = max(depth, cut / line.regular_price * HUNDRED)
-        impact += cut * units
-        per_unit = funding_per_unit(deal, line.item_id)
-        funding += per_unit * units
-        revenue += line.promo_price * units
-        margin += (line.promo_price - items[line.item_id].cost + per_unit) * units
+    store_count = sum(count for _, count in sets)
+    for lines, count in sets:
+        for line in lines:
+            units = units_per_store[line.item_id] * count
+            units_total += units
+            cut = line.regular_price - line.promo_price
+            if line.regular_price > 0:
+                depth = max(depth, cut / line.regular_price * HUNDRED)
+            impact += cut * units
+            per_unit = funding_per_unit(deal, line.item_id)
+            funding += per_unit * units
+            revenue += line.promo_price * units
+            margin += (line.promo_price - items[line.item_id].cost + per_unit) * units
     if deal is not None and deal.max_amount is not None:
         funding = min(funding, deal.max_amount)
     return PlanMetrics(
@@ -173,14 +180,95 @@ def validate_plan(
     conflicts, stacks_with = overlapping_promotions(plan, facts)
     problems += conflicts
     problems += price_problems(plan, facts.items)
+    problems += targeting_problems(plan, facts)
     lines = price_lines(plan, facts.items)
+    pricing = price_sets(plan, facts)
+    problems += [Problem(field=f, reason=r) for f, r in pricing.problems]
     problems += margin_floor_problems(lines, facts.items, deal, policy)
-    metrics = (
-        plan_metrics(plan, lines, facts.items, len(facts.store_ids), deal)
-        if len(lines) == len(plan.items)
-        else None
+    problems += zone_margin_problems(lines, pricing.sets, facts.items, deal, policy)
+    complete = len(lines) == len(plan.items) and all(
+        len(ps.lines) == len(plan.items) for ps in pricing.sets
     )
-    return Validation(problems=problems, lines=lines, metrics=metrics, stacks_with=stacks_with)
+    sets = [(ps.lines, len(ps.stores)) for ps in pricing.sets] or [(lines, 0)]
+    metrics = plan_metrics(plan, sets, facts.items, deal) if complete else None
+    return Validation(
+        problems=problems,
+        lines=lines,
+        metrics=metrics,
+        stacks_with=stacks_with,
+        price_sets=pricing.sets,
+    )
+
+
+def targeting_problems(plan: PromotionPlan, facts: PlanFacts) -> list[Problem]:
+    """Group offers and zone prices that cannot apply: a store not in the plan, a group
+    that reaches none of the plan's stores, a price zone the ERP does not define."""
+    problems: list[Problem] = []
+    in_plan = set(facts.store_ids)
+    known_zones = set(facts.price_zones)
+    unknown_groups = set(facts.unknown_groups)
+    for index, item in enumerate(plan.items):
+        where = f"items.{index}"
+        zoned = [(f"{where}.zone_prices", item.zone_prices)]
+        for m, go in enumerate(item.group_offers):
+            here = f"{where}.group_offers.{m}"
+            zoned.append((f"{here}.zone_prices", go.zone_prices))
+            outside = [s for s in go.stores if s not in in_plan]
+            if outside:
+                problems.append(
+                    Problem(
+                        field=f"{here}.stores",
+                        reason=f"item {item.item_id}: store(s) {', '.join(outside[:10])} are "
+                        "not among the plan's stores (a group offer only re-prices the "
+                        "plan's own stores)",
+                    )
+                )
+            known = [g for g in go.store_groups if g not in unknown_groups]
+            if (
+                in_plan
+                and not offer_members(go, facts, in_plan)
+                and len(known) == len(go.store_groups)
+            ):
+                problems.append(
+                    Problem(
+                        field=f"{here}.store_groups",
+                        reason=f"item {item.item_id}: the group offer reaches none of the "
+                        f"plan's stores ({', '.join(go.store_groups) or 'no group'})",
+                    )
+                )
+        if known_zones:
+            for field_name, prices in zoned:
+                for zone in prices:
+                    if zone not in known_zones:
+                        problems.append(
+                            Problem(
+                                field=field_name,
+                                reason=f"item {item.item_id}: unknown price zone {zone} "
+                                f"(the ERP has {', '.join(sorted(known_zones))})",
+                            )
+                        )
+    return problems
+
+
+def zone_margin_problems(
+    reference: list[PriceLine],
+    sets: list[PriceSet],
+    items: dict[str, ItemFacts],
+    deal: VendorDeal | None,
+    policy: PromotionPolicy,
+) -> list[Problem]:
+    """The margin floor on every price set's lines not already judged as the chain's."""
+    judged = set(reference)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for ps in sets:
+        fresh = [line for line in ps.lines if line not in judged]
+        for problem in margin_floor_problems(fresh, items, deal, policy):
+            reason = problem.reason.replace(":", f" in {ps.label.split(' with ')[0]}:", 1)
+            if reason not in seen:
+                seen.add(reason)
+                problems.append(Problem(field=problem.field, reason=reason))
+    return problems
 
 
 def known_items_and_stores(plan: PromotionPlan, facts: PlanFacts) -> list[Problem]:
@@ -204,6 +292,16 @@ def known_items_and_stores(plan: PromotionPlan, facts: PlanFacts) -> list[Proble
         problems.append(Problem(field="store_groups", reason=f"unknown store group {group}"))
     if not facts.store_ids and not facts.unknown_stores and not facts.unknown_groups:
         problems.append(Problem(field="stores", reason="the plan resolves to no store"))
+    cells = len(plan.items) * len(facts.store_ids)
+    if cells > MAX_PLAN_CELLS:
+        problems.append(
+            Problem(
+                field="store_groups" if plan.store_groups else "stores",
+                reason=f"the plan resolves to {len(facts.store_ids):,} stores x "
+                f"{len(plan.items):,} items = {cells:,} cells; a launch takes at most "
+                f"{MAX_PLAN_CELLS:,}: split the event",
+            )
+        )
     return problems
 
 
@@ -296,14 +394,17 @@ def overlapping_promotions(
                 Problem(
                     field="items",
                     reason=(
-                        f"conflicts with promotion {other.promotion_id} on "
+                        f"conflicts with promotion {other.promotion_id}"
+                        + (f" ({other.name})" if other.name else "")
+                        + " on "
                         f"{', '.join(shared_items)} in {len(shared_stores)} store(s) "
                         f"({', '.join(shared_stores[:5])}) on {days} ({who})"
                     ),
                 )
             )
             continue
-        order = "after" if other.priority <= plan.priority else "before"
+        # lower applies first: a lower (or equal, listed earlier) priority goes before
+        order = "before" if other.priority <= plan.priority else "after"
         stacks.append(
             (
                 other.priority,

@@ -109,6 +109,10 @@ class PublicationRequest(BaseModel):
     """ERP publish: the stores the promotion covers; required when ERP does not hold the
     promotion yet (a promotion already created in ERP is simply activated)."""
     deal_id: str | None = None
+    exclusive: bool = True
+    """Whether the promotion is exclusive (ERP records it on the master for overlap checks)."""
+    priority: int = Field(default=0, ge=0)
+    """Its stacking priority (lower applies first), recorded on the ERP master."""
     reason: str = ""
     """Why (retract/revert): goes into the channel's audit."""
 

@@ -23,7 +23,9 @@ from wire.pos import (
 
 async def test_publish_read_back_retract(bo: Backoffice, live: LiveBackoffice) -> None:
     pid = uid("P")
-    regular = (await bo.erp.get_item("I0005")).regular_price
+    zone = (await bo.erp.get_store("S001")).price_zone
+    [shelf] = await bo.erp.zone_prices(["I0005"], zones=[zone])
+    regular = shelf.shelf_price  # the regular price at a store is its price zone's shelf price
     start = now() - timedelta(hours=1)
     req = PriceBookRequest(
         promotion_id=pid,

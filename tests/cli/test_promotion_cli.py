@@ -189,6 +189,41 @@ async def test_unknown_items_stores_and_deal_are_refused_before_anything_starts(
         await rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}").describe()
 
 
+async def test_an_unknown_store_group_is_refused_with_its_name_before_anything_starts(
+    promo_rig: PromoRig, tmp_path: Path
+) -> None:
+    rig = promo_rig
+    plan = rig.plan(prefix="CLI-GROUPS")
+    data = json.loads(plan.model_dump_json())
+    data["store_groups"] = ["group:flagships", "group:ghost", "colour:red", "format:kiosk"]
+    data["items"][0]["group_offers"] = [
+        {
+            "store_groups": ["zone:Z1", "group:nope"],
+            "offer": {"type": "percent_off", "percent": "5"},
+        }
+    ]
+    path = tmp_path / "groups.json"
+    path.write_text(json.dumps(data))
+    result = await invoke(
+        cli_args(rig, "promotion", "launch", str(path)), BACKOFFICE_URL=rig.backoffice.url
+    )
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert (
+        "store_groups.1: store group 'group:ghost': the ERP defines no store group named "
+        "'ghost'" in out
+    )
+    assert "store_groups.2: store group 'colour:red': unknown kind 'colour'" in out
+    assert "store_groups.3: store group 'format:kiosk' has no store" in out
+    assert (
+        "items.0.group_offers.0.store_groups.1: store group 'group:nope': the ERP defines no "
+        "store group named 'nope'" in out
+    )
+    assert "store_groups.0" not in out and "zone:Z1" not in out  # the known ones pass
+    with pytest.raises(RPCError):
+        await rig.client.get_workflow_handle(f"promotion-{plan.promotion_id}").describe()
+
+
 async def test_a_plan_over_the_size_a_launch_takes_is_refused_in_one_line(
     promo_rig: PromoRig, tmp_path: Path
 ) -> None:

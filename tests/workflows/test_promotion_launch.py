@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from temporalio.testing import ActivityEnvironment
@@ -330,7 +330,15 @@ async def test_price_change_after_approval_reopens_and_republishes(promo_rig: Pr
     assert all(c.state == "CONFIRMED" for c in republished.channels)
     async with rig.backoffice.adapters() as bo:
         entries = await bo.pos.promotion_prices(plan.promotion_id)
-        assert {str(p.price) for e in entries for p in e.prices if p.item_id == "I0012"} == {"4.54"}
+        # 35 % off each store's zone shelf price (the chain's 6.99 -> 4.54 in zone Z2)
+        zone = {st.store_id: st.price_zone for st in await bo.erp.list_stores()}
+        shelf = {z.zone_id: z.shelf_price for z in await bo.erp.zone_prices(["I0012"])}
+        assert shelf["Z2"] == Decimal("6.99")
+        for e in entries:
+            [price] = [p.price for p in e.prices if p.item_id == "I0012"]
+            assert price == (shelf[zone[e.store_id]] * Decimal("0.65")).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP
+            ), e.store_id
     await cli.cancel(
         rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
     )
@@ -536,8 +544,8 @@ async def test_overlapping_promotion_on_the_same_item_and_store_is_rejected(
         assert rejected.state.value == "REJECTED"
         [reason] = rejected.reasons
         assert reason.startswith(
-            f"items: conflicts with promotion {first.promotion_id} on I0012, I0060, I0156 "
-            "in 1 store(s) (S004) on "
+            f"items: conflicts with promotion {first.promotion_id} ({first.name}) on I0012, "
+            "I0060, I0156 in 1 store(s) (S004) on "
         )
         assert reason.endswith("(this plan is exclusive)")
         assert rejected.approvals == []

@@ -100,3 +100,16 @@ def test_a_failed_chain_wide_channel_fails_the_launch() -> None:
     verdict = judge_round([outcome(Channel.ECOMMERCE, {"*": "FAILED"})], PublicationPolicy())
     assert verdict.failures == ["channel ecommerce could not be published: refused"]
     assert judge_round([outcome(Channel.ECOMMERCE, {"*": "CONFIRMED"})], PublicationPolicy()).ok
+
+
+def test_with_price_sets_a_channels_stores_are_judged_together() -> None:
+    policy = PublicationPolicy(on_store_failure="hold_store", max_failed_store_pct=Decimal(50))
+    zone_a = outcome(Channel.POS, {"S1": "FAILED"})  # a one-store price set
+    zone_b = outcome(Channel.POS, {"S2": "CONFIRMED", "S3": "CONFIRMED", "S4": "CONFIRMED"})
+    apart = judge_round([zone_a, zone_b], policy)
+    assert apart.failures and "100.0%" in apart.failures[0]
+    together = judge_round([zone_a, zone_b], policy, per_channel=True)
+    assert together.failures == [] and together.held == {"pos": ["S1"]}  # 1 of 4: 25 %
+    worse = outcome(Channel.POS, {"S5": "FAILED", "S6": "FAILED", "S7": "FAILED"})
+    verdict = judge_round([zone_a, zone_b, worse], policy, per_channel=True)
+    assert verdict.held == {} and "4 store(s) (57.1%)" in verdict.failures[0]

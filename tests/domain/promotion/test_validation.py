@@ -302,8 +302,9 @@ def test_two_stackable_promotions_compose_by_priority() -> None:
         "stacks with COUPON",
         "stacks with LOYALTY",
     ]
-    assert "applied after this one" in result.stacks_with[0]
-    assert "applied before this one" in result.stacks_with[1]
+    # lower applies first: COUPON (1) before this plan (3), LOYALTY (5) after it
+    assert "applied before this one" in result.stacks_with[0]
+    assert "applied after this one" in result.stacks_with[1]
 
 
 def test_an_item_on_the_global_exclusion_list_is_refused_with_its_reason() -> None:
