@@ -32,6 +32,8 @@ from workflows.activity_calls import call
 from workflows.inventory_rebalance import InventoryRebalance
 from workflows.promotion_run import LaunchRun, words
 
+CONCURRENT_TASKS = "concurrent-store-tasks"
+"""Patch: the store task calls (signage, labor) run side by side, not one after the other."""
 COVERAGE_SUMMARIES = "coverage-summaries"
 """Patch: gates judged beside the WMS read (one summary a store), not from raw positions."""
 
@@ -223,24 +225,30 @@ async def create_tasks(run: LaunchRun) -> None:
         return
     by_start: dict[datetime, list[str]] = group_by(ready, lambda st: s.window(st)[0])
     callback = workflow.info().workflow_id if len(ready) <= c.TASK_CALLBACK_LIMIT else None
-    for template in s.policy.tasks:
-        for start, stores in by_start.items():
-            due = start - template.due_before_start
-            result = await call(
-                c.CREATE_TASKS,
-                c.CreateTasksInput(
-                    promotion_id=run.promotion_id,
-                    store_ids=stores,
-                    kind=template.kind,
-                    description=template.description,
-                    due_at=due,
-                    callback_workflow_id=callback,
-                ),
-                summary=f"create {template.kind} tasks in {len(stores)} stores due "
-                f"{due.isoformat()}",
-            )
-            for task in result.tasks:
-                s.tasks.setdefault(task.task_id, task)
+    calls = [
+        (
+            c.CreateTasksInput(
+                promotion_id=run.promotion_id,
+                store_ids=stores,
+                kind=template.kind,
+                description=template.description,
+                due_at=start - template.due_before_start,
+                callback_workflow_id=callback,
+            ),
+            f"create {template.kind} tasks in {len(stores)} stores due "
+            f"{(start - template.due_before_start).isoformat()}",
+        )
+        for template in s.policy.tasks
+        for start, stores in by_start.items()
+    ]
+    if workflow.patched(CONCURRENT_TASKS):
+        # signage and labor (and each go-live) are independent: their calls side by side
+        results = await asyncio.gather(*(call(c.CREATE_TASKS, i, summary=w) for i, w in calls))
+    else:  # runs recorded before: one after the other
+        results = [await call(c.CREATE_TASKS, i, summary=w) for i, w in calls]
+    for result in results:
+        for task in result.tasks:
+            s.tasks.setdefault(task.task_id, task)
     run.audit("workflow", "store tasks created", f"{len(s.tasks)} tasks")
     run.sla_task = asyncio.create_task(watch_slas(run))
 

@@ -25,6 +25,17 @@ with workflow.unsafe.imports_passed_through():
 from workflows.channel_publication import publish_all
 from workflows.promotion_run import LaunchFailed, LaunchRun
 
+POS_BULK_CALLS = "pos-bulk-calls"
+"""Patch: POS configured as bulk gets many stores a call (`targets_per_call`)."""
+
+
+def targets_per_call(run: LaunchRun, channel: Channel) -> int:
+    """Stores one call to `channel` carries, as the policy configures it (1: per store)."""
+    calls = run.s.policy.publication.pos
+    if channel is Channel.POS and calls.mode == "bulk" and workflow.patched(POS_BULK_CALLS):
+        return calls.targets_per_call
+    return 1
+
 
 def request(
     run: LaunchRun,
@@ -55,6 +66,7 @@ def request(
         scope_store_ids=s.stores_in(StoreGateState.READY) or list(s.stores),
         deal_id=s.plan.vendor_deal_id,
         reason=reason,
+        targets_per_call=targets_per_call(run, channel),
     )
 
 
