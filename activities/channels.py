@@ -8,12 +8,22 @@ price version, target, and the republish attempt), so a retried activity never a
 Progress is heartbeated (the targets already answered): a retried attempt resumes where the
 previous one stopped instead of calling every store again.
 
+POS in bulk (`PublicationRequest.targets_per_call` > 1): the batch's stores go in calls of
+that many (`domain.publication.rules.bulk_calls`, one key per call from the stores it names,
+so a retried attempt makes the same calls with the same keys). A call refused as a whole
+(nothing applied) is sent again store by store, so one refused store or region does not fail
+the others; a call still unreachable on the last attempt is settled by reading the book
+back (stores showing it applied are confirmed, the rest are sent store by store), and if the
+book cannot be read either its stores are reported unreachable, never resent blind.
+
 What each channel does:
 
 ===========  =======================================  ==========================================
 channel      publish                                  retract / revert
 ===========  =======================================  ==========================================
-POS          price book of one store (synchronous)    take the promotion out of the store's book
+POS          price book of one store, or of up to     take the promotion out of the stores' books
+             500 stores a call where the policy
+             configures POS as bulk (synchronous)
 e-commerce   send prices; confirmation is an event    take the promotion down (synchronous)
 marketplace  (``channel_ack`` to the batch workflow)
 ERP          create (if needed) and activate the      deactivate the promotion master

@@ -423,7 +423,10 @@ class PromotionActivities:
                 )
                 with translate_errors():
                     result = await self.tasks.create_many(
-                        body, idempotency_key=chunk_key("tasks", request.promotion_id, stores)
+                        body,
+                        idempotency_key=chunk_key(
+                            f"tasks-{request.kind}", request.promotion_id, stores
+                        ),
                     )
                 return list(result.tasks)
 
