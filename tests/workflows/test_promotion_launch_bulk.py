@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from domain.promotion.contract import CREATE_TASKS
+from domain.promotion.status import STORES_IN_RESULT, PromotionStatus
 from domain.publication.contract import Channel
 from fakes.promotion import ScriptedRetail
 from tests.fixtures.promotion import FastRig, load_policy
@@ -77,7 +78,7 @@ async def test_signage_and_labor_tasks_are_created_side_by_side(fast_promo_rig: 
     assert all(t.state == "CANCELLED" for t in rig.retail.tasks.values())
 
 
-async def test_store_tasks_of_many_stores_go_in_calls_of_at_most_a_thousand(
+async def test_many_stores_make_tasks_1000_a_call_and_a_result_under_the_payload_limit(
     fast_promo_rig: FastRig,
 ) -> None:
     rig = fast_promo_rig
@@ -91,5 +92,10 @@ async def test_store_tasks_of_many_stores_go_in_calls_of_at_most_a_thousand(
     sizes = sorted(len(r.store_ids) for r in rig.retail.task_requests)
     assert sizes == [501, 501, 1000, 1000]  # signage and labor, 1,000 stores a call at most
     assert len(rig.retail.tasks) == 2 * len(stores)
+    assert len(scheduled.stores) == len(stores)  # the query lists every store
     await cancel(handle)
-    await handle.result()
+    result: PromotionStatus = await handle.result()
+    # the result (the last payload in history) lists 1,000 stores and counts them all
+    assert result.state.value == "CANCELLED"
+    assert len(result.stores) == STORES_IN_RESULT and result.stores_total == len(stores)
+    assert sum(result.store_gates.values()) == len(stores)
