@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from backoffice.core import BackofficeState, Ctx, gate, get_or_404, mutate, read, run_ticker_sync
@@ -25,6 +26,7 @@ from wire.tasks import (
 )
 
 SYSTEM = "tasks"
+TASK_TABLE: Table = TaskRow.__table__  # type: ignore[attr-defined]
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
@@ -64,23 +66,30 @@ def _close(ctx: Ctx, row: TaskRow, status: str, *, by: str | None, reason: str |
     ctx.emit(SYSTEM, row.callback, event.model_dump(mode="json"))
 
 
-def _new_row(ctx: Ctx, body: TaskRequest) -> TaskRow:
-    row = TaskRow(
-        task_id=body.task_id,
-        store_id=body.store_id,
-        kind=body.kind,
-        title=body.title,
-        due_at=body.due_at,
-        status="OPEN",
-        promotion_id=body.promotion_id,
-        callback=body.callback.model_dump() if body.callback else None,
-        auto_complete_at=(
+def _row_values(ctx: Ctx, body: TaskRequest) -> dict[str, Any]:
+    return {
+        "task_id": body.task_id,
+        "store_id": body.store_id,
+        "kind": body.kind,
+        "title": body.title,
+        "due_at": body.due_at,
+        "status": "OPEN",
+        "promotion_id": body.promotion_id,
+        "callback": body.callback.model_dump() if body.callback else None,
+        "auto_complete_at": (
             ctx.now + timedelta(seconds=body.auto_complete_after_s)
             if body.auto_complete_after_s is not None
             else None
         ),
-        created_at=ctx.now,
-    )
+        "completed_by": None,
+        "closed_at": None,
+        "reason": None,
+        "created_at": ctx.now,
+    }
+
+
+def _new_row(ctx: Ctx, body: TaskRequest) -> TaskRow:
+    row = TaskRow(**_row_values(ctx, body))
     ctx.session.add(row)
     ctx.effect(SYSTEM, "create_task", f"task:{body.task_id}", kind=body.kind)
     return row
@@ -120,14 +129,17 @@ async def create_tasks(body: BulkTaskRequest, request: Request) -> JSONResponse:
         existing = {
             r.task_id: r for r in s.exec(select(TaskRow).where(col(TaskRow.task_id).in_(ids)))
         }
-        rows = []
-        created = 0
+        out: list[StoreTask] = []
+        new_rows: list[dict[str, Any]] = []
         for index, task in enumerate(body.tasks):
             row = existing.get(task.task_id)
             if row is None:
-                row = _new_row(ctx, task)
-                created += 1
-            elif (row.store_id, row.kind, row.promotion_id) != (
+                values = _row_values(ctx, task)
+                new_rows.append(values)
+                ctx.effect(SYSTEM, "create_task", f"task:{task.task_id}", kind=task.kind)
+                out.append(StoreTask.model_validate(values))
+                continue
+            if (row.store_id, row.kind, row.promotion_id) != (
                 task.store_id,
                 task.kind,
                 task.promotion_id,
@@ -139,8 +151,11 @@ async def create_tasks(body: BulkTaskRequest, request: Request) -> JSONResponse:
                     f"{row.store_id}, kind {row.kind}, promotion {row.promotion_id}",
                     field=f"tasks[{index}].task_id",
                 )
-            rows.append(row)
-        return BulkTaskResult(tasks=[task_model(r) for r in rows], created=created)
+            out.append(task_model(row))
+        if new_rows:  # one multi-row INSERT: the ORM's unit of work costs more than SQLite
+            s.connection().execute(insert(TASK_TABLE), new_rows)
+        created = len(new_rows)
+        return BulkTaskResult(tasks=out, created=created)
 
     return await mutate(request, body, fn)
 
