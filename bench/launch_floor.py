@@ -378,13 +378,24 @@ async def history_stats(client: Client, workflow_id: str) -> dict[str, Any]:
     ids = [workflow_id]
     async for execution in client.list_workflows(f"WorkflowId STARTS_WITH '{workflow_id}-'"):
         ids.append(execution.id)
-    out = {"workflows": len(ids), "events": 0, "payload": 0, "activities": 0, "children": 0}
+    out: dict[str, Any] = {
+        "workflows": len(ids),
+        "events": 0,
+        "payload": 0,
+        "payload_in": "-",
+        "activities": 0,
+        "children": 0,
+    }
     for wid in ids:
         history = await client.get_workflow_handle(wid).fetch_history()
         out["events"] = max(out["events"], len(history.events))
         activities = children = 0
         for event in history.events:
-            out["payload"] = max([out["payload"], *_payload_sizes(event)])
+            biggest = max(_payload_sizes(event), default=0)
+            if biggest > out["payload"]:
+                out["payload"] = biggest
+                where = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+                out["payload_in"] = f"{wid.rsplit('-', 1)[-1]} {where}"
             if event.event_type == ACTIVITY_OPEN:
                 activities += 1
             elif event.event_type in ACTIVITY_CLOSED:
