@@ -8,12 +8,22 @@ price version, target, and the republish attempt), so a retried activity never a
 Progress is heartbeated (the targets already answered): a retried attempt resumes where the
 previous one stopped instead of calling every store again.
 
+POS in bulk (`PublicationRequest.targets_per_call` > 1): the batch's stores go in calls of
+that many (`domain.publication.rules.bulk_calls`, one key per call from the stores it names,
+so a retried attempt makes the same calls with the same keys). A call refused as a whole
+(nothing applied) is sent again store by store, so one refused store or region does not fail
+the others; a call still unreachable on the last attempt is settled by reading the book
+back (stores showing it applied are confirmed, the rest are sent store by store), and if the
+book cannot be read either its stores are reported unreachable, never resent blind.
+
 What each channel does:
 
 ===========  =======================================  ==========================================
 channel      publish                                  retract / revert
 ===========  =======================================  ==========================================
-POS          price book of one store (synchronous)    take the promotion out of the store's book
+POS          price book of one store, or of up to     take the promotion out of the stores' books
+             500 stores a call where the policy
+             configures POS as bulk (synchronous)
 e-commerce   send prices; confirmation is an event    take the promotion down (synchronous)
 marketplace  (``channel_ack`` to the batch workflow)
 ERP          create (if needed) and activate the      deactivate the promotion master
@@ -51,12 +61,12 @@ from domain.publication.contract import (
     TargetAttempt,
     TargetSend,
 )
-from domain.publication.rules import idempotency_key
+from domain.publication.rules import bulk_calls, bulk_idempotency_key, idempotency_key
 from wire.channels import PublicationRequest as ChannelPublicationRequest
 from wire.common import Callback
 from wire.common import PriceLine as WirePriceLine
 from wire.erp import PromotionMasterRequest
-from wire.pos import PriceBookRequest, PriceBookRetractRequest
+from wire.pos import PriceBookRequest, PriceBookRetractRequest, PromotionPriceEntry
 
 T = TypeVar("T")
 
@@ -165,7 +175,49 @@ class ChannelActivities:
                 if len(dumped) % PROGRESS_EVERY == 0:
                     progress({"sends": list(dumped)})
 
-            await asyncio.gather(*(one(item) for item in todo))
+            calls: list[list[TargetAttempt]] = []
+            if _bulk(request):
+                for call_ in bulk_calls(data.sends, request.targets_per_call):
+                    left = [s for s in call_ if s.target not in done]
+                    if len(left) == len(call_):
+                        calls.append(call_)
+                    else:  # a call split store by store on an earlier attempt stays split
+                        calls += [[s] for s in left]
+            else:
+                calls = [[item] for item in todo]
+
+            async def bulk(items: list[TargetAttempt]) -> None:
+                key = bulk_idempotency_key(
+                    request.promotion_id,
+                    request.channel,
+                    request.action,
+                    request.version,
+                    [s.target for s in items],
+                    attempt=items[0].attempt,
+                )
+                async with limit:
+                    try:
+                        sends = await self._send_pos(request, [s.target for s in items], key)
+                    except TransientError as err:
+                        if not last_try:
+                            transient.extend(f"{s.target}: {err.message}" for s in items)
+                            return
+                        # the call may have been applied: what the POS shows first
+                        sends = await self._settled_by_read_back(
+                            request, items, key, f"unreachable after {attempt} attempts: {err}"
+                        )
+                    except BusinessRefusal:
+                        sends = []  # refused as a whole, nothing applied: store by store
+                for send in sends:
+                    done[send.target] = send
+                    dumped.append(send.model_dump(mode="json"))
+                progress({"sends": list(dumped)})
+                answered = {send.target for send in sends}
+                await asyncio.gather(*(one(s) for s in items if s.target not in answered))
+
+            await asyncio.gather(
+                *(bulk(call_) if len(call_) > 1 else one(call_[0]) for call_ in calls)
+            )
             progress({"sends": list(dumped)})  # the resume point for a retried attempt
 
         if transient:
@@ -177,40 +229,79 @@ class ChannelActivities:
             )
         return SendBatchResult(sends=[done[s.target] for s in data.sends], resumed=resumed)
 
-    async def _send_one(
-        self, request: PublicationRequest, target: str, key: str, data: SendBatchInput
-    ) -> TargetSend:
-        channel, action = request.channel, request.action
-        if channel is Channel.POS:
-            if action is PublicationAction.PUBLISH:
-                book = await self.pos.publish_prices(
-                    PriceBookRequest(
-                        promotion_id=request.promotion_id,
-                        store_ids=[target],
-                        prices=_wire_prices(request),
-                        start=request.starts_at,
-                        end=request.ends_at,
-                    ),
-                    idempotency_key=key,
-                )
-                ok = book.status == "PUBLISHED"
-            else:
-                book = await self.pos.retract_prices(
-                    PriceBookRetractRequest(
-                        promotion_id=request.promotion_id,
-                        store_ids=[target],
-                        reason=request.reason or action.value,
-                    ),
-                    idempotency_key=key,
-                )
-                ok = book.status == "RETRACTED"
-            return TargetSend(
+    async def _send_pos(
+        self, request: PublicationRequest, targets: list[str], key: str
+    ) -> list[TargetSend]:
+        """One POS price book call for `targets` (publish, or retract/revert)."""
+        if request.action is PublicationAction.PUBLISH:
+            book = await self.pos.publish_prices(
+                PriceBookRequest(
+                    promotion_id=request.promotion_id,
+                    store_ids=targets,
+                    prices=_wire_prices(request),
+                    start=request.starts_at,
+                    end=request.ends_at,
+                ),
+                idempotency_key=key,
+            )
+            ok = book.status == "PUBLISHED"
+        else:
+            book = await self.pos.retract_prices(
+                PriceBookRetractRequest(
+                    promotion_id=request.promotion_id,
+                    store_ids=targets,
+                    reason=request.reason or request.action.value,
+                ),
+                idempotency_key=key,
+            )
+            ok = book.status == "RETRACTED"
+        return [
+            TargetSend(
                 target=target,
                 idempotency_key=key,
                 sent=True,
                 confirmed=ok,
                 error="" if ok else f"POS answered {book.status}",
             )
+            for target in targets
+        ]
+
+    async def _settled_by_read_back(
+        self,
+        request: PublicationRequest,
+        items: list[TargetAttempt],
+        key: str,
+        failure: str,
+    ) -> list[TargetSend]:
+        """A bulk call still failing on the last attempt: the stores whose book shows it
+        applied are answered (confirmed under the call's key); the others are left to be
+        sent store by store. If the book cannot be read either, every store of the call is
+        reported unreachable (never resent blind: the call may have gone through)."""
+        try:
+            entries = {e.store_id: e for e in await self.pos.promotion_prices(request.promotion_id)}
+        except (TransientError, BusinessRefusal) as read_err:
+            return [
+                TargetSend(
+                    target=s.target,
+                    idempotency_key=key,
+                    sent=False,
+                    error=f"pos {failure}; read-back failed too: {read_err}",
+                )
+                for s in items
+            ]
+        return [
+            TargetSend(target=s.target, idempotency_key=key, sent=True, confirmed=True)
+            for s in items
+            if _pos_applied(request, entries.get(s.target))
+        ]
+
+    async def _send_one(
+        self, request: PublicationRequest, target: str, key: str, data: SendBatchInput
+    ) -> TargetSend:
+        channel, action = request.channel, request.action
+        if channel is Channel.POS:
+            [send] = await self._send_pos(request, [target], key)
+            return send
         if channel is Channel.ERP:
             return await self._send_erp(request, key)
         client = self._digital(channel)
@@ -328,14 +419,7 @@ class ChannelActivities:
                 states = []
                 for target in data.targets:
                     entry = entries.get(target)
-                    if publish:
-                        done = (
-                            entry is not None
-                            and entry.status == "PUBLISHED"
-                            and _same_prices(request, list(entry.prices))
-                        )
-                    else:
-                        done = entry is None or entry.status == "RETRACTED"
+                    done = _pos_applied(request, entry)
                     detail: str = "no price book entry" if entry is None else entry.status
                     states.append(ReadBackState(target=target, done=done, detail=detail))
                 return ReadBackResult(states=states)
@@ -374,6 +458,22 @@ class ChannelActivities:
             raise ApplicationError(err.message, type=f"transient_{request.channel.value}") from err
         except BusinessRefusal as err:
             raise ApplicationError(err.message, type=err.code, non_retryable=True) from err
+
+
+def _bulk(request: PublicationRequest) -> bool:
+    """POS configured to take many stores a call (a central price book)."""
+    return request.channel is Channel.POS and request.targets_per_call > 1
+
+
+def _pos_applied(request: PublicationRequest, entry: PromotionPriceEntry | None) -> bool:
+    """The store's price book shows the action applied (publish: these prices live)."""
+    if request.action is PublicationAction.PUBLISH:
+        return (
+            entry is not None
+            and entry.status == "PUBLISHED"
+            and _same_prices(request, list(entry.prices))
+        )
+    return entry is None or entry.status == "RETRACTED"
 
 
 def _missing(err: BusinessRefusal) -> bool:

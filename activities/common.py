@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -77,6 +78,16 @@ def business_key(*parts: object) -> str:
     if not parts or any(str(p) == "" for p in parts):
         raise ValueError("business_key needs non-empty parts")
     return ":".join(str(p) for p in parts)
+
+
+def chunk_key(kind: str, scope: str, members: list[str]) -> str:
+    """A key for one bulk call from the business facts it names: its kind, its scope (the
+    promotion...) and its members (first, last, how many and a digest of them all), so the
+    same call always has the same key and a different set of members never shares it."""
+    if not members:
+        raise ValueError("chunk_key needs at least one member")
+    digest = hashlib.sha256("\n".join(members).encode()).hexdigest()[:16]
+    return business_key(kind, scope, f"{members[0]}..{members[-1]}", len(members), digest)
 
 
 # -- errors --------------------------------------------------------------------------------

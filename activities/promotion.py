@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 from temporalio import activity
 
-from activities.common import business_key, heartbeating, translate_errors
+from activities.common import business_key, chunk_key, heartbeating, translate_errors
 from adapters.base import new_http_client
 from adapters.channels import EcommerceClient, MarketplaceClient
 from adapters.erp import ErpClient
@@ -41,7 +41,7 @@ from domain.promotion.validation import store_window
 from domain.publication.contract import Channel
 from wire.common import Callback
 from wire.erp import AccrualRequest, ClaimRequest, DealCheckRequest
-from wire.tasks import TaskRequest
+from wire.tasks import MAX_BULK_TASKS, BulkCancelRequest, BulkTaskRequest, TaskRequest
 
 T = TypeVar("T")
 CONCURRENCY = 16
@@ -69,6 +69,11 @@ async def bounded(
             return result
 
         return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+def bounded_chunks(items: list[str], size: int) -> list[list[str]]:
+    """`items` in consecutive chunks of at most `size`, order kept."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 ZONE_PRICE_BATCH = 1000
@@ -402,37 +407,49 @@ class PromotionActivities:
 
     @activity.defn(name=c.CREATE_TASKS.name)
     async def create_tasks(self, request: c.CreateTasksInput) -> c.TasksResult:
-        """One task per store (business key `{promotion}-{store}-{kind}`), bounded."""
+        """One task per store (business key `{promotion}-{store}-{kind}`), created in bulk:
+        up to 500 a call, the calls side by side. A retried call (same key) returns its
+        first answer, and a task that exists already is returned as it is, so a retry under
+        any key doubles nothing."""
         callback = (
             Callback(workflow_id=request.callback_workflow_id, signal=TASK_CALLBACK_SIGNAL)
             if request.callback_workflow_id
             else None
         )
+        title = f"{request.description} (promotion {request.promotion_id})"
 
-        def call(store_id: str) -> Callable[[], Awaitable[Any]]:
-            task_id = f"{request.promotion_id}-{store_id}-{request.kind}"
-
-            async def run() -> Any:
-                with translate_errors():
-                    return await self.tasks.create(
+        def call(stores: list[str]) -> Callable[[], Awaitable[list[Any]]]:
+            async def run() -> list[Any]:
+                body = BulkTaskRequest(
+                    tasks=[
                         TaskRequest(
-                            task_id=task_id,
+                            task_id=f"{request.promotion_id}-{store_id}-{request.kind}",
                             store_id=store_id,
                             kind=request.kind,
-                            title=f"{request.description} (promotion {request.promotion_id})",
+                            title=title,
                             due_at=request.due_at,
                             promotion_id=request.promotion_id,
                             callback=callback,
+                        )
+                        for store_id in stores
+                    ]
+                )
+                with translate_errors():
+                    result = await self.tasks.create_many(
+                        body,
+                        idempotency_key=chunk_key(
+                            f"tasks-{request.kind}", request.promotion_id, stores
                         ),
-                        idempotency_key=business_key("task", task_id),
                     )
+                return list(result.tasks)
 
             return run
 
+        chunks = bounded_chunks(request.store_ids, MAX_BULK_TASKS)
         created = await bounded(
-            [call(s) for s in request.store_ids], label=f"create {request.kind} tasks"
+            [call(chunk) for chunk in chunks], label=f"create {request.kind} tasks"
         )
-        return c.TasksResult(tasks=[_task_status(t) for t in created])
+        return c.TasksResult(tasks=[_task_status(t) for part in created for t in part])
 
     @activity.defn(name=c.TASK_STATES.name)
     async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:
@@ -442,22 +459,23 @@ class PromotionActivities:
 
     @activity.defn(name=c.CANCEL_TASKS.name)
     async def cancel_tasks(self, request: c.CancelTasksInput) -> c.CancelTasksResult:
-        """Cancel the promotion's open tasks (closed ones are left as they are)."""
+        """Cancel the promotion's open tasks in bulk (closed ones are left as they are)."""
         with translate_errors():
             open_tasks = await self.tasks.list(promotion_id=request.promotion_id, status="OPEN")
 
-        def call(task_id: str) -> Callable[[], Awaitable[Any]]:
-            async def run() -> Any:
+        def call(task_ids: list[str]) -> Callable[[], Awaitable[int]]:
+            async def run() -> int:
                 with translate_errors():
-                    return await self.tasks.cancel(
-                        task_id,
-                        idempotency_key=business_key("task-cancel", task_id),
-                        reason=request.reason,
+                    result = await self.tasks.cancel_many(
+                        BulkCancelRequest(task_ids=task_ids, reason=request.reason),
+                        idempotency_key=chunk_key("task-cancel", request.promotion_id, task_ids),
                     )
+                return result.cancelled
 
             return run
 
-        await bounded([call(t.task_id) for t in open_tasks], label="cancel tasks")
+        chunks = bounded_chunks([t.task_id for t in open_tasks], MAX_BULK_TASKS)
+        await bounded([call(chunk) for chunk in chunks], label="cancel tasks")
         return c.CancelTasksResult(cancelled=len(open_tasks))
 
     # ------------------------------------------------------------------ alerts

@@ -4,13 +4,22 @@
 task is cancelled) a :class:`wire.events.TaskEvent` signal goes to ``callback``
 (e.g. ``signal="store_task_done"``). ``auto_complete_after_s`` lets the reference system
 complete it by itself (demo, drills); otherwise tests complete it with
-:meth:`TasksClient.complete`.
+:meth:`TasksClient.complete`. :meth:`TasksClient.create_many` and
+:meth:`TasksClient.cancel_many` create or cancel up to 500 tasks in one call.
 """
 
 from __future__ import annotations
 
 from adapters.base import BaseAdapter, new_idempotency_key
-from wire.tasks import StoreTask, TaskRequest, TaskStatus
+from wire.tasks import (
+    BulkCancelRequest,
+    BulkCancelResult,
+    BulkTaskRequest,
+    BulkTaskResult,
+    StoreTask,
+    TaskRequest,
+    TaskStatus,
+)
 
 
 class TasksClient(BaseAdapter):
@@ -25,6 +34,33 @@ class TasksClient(BaseAdapter):
             "",
             operation="create_task",
             result=StoreTask,
+            json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    async def create_many(
+        self, request: BulkTaskRequest, *, idempotency_key: str
+    ) -> BulkTaskResult:
+        """Up to 500 tasks in one call, all or nothing; existing identical tasks come back
+        as they are (``created`` counts the new ones)."""
+        return await self._call(
+            "POST",
+            "/bulk",
+            operation="create_tasks",
+            result=BulkTaskResult,
+            json=request,
+            idempotency_key=idempotency_key,
+        )
+
+    async def cancel_many(
+        self, request: BulkCancelRequest, *, idempotency_key: str
+    ) -> BulkCancelResult:
+        """Cancel up to 500 tasks in one call (closed ones come back unchanged)."""
+        return await self._call(
+            "POST",
+            "/bulk-cancel",
+            operation="cancel_tasks",
+            result=BulkCancelResult,
             json=request,
             idempotency_key=idempotency_key,
         )

@@ -103,7 +103,16 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     ),
     "ecommerce": CHANNEL_OPERATIONS,
     "marketplace": CHANNEL_OPERATIONS,
-    "tasks": ("create_task", "complete_task", "cancel_task", "get_task", "list_tasks", "events"),
+    "tasks": (
+        "create_task",
+        "create_tasks",
+        "complete_task",
+        "cancel_task",
+        "cancel_tasks",
+        "get_task",
+        "list_tasks",
+        "events",
+    ),
     "fraud": ("score", "events"),
 }
 

@@ -37,6 +37,7 @@ from domain.publication.contract import (
     READ_BACK,
     SEND_BATCH,
     PublicationAction,
+    PublicationRequest,
     ReadBackInput,
     ReadBackResult,
     ReadBackState,
@@ -75,7 +76,11 @@ class ScriptedRetail:
     """(channel, action, target, version) of every send."""
     prices: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
     """(channel, target) -> item -> the promoted price last published there."""
+    send_requests: list[PublicationRequest] = field(default_factory=list)
+    """The request of every send activity call (how many targets a call carries...)."""
     tasks: dict[str, TaskStatus] = field(default_factory=dict)
+    task_requests: list[c.CreateTasksInput] = field(default_factory=list)
+    """Every store-task activity call's input."""
     alerts: list[c.AlertInput] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -282,6 +287,7 @@ class ScriptedRetail:
     @activity.defn(name=c.CREATE_TASKS.name)
     async def create_tasks(self, request: c.CreateTasksInput) -> c.TasksResult:
         await self._enter(c.CREATE_TASKS.name)
+        self.task_requests.append(request)
         created = []
         for store_id in request.store_ids:
             task_id = f"T-{request.promotion_id}-{request.kind}-{store_id}"
@@ -350,6 +356,7 @@ class ScriptedRetail:
         """Every channel confirms at once (no ack signal needed); refused targets fail."""
         await self._enter(SEND_BATCH.name)
         request = data.request
+        self.send_requests.append(request)
         channel = request.channel.value
         refused = self.fail_targets.get(channel, set())
         live = self.live.setdefault(channel, set())

@@ -42,7 +42,45 @@ class StoreTask(ResultModel):
     created_at: datetime
 
 
+MAX_BULK_TASKS = 500
+"""Tasks one bulk call creates or cancels at most."""
+
+
+class BulkTaskRequest(Model):
+    """Create many tasks in one call (``POST /tasks/bulk``), all or nothing.
+
+    Idempotent twice over: the same idempotency key returns the first answer, and a task id
+    that exists already with the same store, kind and promotion is returned as it is
+    (``created`` false), so a retry with another key doubles nothing either."""
+
+    tasks: list[TaskRequest] = Field(min_length=1, max_length=MAX_BULK_TASKS)
+
+
+class BulkTaskResult(ResultModel):
+    tasks: list[StoreTask]
+    created: int
+    """How many of ``tasks`` this call created (the others existed already)."""
+
+
+class BulkCancelRequest(Model):
+    """Cancel many tasks in one call (``POST /tasks/bulk-cancel``); closed ones are left."""
+
+    task_ids: list[Identifier] = Field(min_length=1, max_length=MAX_BULK_TASKS)
+    reason: str = Field(default="", max_length=500)
+
+
+class BulkCancelResult(ResultModel):
+    tasks: list[StoreTask]
+    cancelled: int
+    """How many of ``task_ids`` this call cancelled (the others were closed already)."""
+
+
 __all__ = [
+    "MAX_BULK_TASKS",
+    "BulkCancelRequest",
+    "BulkCancelResult",
+    "BulkTaskRequest",
+    "BulkTaskResult",
     "StoreTask",
     "TaskKind",
     "TaskRequest",

@@ -134,7 +134,7 @@ class PromotionLaunch:
             self.launch.sla_task.cancel()
         self.launch.set_state(final, final_words(final, self.s.reasons))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.s.status()
+        return self.launch.result()
 
     # ------------------------------------------------------------------ approvals
 

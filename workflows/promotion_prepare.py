@@ -34,6 +34,8 @@ from workflows.activity_calls import call
 from workflows.inventory_rebalance import InventoryRebalance
 from workflows.promotion_run import LaunchRun, words
 
+CONCURRENT_TASKS = "concurrent-store-tasks"
+"""Patch: the store task calls (signage, labor) run side by side, not one after the other."""
 COVERAGE_SUMMARIES = "coverage-summaries"
 """Patch: gates judged beside the WMS read (one summary a store), not from raw positions."""
 
@@ -226,24 +228,41 @@ async def create_tasks(run: LaunchRun) -> None:
         return
     by_start: dict[datetime, list[str]] = group_by(ready, lambda st: s.window(st)[0])
     callback = workflow.info().workflow_id if len(ready) <= c.TASK_CALLBACK_LIMIT else None
-    for template in s.policy.tasks:
-        for start, stores in by_start.items():
-            due = start - template.due_before_start
-            result = await call(
-                c.CREATE_TASKS,
-                c.CreateTasksInput(
-                    promotion_id=run.promotion_id,
-                    store_ids=stores,
-                    kind=template.kind,
-                    description=template.description,
-                    due_at=due,
-                    callback_workflow_id=callback,
-                ),
-                summary=f"create {template.kind} tasks in {len(stores)} stores due "
-                f"{due.isoformat()}",
-            )
-            for task in result.tasks:
-                s.tasks.setdefault(task.task_id, task)
+
+    def calls(size: int) -> list[tuple[c.CreateTasksInput, str]]:
+        """One call per template, go-live and `size` stores."""
+        out = []
+        for template in s.policy.tasks:
+            for start, group in by_start.items():
+                due = start - template.due_before_start
+                for i in range(0, len(group), size):
+                    stores = group[i : i + size]
+                    request = c.CreateTasksInput(
+                        promotion_id=run.promotion_id,
+                        store_ids=stores,
+                        kind=template.kind,
+                        description=template.description,
+                        due_at=due,
+                        callback_workflow_id=callback,
+                    )
+                    words = (
+                        f"create {template.kind} tasks in {len(stores)} stores due "
+                        f"{due.isoformat()}"
+                    )
+                    out.append((request, words))
+        return out
+
+    if workflow.patched(CONCURRENT_TASKS):
+        # signage and labor (each go-live, each batch of stores) are independent: their
+        # calls side by side, none with a result near the payload limit
+        results = await asyncio.gather(
+            *(call(c.CREATE_TASKS, i, summary=w) for i, w in calls(c.TASK_BATCH))
+        )
+    else:  # runs recorded before: one after the other, every store of a group at once
+        results = [await call(c.CREATE_TASKS, i, summary=w) for i, w in calls(max(len(ready), 1))]
+    for result in results:
+        for task in result.tasks:
+            s.tasks.setdefault(task.task_id, task)
     run.audit("workflow", "store tasks created", f"{len(s.tasks)} tasks")
     run.sla_task = asyncio.create_task(watch_slas(run))
 

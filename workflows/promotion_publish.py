@@ -30,6 +30,17 @@ STORE_PRICES = "store-price-sets"
 """Patch: POS requests per store window *and* price set (each store's own prices by zone
 and group offer); runs recorded before send the chain's lines to every store."""
 
+POS_BULK_CALLS = "pos-bulk-calls"
+"""Patch: POS configured as bulk gets many stores a call (`targets_per_call`)."""
+
+
+def targets_per_call(run: LaunchRun, channel: Channel) -> int:
+    """Stores one call to `channel` carries, as the policy configures it (1: per store)."""
+    calls = run.s.policy.publication.pos
+    if channel is Channel.POS and calls.mode == "bulk" and workflow.patched(POS_BULK_CALLS):
+        return calls.targets_per_call
+    return 1
+
 
 def request(
     run: LaunchRun,
@@ -63,6 +74,7 @@ def request(
         exclusive=s.plan.exclusive,
         priority=s.plan.priority,
         reason=reason,
+        targets_per_call=targets_per_call(run, channel),
     )
 
 

@@ -25,9 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.audit import AuditEntry
     from domain.promotion import contract as c
     from domain.promotion.state import LaunchState
-    from domain.promotion.status import PromotionState
+    from domain.promotion.status import STORES_IN_RESULT, PromotionState, PromotionStatus
 
 from workflows.activity_calls import call
+
+COMPACT_RESULT = "compact-result"
+"""Patch: a launch of more than `STORES_IN_RESULT` stores returns them counted, not all listed."""
 
 
 class CancelRequested(Exception):
@@ -104,6 +107,14 @@ class LaunchRun:
                 AMOUNT_AT_RISK.value_set(at_risk),
             ]
         )
+
+    def result(self) -> PromotionStatus:
+        """The status the run returns: a large launch's stores counted, not all listed, so
+        its last payload stays under 512 KiB (`PromotionStatus.for_result`)."""
+        status = self.s.status()
+        if len(status.stores) > STORES_IN_RESULT and workflow.patched(COMPACT_RESULT):
+            return status.for_result()
+        return status
 
     def check_cancel(self) -> None:
         if self.s.cancel is not None:

@@ -77,6 +77,10 @@ COVERAGE_BATCH = 500
 POSITIONS_PER_READ = 20_000
 """Stores x items one WMS read of a coverage summary asks for at most."""
 
+TASK_BATCH = 1000
+"""Stores per store-task activity (its tasks in bulk calls of 500): the result of one stays
+far under the 512 KiB payload limit at any number of stores."""
+
 TASK_CALLBACK_LIMIT = 100
 """Up to this many stores, each task completion is signalled back; above, the SLA check
 reads task states in bulk (thousands of signals would bloat the history)."""

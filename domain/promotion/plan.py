@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -369,11 +370,18 @@ class VendorDeal(BaseModel):
     max_amount: Decimal | None = None
 
 
+STORE_COLUMNS = "__columns__"
+"""How `PlanFacts.stores` is serialized: {STORE_COLUMNS: {field: [value per store]}}."""
+
+
 class PlanFacts(BaseModel):
     """What the ERP said about a plan: read once by an activity, judged here."""
 
     items: dict[str, ItemFacts]
     stores: dict[str, StoreFacts]
+    """Serialized as columns (`STORE_COLUMNS`: one list per field), so the facts of a
+    5,000-store plan cross history once well under the 512 KiB payload limit; the mapping
+    by store id (facts recorded before) is read too."""
     unknown_stores: list[str] = Field(default_factory=list)
     unknown_groups: list[str] = Field(default_factory=list)
     store_ids: list[str] = Field(default_factory=list)
@@ -386,6 +394,24 @@ class PlanFacts(BaseModel):
     other_promotions: list[ExistingPromotion] = Field(default_factory=list)
     deal: VendorDeal | None = None
     deal_missing: bool = False
+
+    @field_serializer("stores")
+    def _stores_as_columns(self, stores: dict[str, StoreFacts]) -> dict[str, Any]:
+        fields = list(StoreFacts.model_fields)
+        return {
+            STORE_COLUMNS: {name: [getattr(st, name) for st in stores.values()] for name in fields}
+        }
+
+    @field_validator("stores", mode="before")
+    @classmethod
+    def _stores_from_columns(cls, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {STORE_COLUMNS}:
+            columns: dict[str, list[Any]] = value[STORE_COLUMNS]
+            rows = [
+                dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)
+            ]
+            return {row["store_id"]: row for row in rows}
+        return value
 
 
 class PlanMetrics(BaseModel):

@@ -77,8 +77,26 @@ class TaskTemplate(BaseModel):
     due_before_start: timedelta
 
 
+class ChannelCalls(BaseModel):
+    """How a store-scoped channel (POS) takes its calls: `per_store` where each store runs
+    its own price book (store servers: one call a store), `bulk` where a central price book
+    takes up to `stores_per_call` stores a call (the reference POS: 500)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["per_store", "bulk"] = "per_store"
+    stores_per_call: int = Field(default=500, ge=2, le=500)
+
+    @property
+    def targets_per_call(self) -> int:
+        return self.stores_per_call if self.mode == "bulk" else 1
+
+
 class PublicationPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    pos: ChannelCalls = Field(default_factory=ChannelCalls)
+    """How POS takes its calls (per store by default; bulk where the price book is central)."""
 
     batch_size: int = Field(default=250, ge=1, le=1000)
     max_pending_children: int = Field(default=50, ge=1, le=500)

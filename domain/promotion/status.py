@@ -25,6 +25,9 @@ from domain.promotion.plan import PlanMetrics
 from domain.publication.prices import PriceLine
 
 TASKS_SHOWN = 200
+STORES_IN_RESULT = 1000
+"""Stores listed one by one in a launch's result (its last history payload); the others are
+counted in `stores_total` and `store_gates`, so the result stays under 512 KiB at any size."""
 """Tasks listed one by one in `status` (thousands of stores would make it megabytes)."""
 
 
@@ -140,12 +143,35 @@ class PromotionStatus(BaseModel):
     tasks: list[TaskStatus]
     """At most `TASKS_SHOWN` tasks, late and open ones first (see `task_counts`)."""
     task_counts: dict[str, int] = Field(default_factory=dict)
+    stores_total: int | None = None
+    """Set when `stores` lists only some of the launch's stores (a large launch's result):
+    how many it has; `store_gates` counts them all by gate."""
+    store_gates: dict[str, int] = Field(default_factory=dict)
     funding: FundingStatus
     rebalance: str
     monitor: str
     kpis: PromotionKpis | None
     reasons: list[str]
     audit: list[AuditEntry]
+
+    def for_result(self, limit: int = STORES_IN_RESULT) -> PromotionStatus:
+        """This status as a launch returns it: at most `limit` stores listed (held, not
+        ready, overridden or unpublished first), every store counted."""
+        if len(self.stores) <= limit:
+            return self
+        first = sorted(
+            self.stores,
+            key=lambda st: (
+                (st.gate is StoreGateState.READY and not st.overridden_by) and st.published
+            ),
+        )
+        return self.model_copy(
+            update={
+                "stores": first[:limit],
+                "stores_total": len(self.stores),
+                "store_gates": self.store_counts(),
+            }
+        )
 
     def store_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

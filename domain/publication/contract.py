@@ -53,6 +53,8 @@ STATUS = "status"
 MAX_PENDING_CHILDREN = 500
 """Never more batch children than this at once under one parent."""
 DEFAULT_BATCH_SIZE = 250
+MAX_TARGETS_PER_CALL = 500
+"""The most stores one bulk call to a channel names (the reference POS price book's limit)."""
 DEFAULT_MAX_PENDING_CHILDREN = 50
 
 
@@ -100,6 +102,11 @@ class PublicationRequest(BaseModel):
     """Retry by deadline: a channel that cannot be reached is tried again until this time
     (go-live minus the policy's `retry_margin`), then its targets are reported FAILED.
     None, or a time already past: the fixed `SEND_ATTEMPTS` (requests recorded before)."""
+
+    targets_per_call: int = Field(default=1, ge=1, le=MAX_TARGETS_PER_CALL)
+    """How many targets one call to the channel carries: 1 where the channel is addressed
+    store by store (POS on store servers), up to 500 where it takes many stores a call (a
+    central POS price book). Requests recorded before this field: 1."""
 
     # -- only for the ERP promotion master (channel ERP; ignored elsewhere) -----------------
     name: str = ""

@@ -7,6 +7,7 @@ batch in a child workflow and merge the batch outcomes back into one outcome per
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 
 from domain.publication.contract import (
@@ -14,6 +15,7 @@ from domain.publication.contract import (
     PublicationAction,
     PublicationOutcome,
     PublicationRequest,
+    TargetAttempt,
     TargetOutcome,
     TargetState,
 )
@@ -35,6 +37,39 @@ def idempotency_key(
     """
     key = f"promo:{promotion_id}:{channel.value}:{action.value}:v{version}:{target}"
     return key if attempt <= 1 else f"{key}:r{attempt - 1}"
+
+
+def bulk_idempotency_key(
+    promotion_id: str,
+    channel: Channel,
+    action: PublicationAction,
+    version: int,
+    targets: Sequence[str],
+    *,
+    attempt: int = 1,
+) -> str:
+    """One key per bulk call: the targets it names (first, last, how many, a digest of them
+    all) in place of one target, so the same call always has the same key."""
+    if not targets:
+        raise ValueError("a bulk call names at least one target")
+    digest = hashlib.sha256("\n".join(targets).encode()).hexdigest()[:16]
+    name = f"bulk:{targets[0]}..{targets[-1]}:{len(targets)}:{digest}"
+    return idempotency_key(promotion_id, channel, action, version, name, attempt=attempt)
+
+
+def bulk_calls(sends: Sequence[TargetAttempt], per_call: int) -> list[list[TargetAttempt]]:
+    """The bulk calls of a send: targets of the same attempt in consecutive groups of at most
+    `per_call`, from the whole send list, so a retried activity makes the same calls."""
+    if per_call < 1:
+        raise ValueError(f"per_call must be at least 1, got {per_call}")
+    by_attempt: dict[int, list[TargetAttempt]] = {}
+    for s in sends:
+        by_attempt.setdefault(s.attempt, []).append(s)
+    return [
+        group[i : i + per_call]
+        for group in by_attempt.values()
+        for i in range(0, len(group), per_call)
+    ]
 
 
 def split_batches(request: PublicationRequest, batch_size: int) -> list[PublicationRequest]:
