@@ -374,6 +374,24 @@ STORE_COLUMNS = "__columns__"
 """How `PlanFacts.stores` is serialized: {STORE_COLUMNS: {field: [value per store]}}."""
 
 
+def _column(values: list[Any]) -> list[Any] | dict[str, list[Any]]:
+    """A column of store facts, dictionary-encoded when its values repeat (regions,
+    formats, zones and store-time windows take a handful of values over thousands of
+    stores): {"values": [distinct...], "index": [position per store]}."""
+    distinct: dict[Any, int] = {}
+    index = [distinct.setdefault(v, len(distinct)) for v in values]
+    if len(distinct) * 2 > len(values):
+        return values
+    return {"values": list(distinct), "index": index}
+
+
+def _uncolumn(column: Any) -> list[Any]:
+    if isinstance(column, dict):
+        values = column["values"]
+        return [values[i] for i in column["index"]]
+    return list(column)
+
+
 class PlanFacts(BaseModel):
     """What the ERP said about a plan: read once by an activity, judged here."""
 
@@ -398,15 +416,14 @@ class PlanFacts(BaseModel):
     @field_serializer("stores")
     def _stores_as_columns(self, stores: dict[str, StoreFacts]) -> dict[str, Any]:
         fields = list(StoreFacts.model_fields)
-        return {
-            STORE_COLUMNS: {name: [getattr(st, name) for st in stores.values()] for name in fields}
-        }
+        rows = [st.model_dump(mode="json") for st in stores.values()]
+        return {STORE_COLUMNS: {name: _column([row[name] for row in rows]) for name in fields}}
 
     @field_validator("stores", mode="before")
     @classmethod
     def _stores_from_columns(cls, value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {STORE_COLUMNS}:
-            columns: dict[str, list[Any]] = value[STORE_COLUMNS]
+            columns = {name: _uncolumn(col) for name, col in value[STORE_COLUMNS].items()}
             rows = [
                 dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)
             ]
