@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from adapters.errors import BackofficeError
 from adapters.pos import PosClient
@@ -41,6 +42,7 @@ from sim.world import Event, unit
 from wire.pos import SaleRequest
 
 MIN_EVENT_ITEMS = 4
+QUERY_TIMEOUT_S = 15.0
 FINANCE_MIN_MARGIN = Decimal("0.15")
 
 
@@ -249,63 +251,70 @@ class Shoppers:
     wanted: int = 0
     calls_failed: int = 0
 
+    max_lag_s: float = 0.0
+    """How far behind its hour the slowest purchase was (a loaded machine shows here)."""
+
     async def shop(self, hours: int = 168) -> None:
-        by_hour: dict[int, list[Any]] = defaultdict(list)
+        """One shopper stream per store, all at once."""
+        by_store: dict[str, list[Any]] = defaultdict(list)
         for line in self.lines:
-            by_hour[line.day * 24 + line.hour].append(line)
-        stores = sorted({line.store_id for line in self.lines})
-        items_of: dict[str, list[str]] = defaultdict(list)
-        for line in self.lines:
-            if line.item_id not in items_of[line.store_id]:
-                items_of[line.store_id].append(line.item_id)
-        sold: dict[tuple[str, str], int] = defaultdict(int)
-        on_hand: dict[tuple[str, str], int] = {}
+            if line.day * 24 + line.hour < hours:
+                by_store[line.store_id].append(line)
         async with (
             PosClient(self.settings.backoffice_url) as pos,
             WmsClient(self.settings.backoffice_url) as wms,
         ):
-            for hour in range(hours):
-                await self.clock.sleep_until_hour(hour)
-                if hour % 24 == 0:
-                    for store in stores:
-                        with contextlib.suppress(BackofficeError):
-                            for p in await wms.positions(
-                                location_ids=[store], item_ids=items_of[store]
-                            ):
-                                on_hand[(store, p.item_id)] = p.on_hand
-                lines = by_hour.get(hour, [])
-                for store in sorted({line.store_id for line in lines}):
-                    mine = [line for line in lines if line.store_id == store]
-                    try:
-                        prices = {
-                            p.item_id: p.price
-                            for p in await pos.store_prices(store, [m.item_id for m in mine])
-                        }
-                    except BackofficeError:
-                        self.calls_failed += 1
-                        continue
-                    for m in mine:
-                        self.wanted += m.quantity
-                        key = (store, m.item_id)
-                        units = min(m.quantity, max(on_hand.get(key, 0) - sold[key], 0))
-                        if units <= 0 or m.item_id not in prices:
-                            continue
-                        try:
-                            await pos.record_sale(
-                                SaleRequest(
-                                    store_id=store,
-                                    item_id=m.item_id,
-                                    units=units,
-                                    unit_price=prices[m.item_id],
-                                    sold_at=datetime.now(UTC),
-                                ),
-                                idempotency_key=f"sim-{self.run_id}-{store}-{m.item_id}-{hour}",
-                            )
-                        except BackofficeError:
-                            self.calls_failed += 1
-                            continue
-                        sold[key] += units
-                        self.bought += units
+            await asyncio.gather(
+                *(self._store(pos, wms, store, lines) for store, lines in sorted(by_store.items()))
+            )
+
+    async def _store(self, pos: PosClient, wms: WmsClient, store: str, lines: list[Any]) -> None:
+        by_hour: dict[int, list[Any]] = defaultdict(list)
+        for line in lines:
+            by_hour[line.day * 24 + line.hour].append(line)
+        items = sorted({line.item_id for line in lines})
+        sold: dict[str, int] = defaultdict(int)
+        on_hand: dict[str, int] = {}
+        read_day = -1
+        for hour in sorted(by_hour):
+            await self.clock.sleep_until_hour(hour)
+            if hour // 24 != read_day:
+                read_day = hour // 24
+                with contextlib.suppress(BackofficeError):
+                    for p in await wms.positions(location_ids=[store], item_ids=items):
+                        on_hand[p.item_id] = p.on_hand
+            mine = by_hour[hour]
+            try:
+                prices = {
+                    p.item_id: p.price
+                    for p in await pos.store_prices(store, [m.item_id for m in mine])
+                }
+            except BackofficeError:
+                self.calls_failed += 1
+                continue
+            for m in mine:
+                self.wanted += m.quantity
+                units = min(m.quantity, max(on_hand.get(m.item_id, 0) - sold[m.item_id], 0))
+                if units <= 0 or m.item_id not in prices:
+                    continue
+                lag = (datetime.now(UTC) - self.clock.at_hour(hour + 1)).total_seconds()
+                self.max_lag_s = max(self.max_lag_s, lag)
+                try:
+                    await pos.record_sale(
+                        SaleRequest(
+                            store_id=store,
+                            item_id=m.item_id,
+                            units=units,
+                            unit_price=prices[m.item_id],
+                            sold_at=datetime.now(UTC),
+                        ),
+                        idempotency_key=f"sim-{self.run_id}-{store}-{m.item_id}-{hour}",
+                    )
+                except BackofficeError:
+                    self.calls_failed += 1
+                    continue
+                sold[m.item_id] += units
+                self.bought += units
 
 
 async def poll_events(
@@ -326,8 +335,11 @@ async def poll_events(
             if pid in last and last[pid].state in TERMINAL_STATES:
                 continue
             try:
-                status = await promo.status(settings, pid, client=client)
-            except CommandError:
+                status = await asyncio.wait_for(
+                    promo.status(settings, pid, client=client), QUERY_TIMEOUT_S
+                )
+            except (CommandError, RPCError, WorkflowQueryFailedError, TimeoutError) as err:
+                approvers.refusals.append(f"{pid} status unreadable once: {err}")
                 continue
             before = last.get(pid)
             if before is None or before.state is not status.state:

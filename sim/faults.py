@@ -42,8 +42,10 @@ def profile_specs(profile: str, seed: int) -> list[FaultSpec]:
     return [FaultSpec.model_validate({**s, "seed": seed + n}) for n, s in enumerate(specs)]
 
 
-async def apply_profile(url: str, profile: str, seed: int) -> list[FaultSpec]:
-    specs = profile_specs(profile, seed)
+async def apply_profile(
+    url: str, profile: str, seed: int, extra: list[dict[str, Any]] | None = None
+) -> list[FaultSpec]:
+    specs = profile_specs(profile, seed) + [FaultSpec.model_validate(e) for e in extra or []]
     async with ControlClient(url) as control:
         for spec in specs:
             await control.set_fault(spec)

@@ -297,6 +297,8 @@ async def collect(
         "margin against plan": margin_pct,
         "refund accuracy": refund_acc,
         "refund cycle time p50 / p95": c50,
+        **{f"first try ({ch})": ratio(ok, n) for ch, (ok, n) in channel_first.items()},
+        **{f"after reconciliation ({ch})": ratio(ok, n) for ch, (ok, n) in channel_after.items()},
     }
     counts = {
         "events": len(statuses),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -57,6 +59,8 @@ class SimOptions:
     hours: int = 168
     """Hours of the week the shoppers replay (a test runs a small day: 24)."""
     echo: bool = True
+    extra_faults: list[dict[str, Any]] = field(default_factory=list)
+    """FaultSpec documents set after the profile's (a test's own fault)."""
 
     def check(self) -> None:
         check_sizes(self.week, self.stores, self.max_items)
@@ -110,6 +114,8 @@ def shop_lines(prepared: PreparedWeek, hours: int) -> list[ShopLine]:
 async def simulate_week(options: SimOptions, workdir: Path | None = None) -> SimOutcome:
     options.check()
     started = time.monotonic()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _dump_tasks)
     journal = Journal(echo=options.echo)
     prepared = prepare_week(options.week, stores=options.stores, max_items=options.max_items)
     tpcds = store_returns(0.01, limit=options.returns) if options.returns else []
@@ -123,11 +129,14 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
     own = workdir is None
     work = workdir or Path(tempfile.mkdtemp(prefix="simweek-"))
     stack = await start_sim_stack(work, world.estate)
+    finished = False
     try:
         settings = settings_for(stack)
         client = stack.env.client
         journal.say(f"stack up in {time.monotonic() - started:.0f} s: {stack.backoffice.url}")
-        await faults.apply_profile(settings.backoffice_url, options.profile, options.seed)
+        await faults.apply_profile(
+            settings.backoffice_url, options.profile, options.seed, options.extra_faults
+        )
         clock = WeekClock.starting_now(
             lead_seconds=options.lead_seconds, day_seconds=options.day_seconds
         )
@@ -184,6 +193,7 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
         loop = asyncio.get_running_loop()
         deadline = loop.time() + options.lead_seconds + live_for.total_seconds() + END_GRACE_S
         statuses = await poll_events(settings, client, launched, approvers, journal, deadline)
+        journal.say("every launch has finished; waiting for the shoppers and the returns")
         await shopping
         for pending in approvers.rebalancing.values():
             with contextlib.suppress(Exception):
@@ -191,14 +201,16 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
         returns = await _wait_returns(client, customers, loop.time() + 60)
         stop.set()
         for task in background:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(task, 30)
         cleared = await faults.clear(settings.backoffice_url)
         journal.say(f"faults cleared ({cleared}); reading the figures back")
         kpis = await collect(settings, client, world, statuses, returns, snapshot, clock)
+        journal.say("figures read back")
         notes = [
             f"shoppers wanted {shoppers.wanted} units and bought {shoppers.bought} "
-            f"(the rest found an empty shelf or the till failed {shoppers.calls_failed} times)",
+            f"(the rest found an empty shelf or the till failed {shoppers.calls_failed} times); "
+            f"the slowest purchase was {max(shoppers.max_lag_s, 0):.0f} s behind its hour",
             f"store staff completed {len(staff.done)} tasks",
             f"the supply planner released {len(approvers.supply.released)} held store(s) "
             f"after rebalancing",
@@ -206,6 +218,7 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
             *approvers.supply.problems[:10],
             *customers.problems[:10],
         ]
+        finished = True
         return SimOutcome(
             options=options,
             world=world,
@@ -220,8 +233,10 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
         )
     finally:
         await stack.stop()
-        if own:
+        if own and finished:
             shutil.rmtree(work, ignore_errors=True)
+        elif own:
+            print(f"the run failed: its logs are kept in {work}", flush=True)
 
 
 async def _wait_returns(
@@ -235,10 +250,18 @@ async def _wait_returns(
     found: dict[str, ReturnStatus] = {}
     while True:
         for rma in customers.started:
+            if rma in found and found[rma].state in TERMINAL_STATES:
+                continue
             handle = client.get_workflow_handle(workflow_id(rma))
             with contextlib.suppress(Exception):
-                found[rma] = await handle.query(ReturnToRefund.status)
+                found[rma] = await asyncio.wait_for(handle.query(ReturnToRefund.status), 15)
         done = all(s.state in TERMINAL_STATES for s in found.values())
         if (done and len(found) == len(customers.started)) or loop.time() > deadline:
             return found
         await asyncio.sleep(1)
+
+
+def _dump_tasks() -> None:
+    """SIGUSR1: where every task of the run is waiting (to find a stuck phase)."""
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=4, file=sys.stderr)
