@@ -8,6 +8,8 @@ the launches' own; `WEEK_DEFINITIONS` says how each week figure is computed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +27,11 @@ from domain.money import cents
 from domain.promotion.kpis import KPI_DEFINITIONS
 from domain.promotion.status import PromotionState, PromotionStatus
 from domain.returns.status import ReturnStatus
+from domain.sellthrough.contract import MonitorSummary
+from domain.sellthrough.contract import workflow_id as monitor_workflow_id
 from sim.clock import WeekClock
 from sim.world import World
+from workflows.sell_through_monitor import SellThroughMonitor
 
 WEEK_DEFINITIONS: dict[str, str] = {
     "launch accuracy": KPI_DEFINITIONS["launch accuracy"]
@@ -82,6 +87,8 @@ class WeekKpis:
     per_event: list[dict[str, Any]]
     counts: dict[str, int]
     series: dict[str, list[float]] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+    """Refunds that did not add up, in words."""
     definitions: dict[str, str] = field(default_factory=lambda: dict(WEEK_DEFINITIONS))
 
 
@@ -217,7 +224,18 @@ async def collect(
                     waits.append(clock.sim_hours(entry.at - held_at.pop(store)))
             unresolved += len(held_at)
             per_event.append(row)
+    recommendations: dict[str, int] = defaultdict(int)
+    for pid in sorted(statuses):
+        with contextlib.suppress(Exception):
+            handle = client.get_workflow_handle(monitor_workflow_id(pid))
+            summary: MonitorSummary = await asyncio.wait_for(
+                handle.query(SellThroughMonitor.status), 15
+            )
+            for r in summary.recommendations:
+                how = "automatic" if r.automatic else "for approval"
+                recommendations[f"{r.kind.value} ({how})"] += 1
     refunded = accurate = 0
+    mismatches: list[str] = []
     cycle: list[float] = []
     async with PosClient(url) as pos:
         for rma, rs in sorted(returns.items()):
@@ -236,6 +254,13 @@ async def collect(
             )
             if total == rs.quote.net and within:
                 accurate += 1
+            else:
+                mismatches.append(
+                    f"{rma}: refunded {total} over {len(refunds)} leg(s) against a quoted "
+                    f"{rs.quote.net} ({rs.state.value}"
+                    + (f", {rs.exception}" if rs.exception else "")
+                    + ")"
+                )
             if rs.receipt_to_refund_seconds is not None:
                 cycle.append(rs.receipt_to_refund_seconds)
     launch_acc = ratio(first_ok, first_total)
@@ -318,8 +343,10 @@ async def collect(
         "exceptions resolved": len(waits),
         "exceptions unresolved": unresolved,
     }
+    counts.update({f"recommended {k}": v for k, v in sorted(recommendations.items())})
     return WeekKpis(
         values=values,
+        mismatches=mismatches,
         numbers=numbers,
         per_event=per_event,
         counts=counts,

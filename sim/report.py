@@ -58,6 +58,12 @@ def print_report(outcome: SimOutcome, console: Console) -> None:
         "  ".join(f"{k}: {v}" for k, v in counts.items()),
         style="dim",
     )
+    p = outcome.prepared
+    console.print(
+        f"  [dim]week {p.week} has {p.week_pairs:,} promoted store x product pairs over "
+        f"{p.week_stores} stores; this run: {len(outcome.world.store_ids)} stores x "
+        f"{len(p.products)} items (the busiest and best-selling: --stores, --max-items)[/]"
+    )
     for note in outcome.notes:
         console.print(f"  [dim]{note}[/]")
     console.print(f"[italic]{TEACHING}[/]")
@@ -160,7 +166,10 @@ vertical-align:top;font-size:90%}}pre{{white-space:pre-wrap;background:#f6f6f6;p
 </style></head><body>
 <h1>Week {o.week} of The Complete Journey through the stack, profile {esc(o.profile)}</h1>
 <p><i>{esc(TEACHING)}</i></p>
-<p>{len(outcome.world.store_ids)} stores, {len(outcome.prepared.products)} items,
+<p>The week has {outcome.prepared.week_pairs:,} store x product pairs on promotion over
+{outcome.prepared.week_stores} stores; this run takes a subset (the busiest stores, the
+best-selling promoted items in them, `--stores` and `--max-items`):
+{len(outcome.world.store_ids)} stores, {len(outcome.prepared.products)} items,
 {outcome.kpis.counts["events"]} events; a simulated day is {o.day_seconds:g} s of wall time,
 go-live {o.lead_seconds:g} s after the launches; seed {o.seed}; wall time
 {outcome.wall_seconds:.0f} s. Counts: {counts}.</p>

@@ -42,6 +42,7 @@ from sim.supply import SupplyPlanner
 from sim.world import World, build_world, item_id, store_id
 
 END_GRACE_S = 150.0
+REBALANCE_GRACE_S = 20.0
 """After the week's end: time for the launches to revert, claim and score."""
 
 
@@ -146,6 +147,13 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
             go_live_after=timedelta(seconds=options.lead_seconds),
             live_for=live_for,
         )
+        policy = policy.model_copy(
+            update={
+                "publication": policy.publication.model_copy(
+                    update={"ack_timeout": timedelta(seconds=min(20.0, options.lead_seconds / 4))}
+                )
+            }
+        )
         signer = load_signer(DEMO_INBOX_KEY)
         events = {e.promotion_id: e for e in world.events}
         ends_at = clock.week_start + live_for
@@ -195,9 +203,14 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
         statuses = await poll_events(settings, client, launched, approvers, journal, deadline)
         journal.say("every launch has finished; waiting for the shoppers and the returns")
         await shopping
-        for pending in approvers.rebalancing.values():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(pending, 30)
+        rebalancing = list(approvers.rebalancing.values())
+        if rebalancing:
+            _, still = await asyncio.wait(rebalancing, timeout=REBALANCE_GRACE_S)
+            for task in still:  # the week is over: stop waiting for them (they keep running)
+                task.cancel()
+            unfinished = len(still)
+        else:
+            unfinished = 0
         returns = await _wait_returns(client, customers, loop.time() + 60)
         stop.set()
         for task in background:
@@ -213,7 +226,9 @@ async def simulate_week(options: SimOptions, workdir: Path | None = None) -> Sim
             f"the slowest purchase was {max(shoppers.max_lag_s, 0):.0f} s behind its hour",
             f"store staff completed {len(staff.done)} tasks",
             f"the supply planner released {len(approvers.supply.released)} held store(s) "
-            f"after rebalancing",
+            f"after rebalancing; {unfinished} of its {len(rebalancing)} rebalance(s) had not "
+            f"finished when the week ended",
+            *kpis.mismatches[:10],
             *approvers.refusals[:10],
             *approvers.supply.problems[:10],
             *customers.problems[:10],

@@ -15,7 +15,8 @@ here by stated, seeded rules (`unit(seed, ...)`, a hash of the seed and the name
   15 %), kept between 10 % and 30 %; the offer type by u: percent off, amount off, fixed
   price, buy 2 get 1 (mix and match within a category) or spend 10 save 2; an offer below the
   margin floor falls back to the plan's percent off;
-* forecast units per store = the week's units per store x (0.8 + 0.8 u), at least 1;
+* forecast units per store = the week's units per store x (0.8 + 0.8 u), rounded (an item
+  selling under half a unit a store is forecast at 0: no stock is held for it);
 * vendor funding: one scan-based deal per national-brand manufacturer, 30 % of its items'
   average discount per unit, every fourth deal capped.
 
@@ -353,7 +354,7 @@ def _event(
             if not _within_floor(plan_offer, shelf, costs[p]):
                 offer = Offer(type=OfferType.PERCENT_OFF, percent=Decimal(10))
         per_store = units[p] / max(len(stores), 1)
-        forecast = max(1, round(per_store * (0.8 + 0.8 * unit(seed, "forecast", p))))
+        forecast = round(per_store * (0.8 + 0.8 * unit(seed, "forecast", p)))
         items.append(
             EventItem(
                 item_id=item_id(p),
