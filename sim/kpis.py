@@ -244,20 +244,29 @@ async def collect(
                 continue
             refunded += 1
             total = sum((r.amount for r in refunds), Decimal(0))
-            paid = {leg.allocation.tender_id: leg.allocation.amount for leg in rs.tenders}
+            order = await pos.get_order(rs.order_id)
+            paid = {t.tender_id: t.amount for t in order.tenders}
             per_tender: dict[str | None, Decimal] = defaultdict(Decimal)
             for r in refunds:
+                if r.tender_type == "store_credit" and r.tender_id is None:
+                    continue  # new store credit issued: not a tender of the order
                 per_tender[r.tender_id] += r.amount
-            within = all(
-                tid is None or tid not in paid or amount <= paid[tid]
+            beyond = {
+                tid: amount
                 for tid, amount in per_tender.items()
-            )
+                if tid is not None and amount > paid.get(tid, Decimal(0))
+            }
+            within = not beyond
             if total == rs.quote.net and within:
                 accurate += 1
             else:
                 mismatches.append(
                     f"{rma}: refunded {total} over {len(refunds)} leg(s) against a quoted "
                     f"{rs.quote.net} ({rs.state.value}"
+                    + "".join(
+                        f"; tender {tid} paid {paid.get(tid, Decimal(0))}, refunded {amount}"
+                        for tid, amount in beyond.items()
+                    )
                     + (f", {rs.exception}" if rs.exception else "")
                     + ")"
                 )
