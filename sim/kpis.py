@@ -40,9 +40,10 @@ WEEK_DEFINITIONS: dict[str, str] = {
     "reconciliation or a republish, over targets sent (every launch that published)",
     "channel sync success (after reconciliation)": KPI_DEFINITIONS["channel sync success"]
     + "; pooled over the week's launches",
-    "stock availability in the window": "promoted store x item pairs of the launches that "
-    "went live whose store's offer was published and had stock on hand at go-live (WMS "
-    "position), over every promoted pair of those launches",
+    "stock availability in the window": "promoted store x item pairs of the approved launches "
+    "(a launch that failed counts, a rejected one does not) whose store's offer was published "
+    "and had stock on hand at go-live (WMS position), over every promoted pair of those "
+    "launches",
     "stockout rate": "published store x item pairs whose units sold at the till (POS ledger) "
     "reached the stock the store had (WMS on hand at the end, which counts what "
     "rebalancing brought in), over the published pairs",
@@ -167,7 +168,7 @@ async def collect(
                 channel_first[c.channel][1] += c.targets
                 channel_after[c.channel][0] += c.confirmed
                 channel_after[c.channel][1] += c.targets
-            went_live = status.state is PromotionState.ENDED or bool(published)
+            went_live = status.state not in (PromotionState.REJECTED, PromotionState.CANCELLED)
             units = 0
             if went_live:
                 for store in event.stores:
