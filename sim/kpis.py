@@ -168,9 +168,9 @@ async def collect(
                 channel_first[c.channel][1] += c.targets
                 channel_after[c.channel][0] += c.confirmed
                 channel_after[c.channel][1] += c.targets
-            went_live = status.state not in (PromotionState.REJECTED, PromotionState.CANCELLED)
+            approved = status.state not in (PromotionState.REJECTED, PromotionState.CANCELLED)
             units = 0
-            if went_live:
+            if approved:
                 for store in event.stores:
                     for item in event.items:
                         key = (store, item.item_id)
