@@ -45,5 +45,9 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(BIN)/python bench/suite.py --full
 
+## simulate-week: one promotion week of real data through a fresh stack, scored on KPIs (reports/)
+simulate-week: $(STAMP)
+	$(BIN)/python starter.py simulate-week $(SIM_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

@@ -1,15 +1,16 @@
 """The starter CLI: `python starter.py --help`.
 
-Command groups: promotion, rebalance, return, faults, demo, keys. Connection options come from
-the same environment variables the worker reads (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-RETAIL_TASK_QUEUE) and can be overridden per call.
+Command groups: promotion, rebalance, return, faults, demo, keys; and `simulate-week` (a week
+of real data through a stack of its own). Connection options come from the same environment
+variables the worker reads (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RETAIL_TASK_QUEUE) and can
+be overridden per call.
 """
 
 from __future__ import annotations
 
 import typer
 
-from cli import demo, faults, keys, promotion, rebalance, returns
+from cli import demo, faults, keys, promotion, rebalance, returns, simulate
 from cli.common import CliState, override_settings
 from common.config import Settings
 from common.process import run_and_exit
@@ -44,6 +45,7 @@ app.add_typer(returns.app, name="return")
 app.add_typer(faults.app, name="faults")
 app.add_typer(demo.app, name="demo")
 app.add_typer(keys.app, name="keys")
+app.command("simulate-week")(simulate.simulate_week_command)
 
 
 if __name__ == "__main__":
