@@ -73,10 +73,16 @@ def seed_if_empty(db: Database, estate_path: str | Path) -> datetime:
     return now
 
 
+STANDARD_ZONE = {"zone_id": "Z2", "name": "Standard", "markup_pct": "0"}
+"""The zone a store without one is in (the `StoreRow.price_zone` default)."""
+
+
 def _load_zones_and_groups(s: Session, doc: dict[str, Any], now: datetime) -> None:
     """Price zones with their shelf prices (derived: only where they differ from the
-    regular price) and named store groups. Estates written before zones have none."""
-    zones = doc.get("price_zones", [])
+    regular price) and named store groups. An estate written before zones (or by a tool
+    that does not speak of them) gets the standard zone its stores default to, at the
+    regular price, so its stores' look-ups resolve."""
+    zones = doc.get("price_zones") or [STANDARD_ZONE]
     _bulk(s, PriceZoneRow, [{"zone_id": z["zone_id"], "name": z["name"]} for z in zones])
     prices = []
     for z in zones:

@@ -251,12 +251,15 @@ class DrillStack:
             os.environ[ENV_KEYS] = self.previous_keys
 
 
-async def start_stack(workdir: Path) -> DrillStack:
-    """A fresh stack with its own codec key (the drill is its only user)."""
+async def start_stack(
+    workdir: Path, *, backoffice_env: dict[str, str] | None = None, label: str = "drill"
+) -> DrillStack:
+    """A fresh stack with its own codec key (the drill, or the simulation, is its only
+    user); `backoffice_env` goes to the backoffice process (estate, pacing)."""
     key = new_key()
     previous = os.environ.get(ENV_KEYS)
-    os.environ[ENV_KEYS] = f"drill:{base64.b64encode(key).decode()}"  # for its processes
-    codec = EncryptionCodec(KeyRing(active="drill", keys={"drill": key}))
+    os.environ[ENV_KEYS] = f"{label}:{base64.b64encode(key).decode()}"  # for its processes
+    codec = EncryptionCodec(KeyRing(active=label, keys={label: key}))
     server = DevServer(free_port(), workdir / "temporal.db", workdir / "temporal.log")
     await server.start()
     client = await Client.connect(server.address, data_converter=data_converter(codec))
@@ -264,12 +267,12 @@ async def start_stack(workdir: Path) -> DrillStack:
     address = server.address
     try:
         backoffice = BackofficeProcess.start(
-            temporal_address=address, workdir=workdir / "backoffice"
+            temporal_address=address, workdir=workdir / "backoffice", extra_env=backoffice_env
         )
     except RuntimeError:
         server.stop()
         raise
-    queue = f"drill-{uuid.uuid4().hex[:8]}"
+    queue = f"{label}-{uuid.uuid4().hex[:8]}"
     worker_env = dict(
         os.environ,
         TEMPORAL_ADDRESS=address,

@@ -92,6 +92,14 @@ async def define_store_group(body: StoreGroupRequest, request: Request) -> JSONR
 # -- price zones ---------------------------------------------------------------------------
 
 
+def defined_zones(s: Session) -> list[str]:
+    """The zones the ERP defines, and any zone a store is in without a row of its own (a
+    database or estate from before zones: its stores are at the regular price)."""
+    rows = {r.zone_id for r in s.exec(select(PriceZoneRow))}
+    used = {z for z in s.exec(select(StoreRow.price_zone).distinct())}
+    return sorted(rows | used)
+
+
 @router.get("/price-zones")
 async def list_price_zones(request: Request) -> list[PriceZone]:
     """Every price zone with its number of stores."""
@@ -99,10 +107,10 @@ async def list_price_zones(request: Request) -> list[PriceZone]:
 
     def q(s: Session) -> list[PriceZone]:
         counts = Counter(st.price_zone for st in s.exec(select(StoreRow)))
-        rows = s.exec(select(PriceZoneRow).order_by(col(PriceZoneRow.zone_id)))
+        names = {r.zone_id: r.name for r in s.exec(select(PriceZoneRow))}
         return [
-            PriceZone(zone_id=r.zone_id, name=r.name, store_count=counts.get(r.zone_id, 0))
-            for r in rows
+            PriceZone(zone_id=z, name=names.get(z, z), store_count=counts.get(z, 0))
+            for z in defined_zones(s)
         ]
 
     result: list[PriceZone] = await read(request, q)
@@ -127,9 +135,7 @@ async def zone_prices(
 
     def q(s: Session) -> list[ZonePrice]:
         items = known_items(s, ids, field="item_ids")
-        all_zones = [
-            r.zone_id for r in s.exec(select(PriceZoneRow).order_by(col(PriceZoneRow.zone_id)))
-        ]
+        all_zones = defined_zones(s)
         for index, zone in enumerate(wanted or []):
             if zone not in all_zones:
                 raise not_found("price zone", zone, field=f"zones[{index}]")
