@@ -195,6 +195,22 @@ async def heartbeating(
             await task
 
 
+def keeps_heartbeating(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Decorator for long async activities: heartbeat (the activity's name) all the while
+    the body runs, so a worker that dies mid-call is noticed by the heartbeat timeout
+    (``HEARTBEAT_TIMEOUT`` on its spec) and not by a start-to-close of minutes.
+
+    Put it *under* ``@activity.defn``."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        label = activity.info().activity_type if activity.in_activity() else None
+        async with heartbeating({"label": label}):
+            return await fn(*args, **kwargs)
+
+    return wrapper
+
+
 def last_heartbeat(default: T) -> T | Any:
     """The details of the last heartbeat of a previous attempt (resume point), or default."""
     beats = activity.info().heartbeat_details
@@ -206,6 +222,7 @@ __all__ = [
     "business_key",
     "heartbeating",
     "idempotency_key",
+    "keeps_heartbeating",
     "last_heartbeat",
     "refusal",
     "refusals_are_final",

@@ -17,7 +17,13 @@ from typing import Any, Literal, TypeVar
 
 from temporalio import activity
 
-from activities.common import business_key, chunk_key, heartbeating, translate_errors
+from activities.common import (
+    business_key,
+    chunk_key,
+    heartbeating,
+    keeps_heartbeating,
+    translate_errors,
+)
 from adapters.base import new_http_client
 from adapters.channels import EcommerceClient, MarketplaceClient
 from adapters.erp import ErpClient
@@ -132,6 +138,7 @@ class PromotionActivities:
     # ------------------------------------------------------------------ ERP look-ups
 
     @activity.defn(name=c.LOOKUP_FACTS.name)
+    @keeps_heartbeating
     async def lookup_facts(self, request: c.LookupRequest) -> PlanFacts:
         """Items (with their shelf prices per zone), stores (store groups resolved against
         the ERP's store masters and named groups), overlapping promotions and the deal."""
@@ -332,6 +339,7 @@ class PromotionActivities:
     # ------------------------------------------------------------------ coverage and actuals
 
     @activity.defn(name=c.STORE_COVERAGE.name)
+    @keeps_heartbeating
     async def store_coverage(self, request: c.StoreCoverageInput) -> c.StoreCoverageResult:
         """Read the stock of a batch of stores (WMS reads of at most `POSITIONS_PER_READ`
         stores x items) and judge each store's gate here: one summary a store."""
@@ -351,6 +359,7 @@ class PromotionActivities:
         return c.StoreCoverageResult(coverage=out)
 
     @activity.defn(name=c.READ_COVERAGE.name)
+    @keeps_heartbeating
     async def read_coverage(self, request: c.CoverageInput) -> c.CoverageResult:
         """On hand and in transit per store and item (one WMS read per batch)."""
         with translate_errors():
@@ -372,6 +381,7 @@ class PromotionActivities:
         )
 
     @activity.defn(name=c.READ_ACTUALS.name)
+    @keeps_heartbeating
     async def read_actuals(self, request: c.ActualsInput) -> c.ActualsResult:
         """Units sold per item in the live stores over the window, and stores now out of
         stock of a promoted item."""
@@ -406,6 +416,7 @@ class PromotionActivities:
     # ------------------------------------------------------------------ store tasks
 
     @activity.defn(name=c.CREATE_TASKS.name)
+    @keeps_heartbeating
     async def create_tasks(self, request: c.CreateTasksInput) -> c.TasksResult:
         """One task per store (business key `{promotion}-{store}-{kind}`), created in bulk:
         up to 500 a call, the calls side by side. A retried call (same key) returns its
@@ -458,6 +469,7 @@ class PromotionActivities:
         return c.TasksResult(tasks=[_task_status(t) for t in tasks])
 
     @activity.defn(name=c.CANCEL_TASKS.name)
+    @keeps_heartbeating
     async def cancel_tasks(self, request: c.CancelTasksInput) -> c.CancelTasksResult:
         """Cancel the promotion's open tasks in bulk (closed ones are left as they are)."""
         with translate_errors():
@@ -495,6 +507,7 @@ class PromotionActivities:
     # ------------------------------------------------------------------ read-back
 
     @activity.defn(name=c.VERIFY_PRICES.name)
+    @keeps_heartbeating
     async def verify_prices(self, request: c.VerifyInput) -> c.VerifyResult:
         """Read a channel back and list every place where the price is not as expected."""
         want_promo = request.expect == "promo"

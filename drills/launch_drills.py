@@ -17,6 +17,7 @@ from temporalio.client import WorkflowHandle
 from adapters.control import ControlClient
 from cli import promotion as promo
 from common.config import Settings
+from domain.promotion.contract import STORE_COVERAGE
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import PromotionState, PromotionStatus
@@ -158,6 +159,45 @@ async def worker_killed_mid_launch(stack: DrillStack) -> DrillResult:
     return await run_launch(stack, "worker SIGKILL mid-launch", while_publishing=kill_and_restart)
 
 
+async def worker_killed_mid_store_coverage(stack: DrillStack) -> DrillResult:
+    """The worker SIGKILLed while the launch reads stock per store (WMS reads slowed to 10 s,
+    so the kill lands inside the call), then restarted: the dead call is noticed by its
+    heartbeat timeout (20 s), not by its 5-minute start-to-close."""
+
+    async def kill_during_coverage(handle: WorkflowHandle[Any, Any]) -> float:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        while not await in_flight(handle, STORE_COVERAGE.name):
+            if loop.time() > deadline:
+                raise TimeoutError(f"{STORE_COVERAGE.name} never in flight in {WAIT_S:.0f} s")
+            await asyncio.sleep(0.1)  # polling the server's description
+        for process in list(stack.workers):
+            if process.poll() is None:
+                stack.kill_worker(process)
+        await clear_faults(stack)
+        back = time.monotonic()
+        await stack.start_worker()
+        await wait_for(handle, PromotionState.SCHEDULED)
+        return time.monotonic() - back
+
+    await set_faults(stack, {"system": "wms", "operation": "positions", "latency_ms": 10_000})
+    try:
+        return await run_launch(
+            stack, "worker SIGKILL mid store coverage", while_publishing=kill_during_coverage
+        )
+    finally:
+        await clear_faults(stack)
+
+
+async def in_flight(handle: WorkflowHandle[Any, Any], activity_type: str) -> bool:
+    """Whether the run has an attempt of `activity_type` started and not finished."""
+    description = await handle.describe()
+    return any(
+        p.activity_type.name == activity_type and p.last_started_time.seconds
+        for p in description.raw_description.pending_activities
+    )
+
+
 async def pos_outage_before_go_live(stack: DrillStack) -> DrillResult:
     """POS refuses every call for 30 s while the launch publishes, go-live 4 minutes away:
     the publish retries until go-live minus the margin, so the launch rides it out."""
@@ -178,4 +218,4 @@ async def pos_outage_before_go_live(stack: DrillStack) -> DrillResult:
 
 FAST = [duplicate_events, worker_killed_mid_launch]
 """Run in the test suite."""
-ALL = [*FAST, pos_outage_before_go_live]
+ALL = [*FAST, pos_outage_before_go_live, worker_killed_mid_store_coverage]

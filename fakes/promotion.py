@@ -27,6 +27,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.common import heartbeating
 from domain.money import cents
 from domain.promotion import contract as c
 from domain.promotion.gates import Position, store_coverage, summarized
@@ -164,7 +165,8 @@ class ScriptedRetail:
         self.calls.append(name)
         hold = self._holds.get(name)
         if hold is not None:
-            await hold.wait()
+            async with heartbeating({"held": name}):  # held, not dead (heartbeat timeouts)
+                await hold.wait()
 
     def activities(self) -> list[Callable[..., Any]]:
         return [

@@ -20,6 +20,7 @@ from temporalio.common import VersioningBehavior
 
 from domain.activity_options import (
     BACKOFFICE_RETRY,
+    HEARTBEAT_TIMEOUT,
     MONEY_RETRY,
     PRIORITY_PROCESS,
     READ_RETRY,
@@ -89,7 +90,8 @@ AUDITED_STORES = 20
 """Held stores named one by one in the audit trail; the rest are counted."""
 
 LONG_READ = timedelta(minutes=5)
-"""`start_to_close_timeout` of the calls that read or write thousands of stores."""
+"""`start_to_close_timeout` of the calls that read or write thousands of stores; they
+heartbeat (`HEARTBEAT_TIMEOUT`), so a worker killed mid-call is noticed in seconds."""
 REBALANCE_WAIT_FLOOR = timedelta(seconds=1)
 MONITOR_WRAP_UP = timedelta(hours=1)
 """How long the launch waits for its sell-through monitor to finish after the end."""
@@ -342,6 +344,7 @@ LOOKUP_FACTS = ActivitySpec(
     PlanFacts,
     READ_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Items, stores (groups resolved), overlapping promotions and the deal, from ERP."""
@@ -371,6 +374,7 @@ READ_COVERAGE = ActivitySpec(
     CoverageResult,
     READ_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Stock positions (on hand, in transit) of a batch of stores (WMS); runs recorded before
@@ -381,6 +385,7 @@ STORE_COVERAGE = ActivitySpec(
     StoreCoverageResult,
     READ_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Coverage of a batch of stores against the policy, judged beside the WMS read (one summary
@@ -391,6 +396,7 @@ CREATE_TASKS = ActivitySpec(
     TasksResult,
     BACKOFFICE_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Signage and labor tasks in the stores, with their SLA (store tasks)."""
@@ -404,6 +410,7 @@ CANCEL_TASKS = ActivitySpec(
     CancelTasksResult,
     BACKOFFICE_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Cancel the promotion's open store tasks (store tasks)."""
@@ -417,6 +424,7 @@ READ_ACTUALS = ActivitySpec(
     ActualsResult,
     READ_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Units sold per item in the live stores during the window (POS)."""
@@ -426,6 +434,7 @@ VERIFY_PRICES = ActivitySpec(
     VerifyResult,
     READ_RETRY,
     start_to_close=LONG_READ,
+    heartbeat=HEARTBEAT_TIMEOUT,
     priority=PRIORITY,
 )
 """Read a channel back: regular (after the end) or promotional prices expected."""
