@@ -17,21 +17,19 @@ from domain.promotion.status import PromotionState
 from domain.rebalance.status import CLOSED_STATES, RebalanceState
 from domain.returns.status import LegState, ReturnState
 from drills.invariants import Verdict
-from drills.launch_drills import DrillResult, wait_for
+from drills.launch_drills import DrillResult, clear_faults, set_faults, wait_for
 from drills.process_flows import (
     LaunchCase,
     ReturnCase,
     bring_in,
     check_rebalance,
     check_return,
-    clear_faults,
     close_launch,
     ledger_count,
     open_return,
     rebalance_status,
     refunds_done,
     return_status,
-    set_faults,
     split_tender_return,
     start_launch,
     start_rebalance,

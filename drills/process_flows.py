@@ -46,7 +46,6 @@ from drills.invariants import (
 from drills.launch_drills import drill_plan, drill_policy, wait_for
 from drills.stack import REPO, DrillStack
 from fakes.identity import INBOX
-from wire.control import FaultSpec
 from wire.fraud import FraudRequest
 from workflows.inventory_rebalance import InventoryRebalance
 from workflows.return_to_refund import ReturnToRefund
@@ -62,17 +61,6 @@ def settings_of(stack: DrillStack) -> Settings:
     return replace(
         Settings.from_env(), task_queue=stack.task_queue, backoffice_url=stack.backoffice.url
     )
-
-
-async def set_faults(stack: DrillStack, *specs: dict[str, Any]) -> None:
-    async with ControlClient(stack.backoffice.url) as control:
-        for spec in specs:
-            await control.set_fault(FaultSpec.model_validate(spec))
-
-
-async def clear_faults(stack: DrillStack) -> None:
-    async with ControlClient(stack.backoffice.url) as control:
-        await control.clear_faults()
 
 
 async def ledger_count(stack: DrillStack, **filters: Any) -> int:
