@@ -22,6 +22,7 @@ from temporalio.client import WorkflowHandle
 
 from adapters.channels import EcommerceClient, MarketplaceClient
 from adapters.control import ControlClient
+from adapters.erp import ErpClient
 from adapters.pos import PosClient
 from cli import promotion as promo
 from domain.promotion.gates import StoreGateState
@@ -243,11 +244,12 @@ async def price_change_while_publishing(stack: DrillStack) -> DrillResult:
         handle = await launch_to_publishing(stack, plan, policy)
         await wait_for(handle, PromotionState.PUBLISHING)
         started = time.monotonic()
+        new_offer = Offer.model_validate({"type": "percent_off", "percent": "32"})
         answer = await promo.change_price(
             settings_for(stack),
             pid,
             policy.approver_of("pricing_analyst"),
-            Offer.model_validate({"type": "percent_off", "percent": "32"}),
+            new_offer,
             "drill: competitor moved",
             client=stack.env.client,
             signer=INBOX.signer,
@@ -258,7 +260,7 @@ async def price_change_while_publishing(stack: DrillStack) -> DrillResult:
         recovered = time.monotonic() - started
     finally:
         await clear_faults(stack)
-    await _channels_hold(stack, pid, status, verdict)
+    await _channels_hold(stack, pid, status, new_offer, verdict)
     await _one_send_per_version(stack, pid, plan, verdict)
     await cancel_launch(stack, handle, plan, policy, name, verdict)
     await count_effects(
@@ -289,20 +291,30 @@ async def _scheduled_at_version(handle: WorkflowHandle[Any, Any], version: int) 
 
 
 async def _channels_hold(
-    stack: DrillStack, pid: str, status: PromotionStatus, verdict: Verdict
+    stack: DrillStack, pid: str, status: PromotionStatus, offer: Offer, verdict: Verdict
 ) -> None:
-    """Every channel and store carries the new prices; none the superseded ones."""
-    want = {(line.item_id, line.promo_price) for line in status.lines}
+    """Every channel and store carries the new prices; none the superseded ones. The chain's
+    channels carry the chain's lines; each POS store the new offer on its own price zone's
+    shelf price, as the ERP masters say (read here, not taken from the run)."""
+    chain = {(line.item_id, line.promo_price) for line in status.lines}
+    items = sorted(item for item, _ in chain)
     async with (
+        ErpClient(stack.backoffice.url) as erp,
         PosClient(stack.backoffice.url) as pos,
         EcommerceClient(stack.backoffice.url) as ecommerce,
         MarketplaceClient(stack.backoffice.url) as marketplace,
     ):
-        held = {f"POS {e.store_id}": (e.status, e.prices) for e in await pos.promotion_prices(pid)}
+        zone_of = {st.store_id: st.price_zone for st in await erp.list_stores()}
+        shelf = {(z.zone_id, z.item_id): z.shelf_price for z in await erp.zone_prices(items)}
+        held = {}
+        for entry in await pos.promotion_prices(pid):
+            zone = zone_of[entry.store_id]
+            want = {(i, offer.unit_price(shelf[(zone, i)])) for i in items}
+            held[f"POS {entry.store_id}"] = (entry.status, entry.prices, want)
         for client in (ecommerce, marketplace):
             publication = await client.read_back(pid)
-            held[client.channel] = (publication.status, publication.prices)
-    for where, (state, prices) in held.items():
+            held[client.channel] = (publication.status, publication.prices, chain)
+    for where, (state, prices, want) in held.items():
         got = {(p.item_id, p.price) for p in prices}
         if got != want or state not in ("PUBLISHED", "LIVE"):
             verdict.problems.append(f"{where} holds {state} {sorted(got)}, not v2 {sorted(want)}")
