@@ -37,6 +37,7 @@ from common.search_attributes import ALL_KEYS  # noqa: E402
 from devstack.processes import installed_binary  # noqa: E402
 from domain.promotion.contract import CancelRequest, Decision, LaunchInput, workflow_id  # noqa: E402
 from domain.promotion.plan import PromotionPlan  # noqa: E402
+from domain.promotion.policy import PromotionPolicy  # noqa: E402
 from domain.promotion.status import PromotionStatus  # noqa: E402
 from fakes.identity import INBOX  # noqa: E402
 from fakes.promotion import ScriptedRetail  # noqa: E402
@@ -94,11 +95,14 @@ async def histories(client: Client, workflow_id: str) -> tuple[int, int, int]:
     return len(ids), longest, biggest
 
 
-async def launch(client: Client, settings: Settings, items: int, stores: int) -> dict[str, Any]:
-    plan = weekly_ad(items, stores)
+async def to_scheduled(
+    client: Client, settings: Settings, plan: PromotionPlan
+) -> tuple[WorkflowHandle[Any, Any], PromotionPolicy, LaunchInput, PromotionStatus, float]:
+    """Start the launch of `plan` (directly: the starter refuses plans over MAX_PLAN_CELLS,
+    which these benches measure), sign every approval, wait for SCHEDULED; returns the
+    handle, the policy, the input, the SCHEDULED status and seconds from approval to it."""
     policy = promo.load_policy().model_copy(update={"trust": INBOX.trust(), "rebalance": None})
     inp = LaunchInput(plan=plan, policy=policy, launched_by=plan.submitted_by)
-    # started directly: the starter refuses plans over MAX_PLAN_CELLS, which this measures
     handle: WorkflowHandle[Any, Any] = await client.start_workflow(
         PromotionLaunch.run, inp, id=workflow_id(plan.promotion_id), task_queue=settings.task_queue
     )
@@ -111,13 +115,23 @@ async def launch(client: Client, settings: Settings, items: int, stores: int) ->
         )
         await send_update(handle, PromotionLaunch.approve, decision)
     scheduled = await wait(handle, "SCHEDULED")
-    seconds = time.monotonic() - t0
-    status_bytes = len(scheduled.model_dump_json())
+    return handle, policy, inp, scheduled, time.monotonic() - t0
+
+
+async def cancel_and_finish(handle: WorkflowHandle[Any, Any], policy: PromotionPolicy) -> None:
     cancel = CancelRequest(requested_by=policy.approver_of("category_manager"), reason="bench over")
     await send_update(
         handle, PromotionLaunch.cancel, await signed(handle, cancel, INBOX.signer, policy)
     )
     await handle.result()
+
+
+async def launch(client: Client, settings: Settings, items: int, stores: int) -> dict[str, Any]:
+    handle, policy, inp, scheduled, seconds = await to_scheduled(
+        client, settings, weekly_ad(items, stores)
+    )
+    status_bytes = len(scheduled.model_dump_json())
+    await cancel_and_finish(handle, policy)
     workflows, longest, biggest = await histories(client, handle.id)
     return {
         "input_bytes": len(inp.model_dump_json()),

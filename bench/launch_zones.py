@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import sys
-import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,25 +27,19 @@ from typing import Any
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from launch_scale import OFFERS, histories, wait  # noqa: E402  (bench/ is the script folder)
+from launch_scale import OFFERS, cancel_and_finish, histories, to_scheduled  # noqa: E402  (bench/ is the script folder)
 from results import save  # noqa: E402
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from cli import promotion as promo  # noqa: E402
-from cli.promotion_sign import signed  # noqa: E402
 from common.codec import EncryptionCodec, KeyRing, new_key, with_codec  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.search_attributes import ALL_KEYS  # noqa: E402
 from devstack.processes import installed_binary  # noqa: E402
-from domain.promotion.contract import CancelRequest, Decision, LaunchInput, workflow_id  # noqa: E402
 from domain.promotion.plan import PromotionPlan, StoreFacts  # noqa: E402
-from fakes.identity import INBOX  # noqa: E402
 from fakes.promotion import ScriptedRetail  # noqa: E402
-from tests.fixtures.temporal import send_update  # noqa: E402
 from worker import build_worker  # noqa: E402
-from workflows.promotion_launch import PromotionLaunch  # noqa: E402
 
 REGIONS = ("east", "central", "west")
 ZONES = ("Z1", "Z2", "Z3")
@@ -104,32 +97,14 @@ def zoned_ad(items: int) -> PromotionPlan:
 async def launch(
     client: Client, settings: Settings, plan: PromotionPlan, retail: ScriptedRetail
 ) -> dict[str, Any]:
-    policy = promo.load_policy().model_copy(update={"trust": INBOX.trust(), "rebalance": None})
-    inp = LaunchInput(plan=plan, policy=policy, launched_by=plan.submitted_by)
-    handle: WorkflowHandle[Any, Any] = await client.start_workflow(
-        PromotionLaunch.run, inp, id=workflow_id(plan.promotion_id), task_queue=settings.task_queue
-    )
-    status = await wait(handle, "AWAITING_APPROVAL")
-    t0 = time.monotonic()
-    for approval in status.approvals:
-        person = policy.approver_of(approval.role)
-        decision = await signed(
-            handle, Decision(approver=person, role=approval.role), INBOX.signer, policy
-        )
-        await send_update(handle, PromotionLaunch.approve, decision)
-    scheduled = await wait(handle, "SCHEDULED")
-    seconds = time.monotonic() - t0
+    handle, policy, inp, scheduled, seconds = await to_scheduled(client, settings, plan)
     status_bytes = len(scheduled.model_dump_json())
     pos_sends = [x for x in retail.sends if x[0] == "pos" and x[1] == "publish"]
     per_store = {x[2] for x in pos_sends}
     one_price = len(pos_sends) == len(per_store) == len(scheduled.stores) and all(
         len(retail.prices[("pos", s)]) == len(plan.items) for s in per_store
     )
-    cancel = CancelRequest(requested_by=policy.approver_of("category_manager"), reason="bench over")
-    await send_update(
-        handle, PromotionLaunch.cancel, await signed(handle, cancel, INBOX.signer, policy)
-    )
-    await handle.result()
+    await cancel_and_finish(handle, policy)
     workflows, longest, biggest = await histories(client, handle.id)
     task_s, task_event = await longest_task(handle)
     return {
