@@ -66,7 +66,12 @@ with workflow.unsafe.imports_passed_through():
         TargetAttempt,
         workflow_id,
     )
-    from domain.publication.rules import failed_batch, merge_outcomes, split_batches, summarize
+    from domain.publication.rules import (
+        failed_batch,
+        merge_outcomes,
+        numbered_batches,
+        summarize,
+    )
     from workflows.activity_calls import call
 
 
@@ -258,9 +263,7 @@ async def publish_all(
             parts[index].append(outcome)
 
     jobs = [
-        run_batch(index, n, batch)
-        for index, request in enumerate(requests)
-        for n, batch in enumerate(split_batches(request, batch_size))
+        run_batch(index, n, batch) for index, n, batch in numbered_batches(requests, batch_size)
     ]
     await asyncio.gather(*jobs)
     return [merge_outcomes(request, parts[i]) for i, request in enumerate(requests)]

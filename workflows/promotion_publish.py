@@ -30,6 +30,10 @@ STORE_PRICES = "store-price-sets"
 """Patch: POS requests per store window *and* price set (each store's own prices by zone
 and group offer); runs recorded before send the chain's lines to every store."""
 
+ONE_ROUND = "one-publication-round"
+"""Patch: every request of a publication (POS stores in several time zones or price
+sets, and the other channels) in one round, not one round per request of a channel."""
+
 POS_BULK_CALLS = "pos-bulk-calls"
 """Patch: POS configured as bulk gets many stores a call (`targets_per_call`)."""
 
@@ -106,7 +110,8 @@ def requests_for(
 
 
 async def fan_out(run: LaunchRun, requests: list[PublicationRequest]) -> list[PublicationOutcome]:
-    """Run the requests as batch children, round after round; mark channels SENT."""
+    """Run the requests as batch children (all at once; runs recorded before: round after
+    round); mark channels SENT."""
     if not requests:
         return []
     s = run.s
@@ -122,7 +127,10 @@ async def fan_out(run: LaunchRun, requests: list[PublicationRequest]) -> list[Pu
                 attempted.append(t)
                 known.add(t)
     outcomes: list[PublicationOutcome] = []
-    for round_ in rounds(requests):
+    # every request at once: their batches are numbered apart (`numbered_batches`); runs
+    # recorded before went round by round, one request of a channel per round
+    together = workflow.patched(ONE_ROUND)
+    for round_ in [requests] if together else rounds(requests):
         outcomes += await publish_all(
             workflow.info().workflow_id,
             round_,

@@ -89,6 +89,25 @@ def split_batches(request: PublicationRequest, batch_size: int) -> list[Publicat
     ]
 
 
+def numbered_batches(
+    requests: list[PublicationRequest], batch_size: int
+) -> list[tuple[int, int, PublicationRequest]]:
+    """Every request's batches as (request index, batch number, batch).
+
+    Batches are numbered one after the other across requests of the same channel, action
+    and version (POS stores in two time zones are two such requests), so all of them can
+    run side by side under distinct child ids; a lone request numbers from 0 as before."""
+    next_number: dict[tuple[Channel, PublicationAction, int], int] = {}
+    out: list[tuple[int, int, PublicationRequest]] = []
+    for index, request in enumerate(requests):
+        key = (request.channel, request.action, request.version)
+        for batch in split_batches(request, batch_size):
+            number = next_number.get(key, 0)
+            next_number[key] = number + 1
+            out.append((index, number, batch))
+    return out
+
+
 def empty_outcome(request: PublicationRequest) -> PublicationOutcome:
     return PublicationOutcome(
         channel=request.channel,

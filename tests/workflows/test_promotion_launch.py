@@ -509,6 +509,21 @@ async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig)
     # Los Angeles goes live three hours after New York; the earliest store sets go-live
     assert entries["S021"].start - entries["S001"].start == timedelta(hours=3)
     assert scheduled.starts_at == entries["S001"].start
+    # the three time zones' POS requests and the other channels went out in one round:
+    # every batch child was started before any of them completed, under distinct ids
+    started, first_done = [], None
+    async for event in handle.fetch_history_events():
+        if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            attrs = event.start_child_workflow_execution_initiated_event_attributes
+            started.append((event.event_id, attrs.workflow_id))
+        elif first_done is None and event.HasField(
+            "child_workflow_execution_completed_event_attributes"
+        ):
+            first_done = event.event_id
+    assert first_done is not None
+    pos_ids = sorted(wid.rsplit("-pub-", 1)[1] for _, wid in started if "-pub-pos-" in wid)
+    assert pos_ids == ["pos-publish-v1-b0", "pos-publish-v1-b1", "pos-publish-v1-b2"]
+    assert all(at < first_done for at, wid in started if "-publish-v1-" in wid)
     await cli.cancel(
         rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
     )

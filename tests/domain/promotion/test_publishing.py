@@ -15,6 +15,7 @@ from domain.publication.contract import (
     TargetOutcome,
 )
 from domain.publication.prices import PriceLine
+from domain.publication.rules import numbered_batches
 
 START = datetime(2026, 12, 4, 8, tzinfo=UTC)
 LINE = PriceLine(
@@ -78,6 +79,14 @@ def test_requests_sharing_channel_action_and_version_go_in_successive_rounds() -
     assert rounds([east, request(Channel.POS, ["S2"], version=2)]) == [
         [east, request(Channel.POS, ["S2"], version=2)]
     ]
+
+
+def test_batches_of_requests_sharing_channel_action_and_version_are_numbered_apart() -> None:
+    east = request(Channel.POS, ["S1", "S2", "S3"])
+    west = request(Channel.POS, ["S4"])
+    web = request(Channel.ECOMMERCE, ["*"])
+    numbered = [(i, n, b.targets) for i, n, b in numbered_batches([east, web, west], 2)]
+    assert numbered == [(0, 0, ["S1", "S2"]), (0, 1, ["S3"]), (1, 0, ["*"]), (2, 2, ["S4"])]
 
 
 def test_a_few_failed_stores_are_held_by_policy() -> None:
