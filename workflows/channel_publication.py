@@ -28,42 +28,28 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import datetime
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ChildWorkflowError, RetryState
-from temporalio.exceptions import TimeoutError as DeadlineReached
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from common.search_attributes import PROMOTION_ID, RETAIL_KIND, RETAIL_STATE
     from common.signals import reads
     from domain.activity_options import task_priority
-    from domain.publication.batch import BatchProgress
     from domain.publication.contract import (
         CHANNEL_ACK,
         DEFAULT_BATCH_SIZE,
         DEFAULT_MAX_PENDING_CHILDREN,
         FANOUT_WORKFLOW_TYPE,
         MAX_PENDING_CHILDREN,
-        MIN_RETRY_WINDOW,
-        NEVER_GIVE_UP,
         PRIORITY,
-        READ_BACK,
-        SEND_ATTEMPTS,
-        SEND_BATCH,
-        SEND_ONCE,
-        SEND_UNTIL_DEADLINE_RETRY,
         STATUS,
         WORKFLOW_TYPE,
         ChannelAck,
         FanoutInput,
         PublicationOutcome,
         PublicationRequest,
-        ReadBackInput,
-        SendBatchInput,
-        SendBatchResult,
-        TargetAttempt,
         workflow_id,
     )
     from domain.publication.rules import (
@@ -72,7 +58,8 @@ with workflow.unsafe.imports_passed_through():
         numbered_batches,
         summarize,
     )
-    from workflows.activity_calls import call
+
+from workflows.publication_batch import BatchRun, InlineBatches
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -81,7 +68,8 @@ class ChannelPublication:
 
     @workflow.init
     def __init__(self, request: PublicationRequest) -> None:
-        self._progress = BatchProgress.of(request)
+        self._batch = BatchRun(request, describe=workflow.set_current_details)
+        self._progress = self._batch.progress
 
     @workflow.signal(name=CHANNEL_ACK)
     @reads(ChannelAck, CHANNEL_ACK, lambda wf, words: wf._progress.unreadable.append(words))
@@ -96,10 +84,6 @@ class ChannelPublication:
 
     @workflow.run
     async def run(self, request: PublicationRequest) -> PublicationOutcome:
-        what = (
-            f"{request.action.value} v{request.version} of {request.promotion_id} "
-            f"on {request.channel.value}"
-        )
         workflow.upsert_search_attributes(
             [
                 RETAIL_KIND.value_set("publication"),
@@ -107,119 +91,16 @@ class ChannelPublication:
                 RETAIL_STATE.value_set("PUBLISHING"),
             ]
         )
-        sends = self._progress.first_sends()
-        while sends:
-            await self._send(request, sends, what)
-            await self._wait_for_acks(request, what)
-            sends = await self._reconcile(request, what)
-        outcome = self._progress.outcome()
+        outcome = await self._batch.run()
         workflow.upsert_search_attributes(
             [RETAIL_STATE.value_set("DONE" if outcome.failed == 0 else "PARTLY_FAILED")]
         )
         workflow.set_current_details(
-            f"{what}: {outcome.confirmed} of {len(request.targets)} done, {outcome.failed} failed"
+            f"{self._batch.what}: {outcome.confirmed} of {len(request.targets)} done, "
+            f"{outcome.failed} failed"
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return outcome
-
-    async def _send(
-        self, request: PublicationRequest, sends: list[TargetAttempt], what: str
-    ) -> None:
-        workflow.set_current_details(f"{what}: sending {len(sends)} target(s)")
-        self._progress.start_sending(sends)
-        summary = f"{request.action.value} {len(sends)} target(s) to {request.channel.value}"
-        batch = SendBatchInput(
-            request=request,
-            sends=sends,
-            callback_workflow_id=workflow.info().workflow_id,
-            callback_signal=CHANNEL_ACK,
-            give_up_on_attempt=SEND_ATTEMPTS,
-        )
-        deadline = request.retry_until
-        if deadline is not None and deadline - workflow.now() >= MIN_RETRY_WINDOW:
-            result = await self._send_until(deadline, batch, summary)
-            if result is None:
-                return
-        else:
-            try:
-                result = await call(SEND_BATCH, batch, summary=summary)
-            except ActivityError as err:
-                self._progress.send_failed(sends, str(err.cause or err))
-                return
-        self._progress.sent(result.sends)
-
-    async def _send_until(
-        self, deadline: datetime, batch: SendBatchInput, summary: str
-    ) -> SendBatchResult | None:
-        """Retry by deadline: the send is retried until `deadline`; then one last attempt
-        reports each target (sent, refused, or unreachable: FAILED with the deadline)."""
-        sends = batch.sends
-        try:
-            return await call(
-                SEND_BATCH.with_options(
-                    retry=SEND_UNTIL_DEADLINE_RETRY, schedule_to_close=deadline - workflow.now()
-                ),
-                batch.model_copy(update={"give_up_on_attempt": NEVER_GIVE_UP}),
-                summary=f"{summary}, retried until {deadline.isoformat(timespec='seconds')}",
-            )
-        except ActivityError as err:
-            deadline_reached = err.retry_state == RetryState.TIMEOUT or isinstance(
-                err.cause, DeadlineReached
-            )
-            if not deadline_reached:
-                self._progress.send_failed(sends, str(err.cause or err))
-                return None
-        try:
-            last = await call(
-                SEND_BATCH.with_options(retry=SEND_ONCE),
-                batch.model_copy(update={"give_up_on_attempt": 1}),
-                summary=f"{summary}, last attempt at the deadline",
-            )
-        except ActivityError as err:
-            self._progress.send_failed(sends, f"retried until {deadline}: {err.cause or err}")
-            return None
-        words = f"retried until {deadline.isoformat(timespec='seconds')} (go-live minus margin)"
-        return SendBatchResult(
-            sends=[
-                s.model_copy(update={"error": f"{words}; {s.error}"}) if s.error else s
-                for s in last.sends
-            ],
-            resumed=last.resumed,
-        )
-
-    async def _wait_for_acks(self, request: PublicationRequest, what: str) -> None:
-        waiting = self._progress.awaiting_acks()
-        if not waiting:
-            return
-        workflow.set_current_details(
-            f"{what}: waiting up to {request.ack_timeout} for {len(waiting)} confirmation(s)"
-        )
-        try:
-            await workflow.wait_condition(
-                self._progress.all_acked,
-                timeout=request.ack_timeout,
-                timeout_summary="confirmation deadline",
-            )
-        except TimeoutError:
-            pass
-
-    async def _reconcile(self, request: PublicationRequest, what: str) -> list[TargetAttempt]:
-        unsure = self._progress.unsure()
-        if not unsure:
-            return []
-        workflow.set_current_details(f"{what}: reading back {len(unsure)} target(s)")
-        failure = "read-back reported nothing for it"
-        try:
-            result = await call(
-                READ_BACK,
-                ReadBackInput(request=request, targets=[t.name for t in unsure]),
-                summary=f"read back {len(unsure)} target(s) on {request.channel.value}",
-            )
-            states = {s.target: s for s in result.states}
-        except ActivityError as err:
-            states = {}
-            failure = f"read-back failed: {err.cause or err}"
-        return self._progress.judge_read_back(unsure, states, failure)
 
 
 async def publish_all(
@@ -228,12 +109,15 @@ async def publish_all(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_pending_children: int = DEFAULT_MAX_PENDING_CHILDREN,
+    inline: InlineBatches | None = None,
 ) -> list[PublicationOutcome]:
     """Run every request as batch children (called inside the parent workflow).
 
     At most ``max_pending_children`` (never more than 500) children run at once; a child
     that fails as a whole reports each of its targets FAILED with the reason. Returns one
-    merged outcome per request, in the order of ``requests``.
+    merged outcome per request, in the order of ``requests``. Requests of the same
+    channel, action and version number their batches one after the other (distinct ids).
+    With ``inline``, a batch one call covers runs in this workflow, not in a child.
     """
     if not 1 <= max_pending_children <= MAX_PENDING_CHILDREN:
         raise ValueError(
@@ -246,6 +130,9 @@ async def publish_all(
 
     async def run_batch(index: int, n: int, batch: PublicationRequest) -> None:
         async with window:
+            if inline is not None and inline.covers(batch):
+                parts[index].append(await inline.run(batch))
+                return
             try:
                 outcome = await workflow.execute_child_workflow(
                     ChannelPublication.run,

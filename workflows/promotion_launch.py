@@ -45,16 +45,10 @@ with workflow.unsafe.imports_passed_through():
         final_words,
     )
     from domain.promotion.validation import validate_plan
+    from domain.publication.contract import CHANNEL_ACK, ChannelAck
 
-from workflows import (
-    promotion_close,
-    promotion_prepare,
-    promotion_publish,
-    promotion_validate,
-)
-from workflows import (
-    promotion_proofs as proofs,
-)
+from workflows import promotion_close, promotion_prepare, promotion_publish, promotion_validate
+from workflows import promotion_proofs as proofs
 from workflows.identity import accept, trust_for
 from workflows.promotion_run import (
     CancelRequested,
@@ -99,7 +93,7 @@ class PromotionLaunch:
             )
             run.check_cancel()
             await self._live()
-            await self._end()
+            await promotion_close.end(run)
             final = PromotionState.ENDED
         except CancelRequested:
             assert s.cancel is not None
@@ -381,9 +375,6 @@ class PromotionLaunch:
         run.check_cancel()
         await promotion_close.wrap_up_monitor(run)
 
-    async def _end(self) -> None:
-        await promotion_close.end(self.launch)
-
     # ------------------------------------------------------------------ approvals (messages)
 
     @workflow.update(name=c.APPROVE)
@@ -593,6 +584,14 @@ class PromotionLaunch:
         task = s.tasks.get(event.task_id)
         if task is not None:
             task.state = "DONE" if event.status == "completed" else "CANCELLED"
+
+    @workflow.signal(name=CHANNEL_ACK)
+    @reads(ChannelAck, CHANNEL_ACK, audited(lambda wf: wf.launch.audit))
+    def channel_ack(self, ack: ChannelAck) -> None:
+        """A confirmation of a publication batch this launch runs itself (routed to it)."""
+        unmatched = self.launch.inline.receive_ack(ack)
+        if unmatched:
+            self.launch.audit("workflow", "confirmation unmatched", unmatched)
 
     @workflow.query(name=c.STATUS)
     def status(self) -> PromotionStatus:

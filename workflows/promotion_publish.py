@@ -1,5 +1,6 @@
 """PromotionLaunch, PUBLISHING: send the current price version to every channel through
-ChannelPublication batch children, and record what each channel confirmed.
+ChannelPublication batch children (or, for a batch one call covers, in the launch
+itself), and record what each channel confirmed.
 
 Used by the first publication, by republication after a price change, by the release of
 overridden stores, by the revert at the end and by the retraction of a rollback."""
@@ -33,6 +34,10 @@ and group offer); runs recorded before send the chain's lines to every store."""
 ONE_ROUND = "one-publication-round"
 """Patch: every request of a publication (POS stores in several time zones or price
 sets, and the other channels) in one round, not one round per request of a channel."""
+
+INLINE_BATCHES = "inline-publication-batches"
+"""Patch: a batch one call to its channel covers (ERP, e-commerce, marketplace, POS in
+bulk) runs in the launch itself, not in a ChannelPublication child."""
 
 POS_BULK_CALLS = "pos-bulk-calls"
 """Patch: POS configured as bulk gets many stores a call (`targets_per_call`)."""
@@ -130,12 +135,15 @@ async def fan_out(run: LaunchRun, requests: list[PublicationRequest]) -> list[Pu
     # every request at once: their batches are numbered apart (`numbered_batches`); runs
     # recorded before went round by round, one request of a channel per round
     together = workflow.patched(ONE_ROUND)
+    # a batch one call covers runs here, its confirmations signalled to the launch itself
+    inline = run.inline if workflow.patched(INLINE_BATCHES) else None
     for round_ in [requests] if together else rounds(requests):
         outcomes += await publish_all(
             workflow.info().workflow_id,
             round_,
             batch_size=pub.batch_size,
             max_pending_children=pub.max_pending_children,
+            inline=inline,
         )
     return outcomes
 

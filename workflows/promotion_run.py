@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.promotion.status import STORES_IN_RESULT, PromotionState, PromotionStatus
 
 from workflows.activity_calls import call
+from workflows.publication_batch import InlineBatches
 
 COMPACT_RESULT = "compact-result"
 """Patch: a launch of more than `STORES_IN_RESULT` stores returns them counted, not all listed."""
@@ -70,6 +71,8 @@ class LaunchRun:
         self.rebalance_handle: workflow.ChildWorkflowHandle[Any, Any] | None = None
         self.monitor_handle: workflow.ChildWorkflowHandle[Any, Any] | None = None
         self.sla_task: asyncio.Task[None] | None = None
+        self.inline = InlineBatches()
+        """Publication batches this launch runs itself (their confirmations come here)."""
 
     @property
     def promotion_id(self) -> str:

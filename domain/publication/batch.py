@@ -207,3 +207,36 @@ class BatchProgress:
             reconciled_by_readback=self.reconciled,
             republished=self.republished,
         )
+
+    # -- routing (batches a launch runs itself) -----------------------------------------
+
+    def holds(self, publication_id: str | None) -> bool:
+        """Whether one of this batch's targets was answered with `publication_id`."""
+        return publication_id is not None and any(
+            t.publication_id == publication_id for t in self.targets.values()
+        )
+
+    def settled(self) -> bool:
+        return all(t.phase in ("DONE", "FAILED") for t in self.targets.values())
+
+
+def route_ack(batches: list[BatchProgress], ack: ChannelAck) -> BatchProgress | None:
+    """The batch an ack belongs to, among the batches one workflow runs itself (a launch
+    publishing a request one call covers, without a batch child).
+
+    Among the batches of the ack's channel, version and action (where the ack names
+    them), the newest holding its publication id; else the newest not settled yet (an
+    ack that came before its send returned); else None: it matches no publication."""
+    named = [
+        b
+        for b in reversed(batches)
+        if ack.channel in (None, b.request.channel)
+        and ack.version in (None, b.request.version)
+        and ack.action in (None, b.request.action)
+    ]
+    for batch in named:
+        if batch.holds(ack.publication_id):
+            return batch
+    if ack.channel is None:
+        return None  # only a publication id can place an ack that names no channel
+    return next((b for b in named if not b.settled()), None)

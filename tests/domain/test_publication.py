@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from domain.publication.batch import BatchProgress
+from domain.publication.batch import BatchProgress, route_ack
 from domain.publication.contract import (
     Channel,
     ChannelAck,
@@ -258,3 +258,38 @@ def test_a_confirmed_revert_is_still_verified_by_reading_back() -> None:
     assert [t.name for t in progress.unsure()] == ["A"]
     progress.judge_read_back(progress.unsure(), {"A": ReadBackState(target="A", done=True)}, "")
     assert progress.reconciled == 0 and progress.outcome().confirmed == 1
+
+
+def _ack_of(channel: Channel | None, publication_id: str | None, event: str = "e1") -> ChannelAck:
+    return ChannelAck(event_id=event, channel=channel, publication_id=publication_id)
+
+
+def test_an_ack_goes_to_the_batch_of_its_channel_holding_its_publication_id() -> None:
+    web = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"]))
+    market = BatchProgress.of(request(channel=Channel.MARKETPLACE, targets=["*"]))
+    for batch in (web, market):
+        _sent(batch, **{"*": False})  # both channels answered publication id "p-*"
+    assert route_ack([web, market], _ack_of(Channel.ECOMMERCE, "p-*")) is web
+    assert route_ack([web, market], _ack_of(Channel.MARKETPLACE, "p-*")) is market
+    # a late answer to a settled batch still goes to it (counted there, not lost)
+    web.receive_ack(_ack_of(Channel.ECOMMERCE, "p-*"))
+    assert web.settled() and route_ack([web, market], _ack_of(Channel.ECOMMERCE, "p-*")) is web
+    # naming no channel, an ack goes to the newest batch holding its publication id
+    assert route_ack([web, market], _ack_of(None, "p-*")) is market
+
+
+def test_an_early_ack_goes_to_the_newest_unsettled_batch_of_its_channel_and_version() -> None:
+    v1 = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"], version=1))
+    v2 = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"], version=2))
+    early = ChannelAck(event_id="e1", channel=Channel.ECOMMERCE, publication_id="new", version=2)
+    assert route_ack([v2, v1], early) is v2
+    assert route_ack([v1, v2], early.model_copy(update={"version": 1})) is v1
+
+
+def test_an_ack_matching_no_batch_is_not_routed() -> None:
+    web = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"]))
+    _sent(web, **{"*": False})
+    assert route_ack([web], _ack_of(Channel.MARKETPLACE, "p-*")) is None
+    assert route_ack([web], _ack_of(None, "unknown")) is None
+    web.receive_ack(_ack_of(Channel.ECOMMERCE, "p-*"))
+    assert route_ack([web], _ack_of(Channel.ECOMMERCE, "other")) is None

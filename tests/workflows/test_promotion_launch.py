@@ -16,6 +16,7 @@ from cli.promotion_sign import signed
 from domain.promotion.contract import Decision, LookupRequest, SignalledDecision
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionStatus
+from domain.publication.contract import SEND_BATCH
 from tests.fixtures.promotion import PromoRig, load_policy
 from workflows.promotion_launch import PromotionLaunch
 
@@ -509,21 +510,23 @@ async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig)
     # Los Angeles goes live three hours after New York; the earliest store sets go-live
     assert entries["S021"].start - entries["S001"].start == timedelta(hours=3)
     assert scheduled.starts_at == entries["S001"].start
-    # the three time zones' POS requests and the other channels went out in one round:
-    # every batch child was started before any of them completed, under distinct ids
-    started, first_done = [], None
+    # the three time zones' POS requests and the other channels went out in one round,
+    # each in the launch itself (one call covers each request): every send was scheduled
+    # before any of them completed, and no batch child was started
+    sends: dict[int, str] = {}
+    first_done, children = None, 0
     async for event in handle.fetch_history_events():
-        if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
-            attrs = event.start_child_workflow_execution_initiated_event_attributes
-            started.append((event.event_id, attrs.workflow_id))
-        elif first_done is None and event.HasField(
-            "child_workflow_execution_completed_event_attributes"
-        ):
-            first_done = event.event_id
-    assert first_done is not None
-    pos_ids = sorted(wid.rsplit("-pub-", 1)[1] for _, wid in started if "-pub-pos-" in wid)
-    assert pos_ids == ["pos-publish-v1-b0", "pos-publish-v1-b1", "pos-publish-v1-b2"]
-    assert all(at < first_done for at, wid in started if "-publish-v1-" in wid)
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == SEND_BATCH.name:
+                sends[event.event_id] = attrs.activity_id
+        elif event.HasField("activity_task_completed_event_attributes"):
+            done = event.activity_task_completed_event_attributes.scheduled_event_id
+            if done in sends and first_done is None:
+                first_done = event.event_id
+        children += event.HasField("start_child_workflow_execution_initiated_event_attributes")
+    assert first_done is not None and children == 0
+    assert len([at for at in sends if at < first_done]) == len(plan.channels) + 2  # 3 POS
     await cli.cancel(
         rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
     )

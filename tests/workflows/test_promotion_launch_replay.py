@@ -1,6 +1,6 @@
 """The recorded PromotionLaunch history replays against the current workflow code.
 
-Re-record (after an intended, patched change) with:
+Re-record the current one (after an intended, patched change) with:
 
     RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_promotion_launch_replay.py
 
@@ -31,8 +31,13 @@ from tests.fixtures.promotion import PromoRig
 from workflows.promotion_close import SETTLE_AT_END
 from workflows.promotion_launch import PromotionLaunch
 from workflows.promotion_prepare import COVERAGE_SUMMARIES
+from workflows.promotion_publish import INLINE_BATCHES
 
-HISTORY = Path(__file__).resolve().parent.parent / "histories" / "promotion_launch.json"
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+HISTORY = HISTORIES / "promotion_launch.json"
+"""Recorded before the patches since: replays through their unpatched branches."""
+CURRENT = HISTORIES / "promotion_launch_inline.json"
+"""Recorded with publication in one round and batches run in the launch (re-recorded)."""
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 RECORDED_ID = "RECORDED-1"
 
@@ -77,19 +82,20 @@ async def test_record_history(promo_rig: PromoRig) -> None:
     result: PromotionStatus = await handle.result()
     assert result.state.value == "ENDED", result.reasons
     history = await handle.fetch_history()
-    HISTORY.write_text(history.to_json())
+    CURRENT.write_text(history.to_json())
 
 
-async def test_recorded_history_replays_against_current_code() -> None:
-    if not HISTORY.exists():
-        pytest.fail(f"{HISTORY.name} is missing: record it with RECORD_HISTORIES=1")
-    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", HISTORY.read_text())
+@pytest.mark.parametrize("path", [HISTORY, CURRENT], ids=lambda p: p.stem)
+async def test_recorded_history_replays_against_current_code(path: Path) -> None:
+    if not path.exists():
+        pytest.fail(f"{path.name} is missing: record it with RECORD_HISTORIES=1")
+    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", path.read_text())
     replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
 
-@pytest.mark.parametrize("patch_id", [SETTLE_AT_END, COVERAGE_SUMMARIES])
+@pytest.mark.parametrize("patch_id", [SETTLE_AT_END, COVERAGE_SUMMARIES, INLINE_BATCHES])
 async def test_the_same_change_without_its_patch_would_break_the_recorded_run(
     patch_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
