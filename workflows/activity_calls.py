@@ -16,10 +16,26 @@ SUMMARY_LIMIT = 200
 """The UI shows an activity's summary on one line; longer ones are cut."""
 
 
-async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str) -> R:
+async def call(spec: ActivitySpec[R], arg: Any = None, *, summary: str, local: bool = False) -> R:
     """Run the activity `spec` names with `arg`, with the options the contract gives it
-    (timeouts, retries, cancellation, and its process's task priority)."""
+    (timeouts, retries, cancellation, and its process's task priority).
+
+    `local`: as a local activity, in this worker, with no round trip through the server's
+    task queue (one short bulk call on the launch's critical path). The same timeouts and
+    retries; no heartbeat (the workflow task's own timeout notices a dead worker, and the
+    call runs again on the next one: every call here is idempotent) and no priority."""
     args = [] if arg is None else [arg]
+    if local:
+        return await workflow.execute_local_activity(
+            spec.name,
+            args=args,
+            result_type=spec.output,
+            start_to_close_timeout=spec.start_to_close,
+            schedule_to_close_timeout=spec.schedule_to_close,
+            retry_policy=spec.retry,
+            cancellation_type=spec.cancellation,
+            summary=summary[:SUMMARY_LIMIT],
+        )
     result = await workflow.execute_activity(
         spec.name,
         args=args,

@@ -38,6 +38,9 @@ CONCURRENT_TASKS = "concurrent-store-tasks"
 """Patch: the store task calls (signage, labor) run side by side, not one after the other."""
 COVERAGE_SUMMARIES = "coverage-summaries"
 """Patch: gates judged beside the WMS read (one summary a store), not from raw positions."""
+LOCAL_CALLS = "local-gate-and-task-calls"
+"""Patch: the coverage reads and the store task calls run as local activities (in this
+worker: no round trip through the task queue on the launch's critical path)."""
 
 
 async def accrue(run: LaunchRun) -> None:
@@ -75,6 +78,7 @@ async def read_coverage(run: LaunchRun, store_ids: list[str]) -> None:
     size = c.COVERAGE_BATCH
     batches = [store_ids[i : i + size] for i in range(0, len(store_ids), size)]
     if workflow.patched(COVERAGE_SUMMARIES):
+        local = workflow.patched(LOCAL_CALLS)
         results = await asyncio.gather(
             *[
                 call(
@@ -85,6 +89,7 @@ async def read_coverage(run: LaunchRun, store_ids: list[str]) -> None:
                         stores=[s.facts.stores[st] for st in batch],
                     ),
                     summary=f"judge the stock of {len(batch)} stores (batch {n + 1})",
+                    local=local,
                 )
                 for n, batch in enumerate(batches)
             ]
@@ -255,8 +260,9 @@ async def create_tasks(run: LaunchRun) -> None:
     if workflow.patched(CONCURRENT_TASKS):
         # signage and labor (each go-live, each batch of stores) are independent: their
         # calls side by side, none with a result near the payload limit
+        local = workflow.patched(LOCAL_CALLS)
         results = await asyncio.gather(
-            *(call(c.CREATE_TASKS, i, summary=w) for i, w in calls(c.TASK_BATCH))
+            *(call(c.CREATE_TASKS, i, summary=w, local=local) for i, w in calls(c.TASK_BATCH))
         )
     else:  # runs recorded before: one after the other, every store of a group at once
         results = [await call(c.CREATE_TASKS, i, summary=w) for i, w in calls(max(len(ready), 1))]

@@ -6,8 +6,9 @@ A batch runs in a `ChannelPublication` child, or, when one call to the channel c
 whole request (a chain-wide channel: ERP, e-commerce, marketplace; POS in bulk up to the
 stores of one call), inside the launch itself (`InlineBatches`): a child costs a workflow
 start, a first task on a new sandbox and a completion before the parent wakes, for one
-activity. The channel's asynchronous confirmations then come to the launch, which routes
-each to its batch (`domain.publication.batch.route_ack`).
+activity; in the launch the sends and read-backs run as local activities (no round trip
+through the task queue either). The channel's asynchronous confirmations then come to the
+launch, which routes each to its batch (`domain.publication.batch.route_ack`).
 """
 
 from __future__ import annotations
@@ -51,9 +52,15 @@ class BatchRun:
     (the confirmations go to that workflow: `callback_workflow_id`)."""
 
     def __init__(
-        self, request: PublicationRequest, describe: Callable[[str], None] = _no_details
+        self,
+        request: PublicationRequest,
+        describe: Callable[[str], None] = _no_details,
+        *,
+        local: bool = False,
     ) -> None:
         self.request = request
+        self.local = local
+        """Sends and read-backs as local activities (a batch the launch runs itself)."""
         self.progress = BatchProgress.of(request)
         self.describe = describe
         self.what = (
@@ -88,7 +95,7 @@ class BatchRun:
                 return
         else:
             try:
-                result = await call(SEND_BATCH, batch, summary=summary)
+                result = await call(SEND_BATCH, batch, summary=summary, local=self.local)
             except ActivityError as err:
                 self.progress.send_failed(sends, str(err.cause or err))
                 return
@@ -107,6 +114,7 @@ class BatchRun:
                 ),
                 batch.model_copy(update={"give_up_on_attempt": NEVER_GIVE_UP}),
                 summary=f"{summary}, retried until {deadline.isoformat(timespec='seconds')}",
+                local=self.local,
             )
         except ActivityError as err:
             deadline_reached = err.retry_state == RetryState.TIMEOUT or isinstance(
@@ -120,6 +128,7 @@ class BatchRun:
                 SEND_BATCH.with_options(retry=SEND_ONCE),
                 batch.model_copy(update={"give_up_on_attempt": 1}),
                 summary=f"{summary}, last attempt at the deadline",
+                local=self.local,
             )
         except ActivityError as err:
             self.progress.send_failed(sends, f"retried until {deadline}: {err.cause or err}")
@@ -162,6 +171,7 @@ class BatchRun:
                 READ_BACK,
                 ReadBackInput(request=request, targets=[t.name for t in unsure]),
                 summary=f"read back {len(unsure)} target(s) on {request.channel.value}",
+                local=self.local,
             )
             states = {s.target: s for s in result.states}
         except ActivityError as err:
@@ -184,7 +194,7 @@ class InlineBatches:
         return len(batch.targets) <= max(batch.targets_per_call, 1)
 
     async def run(self, batch: PublicationRequest) -> PublicationOutcome:
-        runner = BatchRun(batch)
+        runner = BatchRun(batch, local=True)
         self.runs.append(runner.progress)
         return await runner.run()
 

@@ -30,14 +30,15 @@ from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig
 from workflows.promotion_close import SETTLE_AT_END
 from workflows.promotion_launch import PromotionLaunch
-from workflows.promotion_prepare import COVERAGE_SUMMARIES
+from workflows.promotion_prepare import COVERAGE_SUMMARIES, LOCAL_CALLS
 from workflows.promotion_publish import INLINE_BATCHES
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 HISTORY = HISTORIES / "promotion_launch.json"
 """Recorded before the patches since: replays through their unpatched branches."""
 CURRENT = HISTORIES / "promotion_launch_inline.json"
-"""Recorded with publication in one round and batches run in the launch (re-recorded)."""
+"""Recorded with publication in one round, batches one call covers run in the launch, and
+local activities for those sends, the coverage reads and the store tasks (re-recorded)."""
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 RECORDED_ID = "RECORDED-1"
 
@@ -95,7 +96,9 @@ async def test_recorded_history_replays_against_current_code(path: Path) -> None
     assert result.replay_failure is None
 
 
-@pytest.mark.parametrize("patch_id", [SETTLE_AT_END, COVERAGE_SUMMARIES, INLINE_BATCHES])
+@pytest.mark.parametrize(
+    "patch_id", [SETTLE_AT_END, COVERAGE_SUMMARIES, INLINE_BATCHES, LOCAL_CALLS]
+)
 async def test_the_same_change_without_its_patch_would_break_the_recorded_run(
     patch_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
