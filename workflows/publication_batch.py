@@ -6,8 +6,8 @@ A batch runs in a `ChannelPublication` child, or, when one call to the channel c
 whole request (a chain-wide channel: ERP, e-commerce, marketplace; POS in bulk up to the
 stores of one call), inside the launch itself (`InlineBatches`): a child costs a workflow
 start, a first task on a new sandbox and a completion before the parent wakes, for one
-activity; in the launch the sends and read-backs run as local activities (no round trip
-through the task queue either). The channel's asynchronous confirmations then come to the
+activity; in the launch the sends without a deadline and the read-backs run as local
+activities (no round trip through the task queue either). The channel's asynchronous confirmations then come to the
 launch, which routes each to its batch (`domain.publication.batch.route_ack`).
 """
 
@@ -60,7 +60,11 @@ class BatchRun:
     ) -> None:
         self.request = request
         self.local = local
-        """Sends and read-backs as local activities (a batch the launch runs itself)."""
+        """Sends with no deadline and read-backs as local activities (a batch the launch
+        runs itself): their retries are bounded by a number of attempts. A send retried
+        until a deadline stays an activity: the SDK does not hold a local activity to its
+        schedule-to-close across retries, and days of retries would heartbeat the
+        workflow task every 8 s."""
         self.progress = BatchProgress.of(request)
         self.describe = describe
         self.what = (
@@ -114,7 +118,6 @@ class BatchRun:
                 ),
                 batch.model_copy(update={"give_up_on_attempt": NEVER_GIVE_UP}),
                 summary=f"{summary}, retried until {deadline.isoformat(timespec='seconds')}",
-                local=self.local,
             )
         except ActivityError as err:
             deadline_reached = err.retry_state == RetryState.TIMEOUT or isinstance(
@@ -128,7 +131,6 @@ class BatchRun:
                 SEND_BATCH.with_options(retry=SEND_ONCE),
                 batch.model_copy(update={"give_up_on_attempt": 1}),
                 summary=f"{summary}, last attempt at the deadline",
-                local=self.local,
             )
         except ActivityError as err:
             self.progress.send_failed(sends, f"retried until {deadline}: {err.cause or err}")

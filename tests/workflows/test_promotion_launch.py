@@ -511,15 +511,21 @@ async def test_window_in_store_time_goes_live_per_time_zone(promo_rig: PromoRig)
     assert entries["S021"].start - entries["S001"].start == timedelta(hours=3)
     assert scheduled.starts_at == entries["S001"].start
     # the three time zones' POS requests and the other channels each went out from the
-    # launch itself (one call covers each request), as local activities: no batch child
-    sends, children = 0, 0
+    # launch itself (one call covers each request), all in one round: no batch child, and
+    # every send scheduled before the first of them completed
+    sends: set[int] = set()
+    first_done, children = None, 0
     async for event in handle.fetch_history_events():
         children += event.HasField("start_child_workflow_execution_initiated_event_attributes")
-        if event.HasField("marker_recorded_event_attributes"):
-            data = event.marker_recorded_event_attributes.details.get("data")
-            if data and json.loads(data.payloads[0].data).get("activity_type") == SEND_BATCH.name:
-                sends += 1
-    assert children == 0 and sends == len(plan.channels) + 2  # POS: one send per time zone
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            if event.activity_task_scheduled_event_attributes.activity_type.name == SEND_BATCH.name:
+                sends.add(event.event_id)
+        elif event.HasField("activity_task_completed_event_attributes"):
+            done = event.activity_task_completed_event_attributes.scheduled_event_id
+            if done in sends and first_done is None:
+                first_done = event.event_id
+    assert children == 0 and first_done is not None
+    assert len([at for at in sends if at < first_done]) == len(plan.channels) + 2  # 3 POS
     await cli.cancel(
         rig.settings, plan.promotion_id, "alice", "test over", client=rig.client, signer=rig.signer
     )
