@@ -148,19 +148,6 @@ def refusal(message: str, type: str, **details: Any) -> ApplicationError:
 # -- heartbeats ----------------------------------------------------------------------------
 
 
-def heartbeats() -> bool:
-    """Whether this code runs in an activity that heartbeats: not outside one (plain
-    tests), nor in a local activity (the SDK refuses their heartbeats; the workflow task's
-    own timeout stands in for one)."""
-    return activity.in_activity() and not activity.info().is_local
-
-
-def beat(*details: object) -> None:
-    """Heartbeat `details` where the activity heartbeats (see `heartbeats`)."""
-    if heartbeats():
-        activity.heartbeat(*details)
-
-
 @contextlib.asynccontextmanager
 async def heartbeating(
     details: object = None, *, every: timedelta = timedelta(seconds=5)
@@ -175,18 +162,17 @@ async def heartbeating(
                 await pos.publish_prices(batch, idempotency_key=idempotency_key(i))
                 progress({"done": i + 1})
 
-    Outside an activity (plain tests) and in a local one it does nothing. Pair with ``heartbeat_timeout``
+    Outside an activity (plain tests) it does nothing. Pair with ``heartbeat_timeout``
     (``HEARTBEAT_TIMEOUT``) at the call site so a dead worker is noticed.
     """
     current: list[object] = [details]
-    beats = heartbeats()
 
     def update(value: object) -> None:
         current[0] = value
-        if beats:
+        if activity.in_activity():
             activity.heartbeat(value)
 
-    if not beats:
+    if not activity.in_activity():
         yield update
         return
 
@@ -195,12 +181,12 @@ async def heartbeating(
     if timeout:  # beat at least three times per heartbeat timeout
         interval = min(interval, timeout.total_seconds() / 3)
 
-    async def beat_loop() -> None:
+    async def beat() -> None:
         while True:
             activity.heartbeat(current[0])
             await asyncio.sleep(interval)
 
-    task = asyncio.create_task(beat_loop())
+    task = asyncio.create_task(beat())
     try:
         yield update
     finally:
@@ -233,10 +219,8 @@ def last_heartbeat(default: T) -> T | Any:
 
 __all__ = [
     "as_application_error",
-    "beat",
     "business_key",
     "heartbeating",
-    "heartbeats",
     "idempotency_key",
     "keeps_heartbeating",
     "last_heartbeat",

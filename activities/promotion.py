@@ -18,7 +18,6 @@ from typing import Any, Literal, TypeVar
 from temporalio import activity
 
 from activities.common import (
-    beat,
     business_key,
     chunk_key,
     heartbeating,
@@ -356,7 +355,7 @@ class PromotionActivities:
             out += [
                 summarized(store_coverage(st, request.plan, stock, request.policy)) for st in chunk
             ]
-            beat(start + len(chunk))
+            activity.heartbeat(start + len(chunk))
         return c.StoreCoverageResult(coverage=out)
 
     @activity.defn(name=c.READ_COVERAGE.name)

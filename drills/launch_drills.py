@@ -161,9 +161,8 @@ async def worker_killed_mid_launch(stack: DrillStack) -> DrillResult:
 
 async def worker_killed_mid_store_coverage(stack: DrillStack) -> DrillResult:
     """The worker SIGKILLed while the launch reads stock per store (WMS reads slowed to 10 s,
-    so the kill lands inside the call), then restarted: the read runs as a local activity,
-    so the dead worker is noticed by its workflow task's timeout (10 s) and the read runs
-    again on the new worker, not after a 5-minute start-to-close."""
+    so the kill lands inside the call), then restarted: the dead call is noticed by its
+    heartbeat timeout (20 s), not by its 5-minute start-to-close."""
 
     async def kill_during_coverage(handle: WorkflowHandle[Any, Any]) -> float:
         loop = asyncio.get_running_loop()
@@ -193,7 +192,7 @@ async def worker_killed_mid_store_coverage(stack: DrillStack) -> DrillResult:
 
 async def calls_under_fault(stack: DrillStack, system: str, operation: str) -> int:
     """Calls the backoffice took under the fault on `system` `operation` (each counted as it
-    arrives, before its latency): a call in flight, whether a local activity or not."""
+    arrives, before its latency): the call is in flight at the system itself."""
     async with ControlClient(stack.backoffice.url) as control:
         faults = await control.list_faults()
     return sum(f.calls for f in faults if (f.spec.system, f.spec.operation) == (system, operation))

@@ -105,7 +105,14 @@ async def test_a_launch_traces_start_workflow_activities_and_children_once(
 ) -> None:
     rig = traced_rig
     plan = rig.plan(prefix="TRACED", length=timedelta(days=1))
-    handle = await rig.launch(plan, load_policy(**FEW_CHECKS))
+    policy = load_policy(**FEW_CHECKS)
+    # POS per store: its stores go to ChannelPublication batch children (traced below),
+    # the chain-wide channels are sent by the launch itself
+    pos = policy.publication.pos.model_copy(update={"mode": "per_store"})
+    policy = policy.model_copy(
+        update={"publication": policy.publication.model_copy(update={"pos": pos})}
+    )
+    handle = await rig.launch(plan, policy)
     await approve_pending(rig, handle)
     await rig.wait_state(handle, "SCHEDULED")
     await rig.env.fast_forward(handle)
@@ -143,6 +150,14 @@ async def test_a_launch_traces_start_workflow_activities_and_children_once(
         assert len(runs) == 1, (started.name, [c.name for c in children(spans, started)])
     publication = next(s for s in child_starts if s.name.endswith(":ChannelPublication"))
     assert "RunActivity:channel_send_batch" in {s.name for s in descendants(spans, publication)}
+    launch_sends = [
+        s
+        for s in activity_starts
+        if s.name == "StartActivity:channel_send_batch"
+        and s.attributes
+        and s.attributes["temporalWorkflowID"] == handle.id
+    ]
+    assert launch_sends, "the chain-wide channels are sent from the launch itself"
 
     # exactly one span per activity scheduled and child started, in every workflow's history
     runs_by_workflow = {

@@ -38,12 +38,6 @@ CONCURRENT_TASKS = "concurrent-store-tasks"
 """Patch: the store task calls (signage, labor) run side by side, not one after the other."""
 COVERAGE_SUMMARIES = "coverage-summaries"
 """Patch: gates judged beside the WMS read (one summary a store), not from raw positions."""
-LOCAL_READS = "local-coverage-reads"
-"""Patch: the coverage reads run as local activities (in this worker: no round trip through
-the task queue on the launch's critical path). Only calls whose retries are bounded by a
-number of attempts run local: the SDK does not hold a local activity to its
-schedule-to-close across retries (measured: 62 attempts in 118 s under a 4 s limit), so
-the store task calls (retried until their schedule-to-close) stay activities."""
 
 
 async def accrue(run: LaunchRun) -> None:
@@ -81,7 +75,6 @@ async def read_coverage(run: LaunchRun, store_ids: list[str]) -> None:
     size = c.COVERAGE_BATCH
     batches = [store_ids[i : i + size] for i in range(0, len(store_ids), size)]
     if workflow.patched(COVERAGE_SUMMARIES):
-        local = workflow.patched(LOCAL_READS)
         results = await asyncio.gather(
             *[
                 call(
@@ -92,7 +85,6 @@ async def read_coverage(run: LaunchRun, store_ids: list[str]) -> None:
                         stores=[s.facts.stores[st] for st in batch],
                     ),
                     summary=f"judge the stock of {len(batch)} stores (batch {n + 1})",
-                    local=local,
                 )
                 for n, batch in enumerate(batches)
             ]

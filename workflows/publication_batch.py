@@ -6,9 +6,8 @@ A batch runs in a `ChannelPublication` child, or, when one call to the channel c
 whole request (a chain-wide channel: ERP, e-commerce, marketplace; POS in bulk up to the
 stores of one call), inside the launch itself (`InlineBatches`): a child costs a workflow
 start, a first task on a new sandbox and a completion before the parent wakes, for one
-activity; in the launch the sends without a deadline and the read-backs run as local
-activities (no round trip through the task queue either). The channel's asynchronous confirmations then come to the
-launch, which routes each to its batch (`domain.publication.batch.route_ack`).
+activity. The channel's asynchronous confirmations then come to the launch, which routes
+each to its batch (`domain.publication.batch.route_ack`).
 """
 
 from __future__ import annotations
@@ -52,19 +51,9 @@ class BatchRun:
     (the confirmations go to that workflow: `callback_workflow_id`)."""
 
     def __init__(
-        self,
-        request: PublicationRequest,
-        describe: Callable[[str], None] = _no_details,
-        *,
-        local: bool = False,
+        self, request: PublicationRequest, describe: Callable[[str], None] = _no_details
     ) -> None:
         self.request = request
-        self.local = local
-        """Sends with no deadline and read-backs as local activities (a batch the launch
-        runs itself): their retries are bounded by a number of attempts. A send retried
-        until a deadline stays an activity: the SDK does not hold a local activity to its
-        schedule-to-close across retries, and days of retries would heartbeat the
-        workflow task every 8 s."""
         self.progress = BatchProgress.of(request)
         self.describe = describe
         self.what = (
@@ -99,7 +88,7 @@ class BatchRun:
                 return
         else:
             try:
-                result = await call(SEND_BATCH, batch, summary=summary, local=self.local)
+                result = await call(SEND_BATCH, batch, summary=summary)
             except ActivityError as err:
                 self.progress.send_failed(sends, str(err.cause or err))
                 return
@@ -173,7 +162,6 @@ class BatchRun:
                 READ_BACK,
                 ReadBackInput(request=request, targets=[t.name for t in unsure]),
                 summary=f"read back {len(unsure)} target(s) on {request.channel.value}",
-                local=self.local,
             )
             states = {s.target: s for s in result.states}
         except ActivityError as err:
@@ -196,7 +184,7 @@ class InlineBatches:
         return len(batch.targets) <= max(batch.targets_per_call, 1)
 
     async def run(self, batch: PublicationRequest) -> PublicationOutcome:
-        runner = BatchRun(batch, local=True)
+        runner = BatchRun(batch)
         self.runs.append(runner.progress)
         return await runner.run()
 

@@ -26,7 +26,7 @@ from workflows.channel_publication import publish_all
 from workflows.publication_batch import InlineBatches
 
 
-@workflow.defn(name="TestInlinePublication")
+@workflow.defn
 class InlineParent:
     """A parent running `publish_all` with inline batches, as the launch does."""
 

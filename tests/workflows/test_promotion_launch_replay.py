@@ -30,15 +30,15 @@ from domain.promotion.status import PromotionStatus
 from tests.fixtures.promotion import PromoRig
 from workflows.promotion_close import SETTLE_AT_END
 from workflows.promotion_launch import PromotionLaunch
-from workflows.promotion_prepare import COVERAGE_SUMMARIES, LOCAL_READS
+from workflows.promotion_prepare import COVERAGE_SUMMARIES
 from workflows.promotion_publish import INLINE_BATCHES, ONE_ROUND
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 HISTORY = HISTORIES / "promotion_launch.json"
 """Recorded before the patches since: replays through their unpatched branches."""
 CURRENT = HISTORIES / "promotion_launch_inline.json"
-"""Recorded with publication in one round, batches one call covers run in the launch, and
-the coverage reads (and those batches' sends without a deadline) as local activities."""
+"""Recorded with publication in one round and the batches one call covers run in the
+launch itself (re-recorded)."""
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 RECORDED_ID = "RECORDED-1"
 
@@ -111,7 +111,7 @@ async def test_the_same_change_without_its_patch_would_break_the_recorded_run(
     assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
 
 
-@pytest.mark.parametrize("patch_id", [ONE_ROUND, INLINE_BATCHES, LOCAL_READS])
+@pytest.mark.parametrize("patch_id", [ONE_ROUND, INLINE_BATCHES])
 async def test_the_current_recording_needs_each_of_its_patches(
     patch_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
