@@ -38,6 +38,11 @@ async def channels(backoffice: LiveBackoffice) -> AsyncIterator[ChannelActivitie
         await acts.aclose()
 
 
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+"""The window of every call here (a start read from the clock per call would differ across
+a second's boundary, and the POS refuses a key reused with another body)."""
+
+
 async def send(
     acts: ChannelActivities,
     pid: str,
@@ -49,7 +54,13 @@ async def send(
     give_up_on_attempt: int = 5,
 ) -> SendBatchResult:
     request = publication_request(
-        pid, Channel.POS, stores, lines=lines, action=action, targets_per_call=per_call
+        pid,
+        Channel.POS,
+        stores,
+        lines=lines,
+        action=action,
+        targets_per_call=per_call,
+        starts_at=START,  # one window: a retry sends the very same body under its key
     )
     data = SendBatchInput(
         request=request,
