@@ -332,6 +332,7 @@ class ChannelActivities:
                 sent=True,
                 confirmed=pub.status == "LIVE" and _same_prices(request, pub.prices),
                 publication_id=pub.publication_id,
+                channel_version=pub.version,
             )
         try:
             pub = await client.retract(

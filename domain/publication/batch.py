@@ -42,6 +42,7 @@ class TargetProgress:
     attempts: int = 0
     phase: Phase = "PENDING"
     publication_id: str | None = None
+    channel_version: int | None = None
     reason: str = ""
 
 
@@ -84,6 +85,7 @@ class BatchProgress:
         for send in results:
             t = self.targets[send.target]
             t.publication_id = send.publication_id or t.publication_id
+            t.channel_version = send.channel_version or t.channel_version
             if send.error:
                 self.fail(send.target, send.error)
             elif send.confirmed:
@@ -129,14 +131,18 @@ class BatchProgress:
         return True
 
     def _match(self, ack: ChannelAck) -> TargetProgress | None:
+        """The target `ack` confirms; never one whose call the channel counted under another
+        version than the ack names (a stale answer to an earlier call)."""
         if ack.publication_id:
             for t in self.targets.values():
-                if t.publication_id == ack.publication_id:
+                if t.publication_id == ack.publication_id and _same_version(t, ack):
                     return t
         if ack.target and ack.target in self.targets:
-            return self.targets[ack.target]
+            t = self.targets[ack.target]
+            return t if _same_version(t, ack) else None
         if len(self.targets) == 1:
-            return next(iter(self.targets.values()))
+            t = next(iter(self.targets.values()))
+            return t if _same_version(t, ack) else None
         return None
 
     # -- reconciling --------------------------------------------------------------------
@@ -210,11 +216,17 @@ class BatchProgress:
 
     # -- routing (batches a launch runs itself) -----------------------------------------
 
-    def holds(self, publication_id: str | None) -> bool:
-        """Whether one of this batch's targets was answered with `publication_id`."""
-        return publication_id is not None and any(
-            t.publication_id == publication_id for t in self.targets.values()
+    def holds(self, ack: ChannelAck) -> bool:
+        """Whether one of this batch's calls is the one `ack` confirms: the same publication
+        id and, where both are known, the same version of it on the channel."""
+        return ack.publication_id is not None and any(
+            t.publication_id == ack.publication_id and _same_version(t, ack)
+            for t in self.targets.values()
         )
+
+    def awaiting_answers(self) -> bool:
+        """Whether a send of this batch has not returned yet (an ack may come before it)."""
+        return any(t.phase == "PENDING" for t in self.targets.values())
 
     def settled(self) -> bool:
         return all(t.phase in ("DONE", "FAILED") for t in self.targets.values())
@@ -222,21 +234,26 @@ class BatchProgress:
 
 def route_ack(batches: list[BatchProgress], ack: ChannelAck) -> BatchProgress | None:
     """The batch an ack belongs to, among the batches one workflow runs itself (a launch
-    publishing a request one call covers, without a batch child).
+    publishing a request one call covers, without a batch child), newest first.
 
-    Among the batches of the ack's channel, version and action (where the ack names
-    them), the newest holding its publication id; else the newest not settled yet (an
-    ack that came before its send returned); else None: it matches no publication."""
-    named = [
-        b
-        for b in reversed(batches)
-        if ack.channel in (None, b.request.channel)
-        and ack.version in (None, b.request.version)
-        and ack.action in (None, b.request.action)
-    ]
-    for batch in named:
-        if batch.holds(ack.publication_id):
+    Among the batches of the ack's channel: one not settled whose call it confirms; else
+    one whose send has not returned yet (an ack may come first: kept until it has); else a
+    settled one whose call it confirms (a late or repeated answer, counted there); else
+    None: the ack matches no publication of the workflow. The version an ack names is the channel's own count of
+    publications, so it is compared with what each call answered, never with the price
+    version. An ack naming no channel is placed by its publication id alone."""
+    named = [b for b in reversed(batches) if ack.channel in (None, b.request.channel)]
+    open_ = [b for b in named if not b.settled()]
+    for batch in open_:
+        if batch.holds(ack):
             return batch
-    if ack.channel is None:
-        return None  # only a publication id can place an ack that names no channel
-    return next((b for b in named if not b.settled()), None)
+    if ack.channel is not None:
+        for batch in open_:
+            if batch.awaiting_answers():
+                return batch
+    return next((b for b in named if b.holds(ack)), None)
+
+
+def _same_version(target: TargetProgress, ack: ChannelAck) -> bool:
+    """The ack names the channel's version of the target's call (or one side does not say)."""
+    return ack.version is None or target.channel_version in (None, ack.version)

@@ -258,6 +258,9 @@ class TargetSend(BaseModel):
     otherwise the confirmation comes later as a `channel_ack` signal."""
     publication_id: str | None = None
     """The channel's id for the call, which its asynchronous confirmation carries."""
+    channel_version: int | None = None
+    """The channel's own version of the publication this call made (a digital channel
+    counts its publications of a promotion; its confirmation names that version)."""
     error: str = ""
     """Why the call failed for good (a business refusal or retries exhausted)."""
 

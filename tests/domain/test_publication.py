@@ -278,12 +278,37 @@ def test_an_ack_goes_to_the_batch_of_its_channel_holding_its_publication_id() ->
     assert route_ack([web, market], _ack_of(None, "p-*")) is market
 
 
-def test_an_early_ack_goes_to_the_newest_unsettled_batch_of_its_channel_and_version() -> None:
-    v1 = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"], version=1))
-    v2 = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"], version=2))
-    early = ChannelAck(event_id="e1", channel=Channel.ECOMMERCE, publication_id="new", version=2)
-    assert route_ack([v2, v1], early) is v2
-    assert route_ack([v1, v2], early.model_copy(update={"version": 1})) is v1
+def test_an_ack_before_its_send_returned_goes_to_the_batch_awaiting_that_answer() -> None:
+    first = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"]))
+    _sent(first, **{"*": False})
+    first.receive_ack(_ack_of(Channel.ECOMMERCE, "p-*"))
+    later = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"], version=2))
+    later.start_sending(later.first_sends())  # its send has not returned yet
+    early = ChannelAck(event_id="e2", channel=Channel.ECOMMERCE, publication_id="p-*", version=2)
+    assert route_ack([first, later], early) is later
+
+
+def test_a_stale_answer_never_confirms_a_later_call_of_the_same_publication() -> None:
+    """A digital channel keeps one publication per promotion and counts its versions: an
+    answer naming version 1 that comes while version 2 is being sent is kept aside, and
+    only the answer naming version 2 confirms it."""
+    batch = BatchProgress.of(request(channel=Channel.ECOMMERCE, targets=["*"], version=2))
+    batch.start_sending(batch.first_sends())
+    stale = ChannelAck(event_id="e1", channel=Channel.ECOMMERCE, publication_id="P", version=1)
+    batch.receive_ack(stale)
+    batch.sent(
+        [
+            TargetSend(
+                target="*", idempotency_key="k", sent=True, publication_id="P", channel_version=2
+            )
+        ]
+    )
+    assert not batch.all_acked() and batch.early_acks == [stale]
+    assert route_ack([batch], stale) is None  # nor would the launch route it here now
+    fresh = stale.model_copy(update={"event_id": "e2", "version": 2})
+    assert route_ack([batch], fresh) is batch
+    batch.receive_ack(fresh)
+    assert batch.all_acked() and batch.outcome().confirmed == 1
 
 
 def test_an_ack_matching_no_batch_is_not_routed() -> None:

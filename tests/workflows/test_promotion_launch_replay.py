@@ -103,12 +103,8 @@ async def test_the_same_change_without_its_patch_would_break_the_recorded_run(
     """Why the changes since the recording sit behind `workflow.patched`: taken as if every
     run had them (the patch answering yes in a history recorded before it), the recorded
     run no longer replays, as a launch running at the deploy would fail."""
-    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", HISTORY.read_text())
-    patched = workflow.patched
-    monkeypatch.setattr(workflow, "patched", lambda pid: True if pid == patch_id else patched(pid))
-    replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
+    failure = await replay_forcing(HISTORY, patch_id, True, monkeypatch)
+    assert isinstance(failure, NondeterminismError), failure
 
 
 @pytest.mark.parametrize("patch_id", [ONE_ROUND, INLINE_BATCHES])
@@ -118,9 +114,20 @@ async def test_the_current_recording_needs_each_of_its_patches(
     """The other way round: the run recorded with the newest patches, replayed as if one of
     them answered no, takes the branch of the runs before and no longer replays; so each
     patch guards a change of commands, and both branches stay until no run needs the old."""
-    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", CURRENT.read_text())
+    failure = await replay_forcing(CURRENT, patch_id, False, monkeypatch)
+    assert isinstance(failure, NondeterminismError), failure
+
+
+async def replay_forcing(
+    path: Path, patch_id: str, answer: bool, monkeypatch: pytest.MonkeyPatch
+) -> Exception | None:
+    """Replay the history at `path` with `workflow.patched(patch_id)` answering `answer`;
+    the replay's failure, if any."""
+    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", path.read_text())
     patched = workflow.patched
-    monkeypatch.setattr(workflow, "patched", lambda pid: False if pid == patch_id else patched(pid))
+    monkeypatch.setattr(
+        workflow, "patched", lambda pid: answer if pid == patch_id else patched(pid)
+    )
     replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
+    return result.replay_failure
