@@ -246,6 +246,7 @@ class PromotionActivities:
         return out
 
     @activity.defn(name=c.CHECK_DEAL.name)
+    @keeps_heartbeating
     async def check_deal(self, request: c.DealCheckInput) -> c.DealCheckResult:
         """Ask ERP whether the vendor deal funds these items over this window."""
         with translate_errors():
@@ -271,6 +272,7 @@ class PromotionActivities:
     # ------------------------------------------------------------------ funding
 
     @activity.defn(name=c.ACCRUE_FUNDING.name)
+    @keeps_heartbeating
     async def accrue_funding(self, request: c.AccrueInput) -> c.AccrualResult:
         """Accrue the expected vendor funding (one accrual per promotion and deal)."""
         with translate_errors():
@@ -288,6 +290,7 @@ class PromotionActivities:
         )
 
     @activity.defn(name=c.REVERSE_ACCRUAL.name)
+    @keeps_heartbeating
     async def reverse_accrual(self, request: c.ReverseInput) -> c.AccrualResult:
         """Reverse an accrual (cancel or rollback); reversing twice returns the first."""
         with translate_errors():

@@ -349,15 +349,30 @@ LOOKUP_FACTS = ActivitySpec(
 )
 """Items, stores (groups resolved), overlapping promotions and the deal, from ERP."""
 CHECK_DEAL = ActivitySpec(
-    "promotion_check_deal", DealCheckInput, DealCheckResult, READ_RETRY, priority=PRIORITY
+    "promotion_check_deal",
+    DealCheckInput,
+    DealCheckResult,
+    READ_RETRY,
+    heartbeat=HEARTBEAT_TIMEOUT,
+    priority=PRIORITY,
 )
 """The vendor deal valid for these items, window and units (ERP)."""
 ACCRUE_FUNDING = ActivitySpec(
-    "promotion_accrue_funding", AccrueInput, AccrualResult, MONEY_RETRY, priority=PRIORITY
+    "promotion_accrue_funding",
+    AccrueInput,
+    AccrualResult,
+    MONEY_RETRY,
+    heartbeat=HEARTBEAT_TIMEOUT,
+    priority=PRIORITY,
 )
 """Accrue vendor funding at launch (ERP; idempotent per promotion)."""
 REVERSE_ACCRUAL = ActivitySpec(
-    "promotion_reverse_accrual", ReverseInput, AccrualResult, MONEY_RETRY, priority=PRIORITY
+    "promotion_reverse_accrual",
+    ReverseInput,
+    AccrualResult,
+    MONEY_RETRY,
+    heartbeat=HEARTBEAT_TIMEOUT,
+    priority=PRIORITY,
 )
 """Reverse the accrual in a rollback (ERP)."""
 CLAIM_FUNDING = ActivitySpec(
