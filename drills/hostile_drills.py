@@ -40,9 +40,8 @@ from domain.rebalance.contract import WMS_EVENT, CancelRequest
 from domain.rebalance.contract import workflow_id as rebalance_workflow_id
 from domain.rebalance.status import RebalanceState, RebalanceStatus
 from drills.feed_drills import plan_and_wait, request_file
-from drills.input_common import cancel_launch, settings_for
 from drills.invariants import Verdict
-from drills.launch_drills import DrillResult, drill_plan, drill_policy, wait_for
+from drills.launch_drills import DrillResult, cancel_launch, drill_plan, drill_policy, wait_for
 from drills.stack import REPO, DrillStack
 from fakes.identity import INBOX, FakeInbox
 from workflows.inventory_rebalance import InventoryRebalance
@@ -259,7 +258,7 @@ async def drop_plan(stack: DrillStack, handle: WorkflowHandle[Any, Any], verdict
     status: RebalanceStatus = await handle.query(InventoryRebalance.status)
     role = status.awaiting_roles[0] if status.awaiting_roles else "supply_chain"
     await rebalance_cli.cancel_command(
-        settings_for(stack),
+        stack.settings(),
         status.plan_id,
         CancelRequest(requested_by="sam.supply", role=role, reason="drill over"),
         client=stack.env.client,
@@ -382,7 +381,7 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> int:
 async def awaiting_launch(stack: DrillStack) -> tuple[Any, Any, WorkflowHandle[Any, Any]]:
     plan, policy = drill_plan(timedelta(minutes=10)), drill_policy()
     handle = await promo.launch(
-        settings_for(stack), "-", plan=plan, policy=policy, client=stack.env.client
+        stack.settings(), "-", plan=plan, policy=policy, client=stack.env.client
     )
     await wait_for(handle, PromotionState.AWAITING_APPROVAL)
     return plan, policy, handle
@@ -458,7 +457,7 @@ async def hostile_updates(stack: DrillStack) -> DrillResult:
             f"the launch changed: {after.state} {[a.detail for a in after.audit[len(before.audit) :]]}"
         )
     await promo.cancel(
-        settings_for(stack),
+        stack.settings(),
         plan.promotion_id,
         "alice",
         "drill over",
@@ -532,7 +531,7 @@ async def unauthorized_decisions(stack: DrillStack) -> DrillResult:
     await before.unchanged(stack, verdict)
     # closed steps: approve everything, then decide again; cancel, then act on the closed run
     await promo.approve_pending(
-        settings_for(stack), after, policy, signer=INBOX.signer, client=stack.env.client
+        stack.settings(), after, policy, signer=INBOX.signer, client=stack.env.client
     )
     scheduled = await wait_for(handle, PromotionState.SCHEDULED)
     again = await signed(handle, decision, INBOX.signer, policy, approve=False)
@@ -546,13 +545,13 @@ async def unauthorized_decisions(stack: DrillStack) -> DrillResult:
     )
     if len((await handle.query(PromotionLaunch.status)).audit) != len(scheduled.audit):
         verdict.problems.append("a decision on a closed approval was audited as taken")
-    final = await cancel_launch(stack, handle, plan, policy, name, verdict)
+    final = await cancel_launch(stack, handle, plan.promotion_id, name, verdict)
     closed = await Snapshot.take(stack)
     for where, call in (
         (
             "cancel a cancelled launch",
             promo.cancel(
-                settings_for(stack),
+                stack.settings(),
                 plan.promotion_id,
                 alice,
                 "again",
@@ -563,7 +562,7 @@ async def unauthorized_decisions(stack: DrillStack) -> DrillResult:
         (
             "approve a cancelled launch",
             promo.decide(
-                settings_for(stack),
+                stack.settings(),
                 plan.promotion_id,
                 alice,
                 approve=True,
@@ -583,7 +582,7 @@ async def unauthorized_decisions(stack: DrillStack) -> DrillResult:
     if len((await handle.query(PromotionLaunch.status)).audit) != len(final.audit):
         verdict.problems.append("a decision on the closed launch was audited")
     await promo.cancel(
-        settings_for(stack),
+        stack.settings(),
         other.id.removeprefix("promotion-"),
         alice,
         "drill over",

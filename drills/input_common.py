@@ -3,26 +3,18 @@ publishing with every approval given, its cancellation, and effect counts per st
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from temporalio.client import WorkflowHandle
 
 from cli import promotion as promo
-from common.config import Settings
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy
-from domain.promotion.status import PromotionState, PromotionStatus
-from drills.invariants import Count, Verdict
+from domain.promotion.status import PromotionState
+from drills.invariants import Count
 from drills.launch_drills import wait_for
 from drills.stack import DrillStack
 from fakes.identity import INBOX
-
-
-def settings_for(stack: DrillStack) -> Settings:
-    return replace(
-        Settings.from_env(), task_queue=stack.task_queue, backoffice_url=stack.backoffice.url
-    )
 
 
 def with_publication(policy: PromotionPolicy, **changes: Any) -> PromotionPolicy:
@@ -34,36 +26,13 @@ async def launch_to_publishing(
     stack: DrillStack, plan: PromotionPlan, policy: PromotionPolicy
 ) -> WorkflowHandle[Any, Any]:
     """Start the launch and approve every role it waits for (as the drills' issuer)."""
-    settings = settings_for(stack)
+    settings = stack.settings()
     handle = await promo.launch(settings, "-", plan=plan, policy=policy, client=stack.env.client)
     waiting = await wait_for(handle, PromotionState.AWAITING_APPROVAL)
     await promo.approve_pending(
         settings, waiting, policy, signer=INBOX.signer, client=stack.env.client
     )
     return handle
-
-
-async def cancel_launch(
-    stack: DrillStack,
-    handle: WorkflowHandle[Any, Any],
-    plan: PromotionPlan,
-    policy: PromotionPolicy,
-    name: str,
-    verdict: Verdict,
-) -> PromotionStatus:
-    """Cancel (a rollback: every channel retracted, the accrual reversed); the final status."""
-    await promo.cancel(
-        settings_for(stack),
-        plan.promotion_id,
-        policy.approver_of("category_manager"),
-        f"drill {name} over",
-        client=stack.env.client,
-        signer=INBOX.signer,
-    )
-    final: PromotionStatus = await handle.result()
-    if final.state is not PromotionState.CANCELLED:
-        verdict.problems.append(f"ended {final.state.value}: {final.reasons}")
-    return final
 
 
 def per_store(pid: str, stores: list[str], op: str, prefix: str, expected: int) -> list[Count]:

@@ -30,16 +30,15 @@ from domain.promotion.plan import Offer, PromotionPlan
 from domain.promotion.status import PromotionState, PromotionStatus
 from drills.input_common import (
     accrual_counts,
-    cancel_launch,
     channel_counts,
     launch_to_publishing,
     per_store,
-    settings_for,
     with_publication,
 )
 from drills.invariants import Verdict, count_effects
 from drills.launch_drills import (
     DrillResult,
+    cancel_launch,
     clear_faults,
     drill_plan,
     drill_policy,
@@ -105,7 +104,7 @@ async def late_confirmations(stack: DrillStack) -> DrillResult:
         await _late_events_settle(stack, handle.id, verdict)
     finally:
         await clear_faults(stack)
-    await cancel_launch(stack, handle, plan, policy, name, verdict)
+    await cancel_launch(stack, handle, plan.promotion_id, name, verdict)
     pid = plan.promotion_id
     await count_effects(
         stack.backoffice.url,
@@ -189,7 +188,7 @@ async def _pos_region_down(stack: DrillStack, region: str, *, max_failed_pct: in
                 verdict.problems.append(f"{store} (another region) not published")
         if not any("held" in a.action and "pos" in a.detail for a in status.audit):
             verdict.problems.append("no audit line says which stores were held and why")
-        await cancel_launch(stack, handle, plan, policy, name, verdict)
+        await cancel_launch(stack, handle, plan.promotion_id, name, verdict)
     else:
         final: PromotionStatus = await handle.result()
         if final.state is not PromotionState.FAILED or not final.reasons:
@@ -246,7 +245,7 @@ async def price_change_while_publishing(stack: DrillStack) -> DrillResult:
         started = time.monotonic()
         new_offer = Offer.model_validate({"type": "percent_off", "percent": "32"})
         answer = await promo.change_price(
-            settings_for(stack),
+            stack.settings(),
             pid,
             policy.approver_of("pricing_analyst"),
             new_offer,
@@ -262,7 +261,7 @@ async def price_change_while_publishing(stack: DrillStack) -> DrillResult:
         await clear_faults(stack)
     await _channels_hold(stack, pid, status, new_offer, verdict)
     await _one_send_per_version(stack, pid, plan, verdict)
-    await cancel_launch(stack, handle, plan, policy, name, verdict)
+    await cancel_launch(stack, handle, plan.promotion_id, name, verdict)
     await count_effects(
         stack.backoffice.url,
         [

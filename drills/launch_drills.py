@@ -3,12 +3,11 @@ and back (cancelled: every channel retracted, the accrual reversed), then counts
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,13 +15,12 @@ from temporalio.client import WorkflowHandle
 
 from adapters.control import ControlClient
 from cli import promotion as promo
-from common.config import Settings
 from domain.promotion.contract import STORE_COVERAGE
 from domain.promotion.plan import PromotionPlan
 from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import PromotionState, PromotionStatus
 from drills.invariants import Verdict, count_effects, launch_effects
-from drills.stack import REPO, DrillStack
+from drills.stack import REPO, DrillStack, until
 from fakes.identity import INBOX
 from wire.control import FaultSpec
 from workflows.promotion_launch import PromotionLaunch
@@ -57,21 +55,45 @@ def drill_policy() -> PromotionPolicy:
 async def wait_for(
     handle: WorkflowHandle[Any, Any], *states: PromotionState, timeout_s: float = WAIT_S
 ) -> PromotionStatus:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    last: PromotionStatus | None = None
-    while loop.time() < deadline:
-        try:
-            last = await handle.query(PromotionLaunch.status)
-        except Exception:  # a worker being restarted answers no query
-            last = None
-        if last is not None and last.state in states:
-            return last
-        await asyncio.sleep(0.2)
-    raise TimeoutError(
-        f"{handle.id} not {'/'.join(s.value for s in states)} in {timeout_s:.0f} s; last: "
-        f"{last.state.value + ': ' + last.waiting_for if last else 'no answer'}"
+    """The launch's status once it is in one of `states` (queried every 0.2 s)."""
+    last: list[PromotionStatus] = []
+
+    async def reached() -> bool:
+        last[:] = [await handle.query(PromotionLaunch.status)]
+        return last[0].state in states
+
+    try:
+        await until(reached, "", timeout_s, every_s=0.2)
+    except TimeoutError:
+        seen = f"{last[0].state.value}: {last[0].waiting_for}" if last else "no answer"
+        raise TimeoutError(
+            f"{handle.id} not {'/'.join(s.value for s in states)} in {timeout_s:.0f} s; "
+            f"last: {seen}"
+        ) from None
+    return last[0]
+
+
+async def cancel_launch(
+    stack: DrillStack,
+    handle: WorkflowHandle[Any, Any],
+    promotion_id: str,
+    name: str,
+    verdict: Verdict,
+) -> PromotionStatus:
+    """Cancel (a rollback: every channel retracted, the accrual reversed) as the category
+    manager; a run not ending CANCELLED is a problem. Returns the final status."""
+    await promo.cancel(
+        stack.settings(),
+        promotion_id,
+        drill_policy().approver_of("category_manager"),
+        f"drill {name} over",
+        client=stack.env.client,
+        signer=INBOX.signer,
     )
+    final: PromotionStatus = await handle.result()
+    if final.state is not PromotionState.CANCELLED:
+        verdict.problems.append(f"{promotion_id} ended {final.state.value}: {final.reasons}")
+    return final
 
 
 async def run_launch(
@@ -82,9 +104,7 @@ async def run_launch(
     while_publishing: Callable[[WorkflowHandle[Any, Any]], Awaitable[float | None]] | None = None,
 ) -> DrillResult:
     """Launch, approve, (fault), wait SCHEDULED, cancel; then count every effect."""
-    settings = replace(
-        Settings.from_env(), task_queue=stack.task_queue, backoffice_url=stack.backoffice.url
-    )
+    settings = stack.settings()
     client = stack.env.client
     plan, policy = drill_plan(go_live_in), drill_policy()
     verdict = Verdict()
@@ -98,17 +118,7 @@ async def run_launch(
         await wait_for(handle, PromotionState.SCHEDULED)
     except TimeoutError as err:
         verdict.problems.append(str(err))
-    await promo.cancel(
-        settings,
-        plan.promotion_id,
-        policy.approver_of("category_manager"),
-        f"drill {name} over",
-        client=client,
-        signer=INBOX.signer,
-    )
-    final: PromotionStatus = await handle.result()
-    if final.state is not PromotionState.CANCELLED:
-        verdict.problems.append(f"ended {final.state.value}: {final.reasons}")
+    await cancel_launch(stack, handle, plan.promotion_id, name, verdict)
     await count_effects(
         stack.backoffice.url,
         launch_effects(plan.promotion_id, len(plan.stores), rolled_back=True),
@@ -165,13 +175,11 @@ async def worker_killed_mid_store_coverage(stack: DrillStack) -> DrillResult:
     heartbeat timeout (20 s), not by its 5-minute start-to-close."""
 
     async def kill_during_coverage(handle: WorkflowHandle[Any, Any]) -> float:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT_S
-        # the first stock read of the launch has reached the WMS (and waits in its latency)
-        while await calls_under_fault(stack, "wms", "positions") == 0:
-            if loop.time() > deadline:
-                raise TimeoutError(f"{STORE_COVERAGE.name} never reached WMS in {WAIT_S:.0f} s")
-            await asyncio.sleep(0.1)  # polling the backoffice's fault counters
+        async def read_in_flight() -> bool:
+            # the launch's first stock read has reached the WMS (and waits in its latency)
+            return await calls_under_fault(stack, "wms", "positions") > 0
+
+        await until(read_in_flight, f"{STORE_COVERAGE.name} at the WMS", WAIT_S)
         for process in list(stack.workers):
             if process.poll() is None:
                 stack.kill_worker(process)

@@ -19,6 +19,7 @@ from domain.returns.status import LegState, ReturnState
 from drills.invariants import Verdict
 from drills.launch_drills import DrillResult, clear_faults, set_faults, wait_for
 from drills.process_flows import (
+    WAIT_S,
     LaunchCase,
     ReturnCase,
     bring_in,
@@ -33,11 +34,10 @@ from drills.process_flows import (
     split_tender_return,
     start_launch,
     start_rebalance,
-    until,
     wait_rebalance,
     wait_return,
 )
-from drills.stack import DrillStack
+from drills.stack import DrillStack, until
 from workflows.promotion_launch import PromotionLaunch
 
 SLOW_MS = 1500
@@ -108,7 +108,7 @@ async def worker_killed_mid_rebalance(stack: DrillStack) -> DrillResult:
         async def some_created() -> bool:
             return await ledger_count(stack, system="wms", subject_prefix=prefix) >= 2
 
-        await until(some_created, "two transfers created")
+        await until(some_created, "two transfers created", WAIT_S)
         planned = len((await rebalance_status(case)).transfers)
         kill_workers(stack)
         created = await ledger_count(stack, system="wms", subject_prefix=prefix)
@@ -141,7 +141,7 @@ async def worker_killed_mid_refund(stack: DrillStack) -> DrillResult:
             recorded = status.tenders and status.tenders[0].state is not LegState.PENDING
             return bool(recorded) and await refunds_done(stack, case) >= 1
 
-        await until(next_leg_called, "the first tender refunded")
+        await until(next_leg_called, "the first tender refunded", WAIT_S)
         kill_workers(stack)
         done = await refunds_done(stack, case)
         if done >= legs:

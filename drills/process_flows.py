@@ -5,11 +5,9 @@ in the backoffice ledger."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +20,6 @@ from adapters.errors import BusinessRefusal
 from cli import promotion as promo
 from cli import rebalance as rebalance_cli
 from cli import returns as returns_cli
-from common.config import Settings
 from domain.promotion.status import PromotionState
 from domain.rebalance.contract import DemandOverride, RebalanceRequest, RebalanceScope
 from domain.rebalance.policy import ApprovalPolicy, RebalancePolicy
@@ -43,8 +40,8 @@ from drills.invariants import (
     prices_reverted,
     runs_closed,
 )
-from drills.launch_drills import drill_plan, drill_policy, wait_for
-from drills.stack import REPO, DrillStack
+from drills.launch_drills import cancel_launch, drill_plan, drill_policy, wait_for
+from drills.stack import REPO, DrillStack, until
 from fakes.identity import INBOX
 from wire.fraud import FraudRequest
 from workflows.inventory_rebalance import InventoryRebalance
@@ -57,31 +54,9 @@ REBALANCE_DEMAND = 150
 WAIT_S = 240.0
 
 
-def settings_of(stack: DrillStack) -> Settings:
-    return replace(
-        Settings.from_env(), task_queue=stack.task_queue, backoffice_url=stack.backoffice.url
-    )
-
-
 async def ledger_count(stack: DrillStack, **filters: Any) -> int:
     async with ControlClient(stack.backoffice.url) as control:
         return (await control.ledger(limit=0, **filters)).count
-
-
-async def until(
-    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = WAIT_S, every_s: float = 0.1
-) -> None:
-    """Poll `check` until it holds (a condition wait); TimeoutError naming `what`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        try:
-            if await check():
-                return
-        except Exception:  # a server or worker being restarted answers nothing
-            pass
-        await asyncio.sleep(every_s)
-    raise TimeoutError(f"not {what} in {timeout_s:.0f} s")
 
 
 # --------------------------------------------------------------------------- rebalance
@@ -137,7 +112,7 @@ async def start_rebalance(stack: DrillStack, stores: int = 6) -> RebalanceCase:
     )
     path = stack.workdir / f"{request.plan_id}.json"
     path.write_text(request.model_dump_json())
-    wf_id = await rebalance_cli.plan_command(settings_of(stack), path, client=stack.env.client)
+    wf_id = await rebalance_cli.plan_command(stack.settings(), path, client=stack.env.client)
     handle = stack.env.client.get_workflow_handle_for(InventoryRebalance.run, wf_id)
     return RebalanceCase(request, handle)
 
@@ -239,7 +214,11 @@ class ReturnCase:
         return [a.method for a in self.allocations]
 
 
-def _allocations(order: Any, lines: list[tuple[str, int]], rma_id: str) -> list[TenderAllocation]:
+def order_allocations(
+    order: Any, lines: list[tuple[str, int]], rma_id: str
+) -> list[TenderAllocation]:
+    """How a store return of `lines` from a seeded `order` (with its receipt) is refunded
+    over the order's tenders."""
     prices = {line.item_id: line.unit_price for line in order.lines}
     net = sum((prices[s] * q for s, q in lines), Decimal("0"))
     tenders = [
@@ -280,7 +259,7 @@ async def split_tender_return(stack: DrillStack) -> ReturnCase:
                     continue
                 rma_id = f"RMA-DRILL-{uuid.uuid4().hex[:8]}"
                 chosen = list(lines.items())
-                allocations = _allocations(order, chosen, rma_id)
+                allocations = order_allocations(order, chosen, rma_id)
                 if len(allocations) < 2 or TenderType.CASH in {a.method for a in allocations}:
                     continue
                 value = sum((a.amount for a in allocations), Decimal("0"))
@@ -325,7 +304,7 @@ async def open_return(stack: DrillStack, case: ReturnCase) -> ReturnCase:
     request_path.write_text(case.request.model_dump_json())
     policy_path.write_text(RETURN_POLICY.model_dump_json())
     wf_id = await returns_cli.open_return(
-        settings_of(stack), request_path, client=stack.env.client, policy_path=policy_path
+        stack.settings(), request_path, client=stack.env.client, policy_path=policy_path
     )
     case.handle = stack.env.client.get_workflow_handle_for(ReturnToRefund.run, wf_id)
     await wait_return(case, ReturnState.AWAITING_ITEM)
@@ -334,7 +313,7 @@ async def open_return(stack: DrillStack, case: ReturnCase) -> ReturnCase:
 
 async def bring_in(stack: DrillStack, case: ReturnCase) -> None:
     """The store scans the item and inspects it unopened: the refund saga starts."""
-    settings, client = settings_of(stack), stack.env.client
+    settings, client = stack.settings(), stack.env.client
     await returns_cli.receive_item(
         settings, case.rma_id, ItemReceived(receipt_id=f"SCAN-{case.rma_id}"), client=client
     )
@@ -428,7 +407,7 @@ class LaunchCase:
 
 async def start_launch(stack: DrillStack, go_live_in: timedelta) -> LaunchCase:
     """Launch the sample plan and approve it (every role the policy asks for)."""
-    settings, client = settings_of(stack), stack.env.client
+    settings, client = stack.settings(), stack.env.client
     plan, policy = drill_plan(go_live_in), drill_policy()
     handle = await promo.launch(settings, "-", plan=plan, policy=policy, client=client)
     waiting = await wait_for(handle, PromotionState.AWAITING_APPROVAL)
@@ -439,18 +418,7 @@ async def start_launch(stack: DrillStack, go_live_in: timedelta) -> LaunchCase:
 async def close_launch(stack: DrillStack, case: LaunchCase, name: str, verdict: Verdict) -> None:
     """Cancel it, then: ended CANCELLED, every channel published and retracted once, the
     accrual made and reversed once, no POS price left live."""
-    policy = drill_policy()
-    await promo.cancel(
-        settings_of(stack),
-        case.promotion_id,
-        policy.approver_of("category_manager"),
-        f"drill {name} over",
-        client=stack.env.client,
-        signer=INBOX.signer,
-    )
-    final = await case.handle.result()
-    if final.state is not PromotionState.CANCELLED:
-        verdict.problems.append(f"{case.promotion_id} ended {final.state.value}: {final.reasons}")
+    await cancel_launch(stack, case.handle, case.promotion_id, name, verdict)
     await count_effects(
         stack.backoffice.url,
         launch_effects(case.promotion_id, case.stores, rolled_back=True),

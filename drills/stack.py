@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from temporalio.api.enums.v1 import TaskQueueType
@@ -23,6 +24,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from common.codec import ENV_KEYS, EncryptionCodec, KeyRing, new_key
+from common.config import Settings
 from common.search_attributes import cli_declarations
 from common.temporal import data_converter
 from devstack.launch import BackofficeProcess
@@ -115,6 +117,23 @@ class DevServer:
         return time.monotonic() - started
 
 
+async def until(
+    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float, every_s: float = 0.1
+) -> None:
+    """Poll `check` until it holds (a condition wait); TimeoutError naming `what`. A check
+    that raises counts as not yet (a server or worker being restarted answers nothing)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        try:
+            if await check():
+                return
+        except Exception:
+            pass
+        await asyncio.sleep(every_s)
+    raise TimeoutError(f"not {what} in {timeout_s:.0f} s")
+
+
 @dataclass
 class DrillStack:
     env: WorkflowEnvironment
@@ -132,6 +151,12 @@ class DrillStack:
     @property
     def address(self) -> str:
         return self.env.client.service_client.config.target_host
+
+    def settings(self) -> Settings:
+        """The CLI's and activities' settings for this stack (its task queue and backoffice)."""
+        return replace(
+            Settings.from_env(), task_queue=self.task_queue, backoffice_url=self.backoffice.url
+        )
 
     def _spawn_worker(self) -> tuple[subprocess.Popen[bytes], Path]:
         log_path = self.workdir / f"worker-{len(self.workers)}.log"

@@ -22,9 +22,9 @@ from domain.money import cents
 from domain.returns.contract import Decision, InspectionResult, ItemReceived
 from domain.returns.disposition import Condition, Disposition
 from domain.returns.eligibility import DeclineReason
-from domain.returns.refund import allocate_refund
-from domain.returns.request import Channel, ReturnRequest, Tender, TenderType
+from domain.returns.request import ReturnRequest, TenderType
 from domain.returns.status import LegState, ReturnState, ReturnStatus
+from drills.process_flows import order_allocations
 from tests.fixtures.returns import (
     LOSS_PREVENTION,
     SUPERVISOR,
@@ -183,20 +183,8 @@ async def test_high_tier_holds_the_refund_for_loss_prevention(
 
 
 def spans_card_and_another_tender(order: Any, lines: list[tuple[str, int]]) -> bool:
-    prices = {line.item_id: line.unit_price for line in order.lines}
-    net = sum((prices[s] * q for s, q in lines), Decimal("0"))
-    tenders = [
-        Tender(
-            tender_id=t.tender_id,
-            type=TenderType(t.tender_type),
-            amount=t.amount,
-            captured_at=order.ordered_at,
-        )
-        for t in order.tenders
-    ]
-    plan = allocate_refund("probe", net, tenders, channel=Channel.STORE, has_receipt=True)
-    methods = [a.method for a in plan]
-    return TenderType.CARD in methods and len(plan) >= 2 and TenderType.CASH not in methods
+    methods = [a.method for a in order_allocations(order, lines, "probe")]
+    return TenderType.CARD in methods and len(methods) >= 2 and TenderType.CASH not in methods
 
 
 async def test_split_tender_with_a_card_failing_for_good_falls_back_to_store_credit(
