@@ -140,10 +140,11 @@ async def send_update(handle: WorkflowHandle[Any, Any], update: Any, arg: Any, *
         raise _rpc_error(err, what) from None
 
 
-async def run_query(handle: WorkflowHandle[Any, Any], query: Any, *, what: str) -> Any:
-    """Run a typed query; an RPC failure becomes one `CommandError`."""
+async def run_query(handle: WorkflowHandle[Any, Any], query: Any, *args: Any, what: str) -> Any:
+    """Run a typed query (with its argument, when it takes one); an RPC failure becomes one
+    `CommandError`."""
     try:
-        return await handle.query(query)
+        return await handle.query(query, *args)
     except RPCError as err:
         raise _rpc_error(err, what) from None
 

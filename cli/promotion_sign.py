@@ -1,6 +1,6 @@
 """Signing a promotion decision as the person who takes it (`--key` / RETAIL_DECISION_KEY).
 
-The token binds what the person sees now: the `status` query's price version, lines and
+The token binds what the person sees now: the `decision_view` query's price version, lines and
 figures (an approval), the offer replacing that version (a price change), the held store
 and its coverage (an override). The workflow rebuilds the same subject from its state
 (`domain.promotion.identity`), so a decision signed on version 1 is refused on version 2.
@@ -19,7 +19,7 @@ from domain.identity import DecisionSigner, Verdict
 from domain.promotion import contract as c
 from domain.promotion import identity as pid
 from domain.promotion.policy import PromotionPolicy
-from domain.promotion.status import PromotionStatus
+from domain.promotion.status import DecisionView
 from workflows.promotion_launch import PromotionLaunch
 
 D = TypeVar("D", c.Decision, c.PriceChange, c.GateOverride, c.CancelRequest)
@@ -37,7 +37,7 @@ def _role(person: str, given: str | None, allowed: list[str], policy: PromotionP
     return held[0]
 
 
-def _approval_role(d: c.Decision, status: PromotionStatus, policy: PromotionPolicy) -> str:
+def _approval_role(d: c.Decision, status: DecisionView, policy: PromotionPolicy) -> str:
     if d.role is not None:
         return d.role
     held = policy.roles_of(d.approver)
@@ -56,15 +56,16 @@ async def signed(
     approve: bool = True,
     ttl: timedelta | None = None,
 ) -> D:
-    """`decision` with a token over what the `status` query shows now."""
-    status: PromotionStatus = await run_query(
-        handle, PromotionLaunch.status, what=f"workflow {handle.id}"
+    """`decision` with a token over what the `decision_view` query shows now."""
+    store_id = decision.store_id if isinstance(decision, c.GateOverride) else ""
+    view: DecisionView = await run_query(
+        handle, PromotionLaunch.decision_view, store_id, what=f"workflow {handle.id}"
     )
-    pid_, version = status.promotion_id, status.version
+    pid_, version = view.promotion_id, view.version
     if isinstance(decision, c.Decision):
-        person, role = decision.approver, _approval_role(decision, status, policy)
+        person, role = decision.approver, _approval_role(decision, view, policy)
         step, verdict = pid.approval_step(role), Verdict.APPROVE if approve else Verdict.REJECT
-        subject: Any = pid.approval_subject(pid_, version, status.lines, status.metrics)
+        subject: Any = pid.approval_subject(pid_, version, view.lines, view.metrics)
     elif isinstance(decision, c.PriceChange):
         person = decision.requested_by
         role = _role(person, None, policy.price_change_roles, policy)
@@ -73,7 +74,7 @@ async def signed(
     elif isinstance(decision, c.GateOverride):
         person = decision.approver
         role = _role(person, decision.role, policy.override_roles, policy)
-        store = next((st for st in status.stores if st.store_id == decision.store_id), None)
+        store = view.store
         step, verdict = pid.override_step(decision.store_id), Verdict.OVERRIDE
         subject = pid.override_subject(
             pid_, version, decision.store_id, store.coverage if store else None

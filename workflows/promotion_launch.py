@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         OPEN_FOR_OVERRIDES,
         RELEASE_PUBLISHES,
         TERMINAL_STATES,
+        DecisionView,
         PromotionState,
         PromotionStatus,
         final_words,
@@ -596,3 +597,7 @@ class PromotionLaunch:
     @workflow.query(name=c.STATUS)
     def status(self) -> PromotionStatus:
         return self.s.status()
+
+    @workflow.query(name=c.DECISION_VIEW)
+    def decision_view(self, store_id: str) -> DecisionView:
+        return self.s.decision_view(store_id)

@@ -6,7 +6,8 @@ benchmarks) and everything it calls takes names and payload types from here.
 
 Messages: updates `approve`, `reject`, `change_price`, `override_gate`, `cancel` (each with a
 validator); signals `approval` (the decision of a signal-only system; a refused one is
-written to the audit trail) and `store_task_done`; query `status`.
+written to the audit trail) and `store_task_done`; queries `status` and `decision_view` (what
+a decision is signed over, the same size at any number of stores).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ APPROVAL = "approval"
 STORE_TASK_DONE = "store_task_done"
 # queries
 STATUS = "status"
+DECISION_VIEW = "decision_view"
+"""What a decision is signed over (`domain.promotion.status.DecisionView`); argument: the
+store id an override names, or ""."""
 
 # refusal types of the updates' validators (`ApplicationError.type`, non-retryable)
 DECISION_REFUSED = "decision_refused"

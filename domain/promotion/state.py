@@ -21,6 +21,7 @@ from domain.promotion.policy import PromotionPolicy
 from domain.promotion.status import (
     TASKS_SHOWN,
     ChannelStatus,
+    DecisionView,
     FundingStatus,
     PromotionState,
     PromotionStatus,
@@ -216,4 +217,17 @@ class LaunchState(BaseModel):
             kpis=self.kpis,
             reasons=self.reasons,
             audit=self.audit,
+        )
+
+    def decision_view(self, store_id: str = "") -> DecisionView:
+        return DecisionView(
+            promotion_id=self.plan.promotion_id,
+            state=self.state,
+            waiting_for=self.waiting_for,
+            version=self.version,
+            lines=list(self.lines),
+            metrics=self.metrics,
+            approvals=self.approvals,
+            awaiting_role=self.awaiting_role(),
+            store=self.stores.get(store_id) if store_id else None,
         )

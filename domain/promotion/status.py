@@ -25,10 +25,10 @@ from domain.promotion.plan import PlanMetrics
 from domain.publication.prices import PriceLine
 
 TASKS_SHOWN = 200
+"""Tasks listed one by one in `status` (thousands of stores would make it megabytes)."""
 STORES_IN_RESULT = 1000
 """Stores listed one by one in a launch's result (its last history payload); the others are
 counted in `stores_total` and `store_gates`, so the result stays under 512 KiB at any size."""
-"""Tasks listed one by one in `status` (thousands of stores would make it megabytes)."""
 
 
 class PromotionState(StrEnum):
@@ -178,6 +178,25 @@ class PromotionStatus(BaseModel):
         for store in self.stores:
             counts[store.gate.value] = counts.get(store.gate.value, 0) + 1
         return counts
+
+
+class DecisionView(BaseModel):
+    """What a person signs a decision over (`decision_view`): the parts of `status` a token's
+    subject and role are built from, and the one store an override names. Its size does not
+    grow with the launch's stores, so signing costs the same at 50 or 5,000 stores (`status`
+    is a megabyte at 5,000)."""
+
+    promotion_id: str
+    state: PromotionState
+    waiting_for: str
+    version: int
+    lines: list[PriceLine]
+    metrics: PlanMetrics | None
+    approvals: list[RequiredApproval]
+    awaiting_role: str | None
+    store: StoreStatus | None = None
+    """The store asked for (an override's), None when none was asked or it is not in the
+    launch."""
 
 
 def final_words(final: PromotionState, reasons: list[str]) -> str:

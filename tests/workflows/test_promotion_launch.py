@@ -231,6 +231,12 @@ async def test_store_held_then_overridden(promo_rig: PromoRig) -> None:
     held = {s.store_id: s for s in scheduled.stores}
     assert held["S010"].gate.value == "HELD" and not held["S010"].published
     assert held["S001"].published and held["S004"].published
+    # what an override is signed over: the one store it names, at its coverage, no store list
+    view = await handle.query(PromotionLaunch.decision_view, "S010")
+    assert view.store == held["S010"] and view.version == scheduled.version
+    assert view.lines == scheduled.lines and view.approvals == scheduled.approvals
+    assert (await handle.query(PromotionLaunch.decision_view, "")).store is None
+    assert (await handle.query(PromotionLaunch.decision_view, "S999")).store is None
     with pytest.raises(CommandError, match="holds none of the roles"):
         await cli.override_gate(
             rig.settings,
