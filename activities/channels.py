@@ -227,7 +227,9 @@ class ChannelActivities:
                 "the next attempt",
                 type=f"transient_{request.channel.value}",
             )
-        return SendBatchResult(sends=[done[s.target] for s in data.sends], resumed=resumed)
+        return SendBatchResult.of(
+            [done[s.target] for s in data.sends], grouped=data.grouped, resumed=resumed
+        )
 
     async def _send_pos(
         self, request: PublicationRequest, targets: list[str], key: str

@@ -392,7 +392,7 @@ class ScriptedRetail:
                     publication_id=f"PUB-{next(self._ids)}",
                 )
             )
-        return SendBatchResult(sends=out)
+        return SendBatchResult.of(out, grouped=data.grouped)
 
     @activity.defn(name=READ_BACK.name)
     async def read_back(self, data: ReadBackInput) -> ReadBackResult:

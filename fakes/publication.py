@@ -133,7 +133,7 @@ class ScriptedChannel:
                     publication_id=publication_id,
                 )
             )
-        return SendBatchResult(sends=out)
+        return SendBatchResult.of(out, grouped=data.grouped)
 
     @activity.defn(name=READ_BACK.name)
     async def read_back(self, data: ReadBackInput) -> ReadBackResult:

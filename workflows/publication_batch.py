@@ -80,6 +80,7 @@ class BatchRun:
             callback_workflow_id=workflow.info().workflow_id,
             callback_signal=CHANNEL_ACK,
             give_up_on_attempt=SEND_ATTEMPTS,
+            grouped=True,
         )
         deadline = request.retry_until
         if deadline is not None and deadline - workflow.now() >= MIN_RETRY_WINDOW:
@@ -92,7 +93,7 @@ class BatchRun:
             except ActivityError as err:
                 self.progress.send_failed(sends, str(err.cause or err))
                 return
-        self.progress.sent(result.sends)
+        self.progress.sent(result)
 
     async def _send_until(
         self, deadline: datetime, batch: SendBatchInput, summary: str
@@ -125,13 +126,7 @@ class BatchRun:
             self.progress.send_failed(sends, f"retried until {deadline}: {err.cause or err}")
             return None
         words = f"retried until {deadline.isoformat(timespec='seconds')} (go-live minus margin)"
-        return SendBatchResult(
-            sends=[
-                s.model_copy(update={"error": f"{words}; {s.error}"}) if s.error else s
-                for s in last.sends
-            ],
-            resumed=last.resumed,
-        )
+        return last.with_error_prefix(words)
 
     async def _wait_for_acks(self) -> None:
         waiting = self.progress.awaiting_acks()

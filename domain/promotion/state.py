@@ -8,8 +8,9 @@ in the sibling modules judge it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from domain.audit import AuditEntry
 from domain.promotion.approvals import RequiredApproval, current_approval
@@ -93,6 +94,11 @@ class LaunchState(BaseModel):
     targets_on_time: int = 0
     approved: ApprovedVersion | None = None
     """Set each time every required role has approved (the version in force)."""
+    _span: tuple[Any, ...] | None = PrivateAttr(default=None)
+    """(facts, plan, store count, first start, last end): `first_start` and `last_end` of
+    the facts and plan in force, so thousands of stores are walked once, not at every
+    call. Compared by identity: a new plan or facts (a price change, a restored version)
+    is a new span."""
 
     @classmethod
     def start(cls, inp: LaunchInput) -> LaunchState:
@@ -162,11 +168,26 @@ class LaunchState(BaseModel):
 
     @property
     def first_start(self) -> datetime:
-        return min([self.window(s)[0] for s in self.stores] or [self.plan.starts_at])
+        return self._window_span()[0]
 
     @property
     def last_end(self) -> datetime:
-        return max([self.window(s)[1] for s in self.stores] or [self.plan.ends_at])
+        return self._window_span()[1]
+
+    def _window_span(self) -> tuple[datetime, datetime]:
+        """The earliest start and the latest end over the stores' windows."""
+        span = self._span
+        if span is None or span[0] is not self.facts or span[1] is not self.plan:
+            span = None
+        elif span[2] != len(self.stores):
+            span = None
+        if span is None:
+            windows = [self.window(s) for s in self.stores]
+            first = min([w[0] for w in windows] or [self.plan.starts_at])
+            last = max([w[1] for w in windows] or [self.plan.ends_at])
+            span = (self.facts, self.plan, len(self.stores), first, last)
+            self._span = span
+        return span[3], span[4]
 
     # ------------------------------------------------------------------ views
 

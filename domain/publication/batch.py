@@ -26,9 +26,9 @@ from domain.publication.contract import (
     PublicationOutcome,
     PublicationRequest,
     ReadBackState,
+    SendBatchResult,
     TargetAttempt,
     TargetOutcome,
-    TargetSend,
     TargetState,
 )
 from domain.publication.rules import success_state
@@ -66,7 +66,8 @@ class BatchProgress:
     # -- sending ------------------------------------------------------------------------
 
     def first_sends(self) -> list[TargetAttempt]:
-        return [TargetAttempt(target=t, attempt=1) for t in self.request.targets]
+        # built from the request's own targets: nothing to validate, thousands at a time
+        return [TargetAttempt.model_construct(target=t, attempt=1) for t in self.request.targets]
 
     def start_sending(self, sends: list[TargetAttempt]) -> None:
         for s in sends:
@@ -80,19 +81,21 @@ class BatchProgress:
         for s in sends:
             self.fail(s.target, f"{request.channel.value} {request.action.value} failed: {reason}")
 
-    def sent(self, results: list[TargetSend]) -> None:
+    def sent(self, result: SendBatchResult) -> None:
         """Record the send activity's answers, then apply the acks that came too early."""
-        for send in results:
-            t = self.targets[send.target]
-            t.publication_id = send.publication_id or t.publication_id
-            t.channel_version = send.channel_version or t.channel_version
-            if send.error:
-                self.fail(send.target, send.error)
-            elif send.confirmed:
-                # A revert is verified by reading the channel back, even when confirmed.
-                t.phase = "VERIFY" if self.request.action is PublicationAction.REVERT else "DONE"
-            else:
-                t.phase = "SENT"
+        for answer in result.answers():
+            for target in answer.targets:
+                t = self.targets[target]
+                t.publication_id = answer.publication_id or t.publication_id
+                t.channel_version = answer.channel_version or t.channel_version
+                if answer.error:
+                    self.fail(target, answer.error)
+                elif answer.confirmed:
+                    # A revert is verified by reading the channel back, even when confirmed.
+                    revert = self.request.action is PublicationAction.REVERT
+                    t.phase = "VERIFY" if revert else "DONE"
+                else:
+                    t.phase = "SENT"
         acks, self.early_acks = self.early_acks, []
         for ack in acks:
             if not self._apply_ack(ack):
@@ -197,8 +200,10 @@ class BatchProgress:
             reason = t.reason if t.phase == "FAILED" else ""
             if t.phase not in ("DONE", "FAILED"):
                 reason = f"still {t.phase.lower()}"
-            outcomes.append(
-                TargetOutcome(target=t.name, state=state, attempts=t.attempts, reason=reason)
+            outcomes.append(  # from this batch's own progress: nothing to validate
+                TargetOutcome.model_construct(
+                    target=t.name, state=state, attempts=t.attempts, reason=reason
+                )
             )
         failed = sum(1 for o in outcomes if o.state == "FAILED")
         return PublicationOutcome(

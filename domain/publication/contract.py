@@ -302,12 +302,98 @@ class SendBatchInput(BaseModel):
     give_up_on_attempt: int = Field(default=5, ge=1)
     """On this activity attempt, targets still failing transiently are reported as errors
     instead of failing the activity again (the workflow then reports them FAILED)."""
+    grouped: bool = False
+    """Answer in `SendBatchResult.groups`: the targets one call answered alike as one group.
+    Workflows built before groups do not ask, and read `sends` (one answer a target)."""
+
+
+class SendGroup(BaseModel):
+    """Targets answered alike: one bulk call's stores (the same key, the same answer)."""
+
+    targets: list[str]
+    idempotency_key: str
+    sent: bool
+    confirmed: bool = False
+    publication_id: str | None = None
+    channel_version: int | None = None
+    error: str = ""
 
 
 class SendBatchResult(BaseModel):
-    sends: list[TargetSend]
+    sends: list[TargetSend] = Field(default_factory=list)
+    """One answer a target (results recorded before groups, and activities not asked for
+    groups)."""
+    groups: list[SendGroup] = Field(default_factory=list)
+    """The answers grouped (`SendBatchInput.grouped`): 5,000 stores sent 500 a call cross
+    history as 10 groups, not 5,000 answers to decode in the workflow."""
     resumed: int = 0
     """Targets answered by an earlier attempt of this activity (from its heartbeat)."""
+
+    @classmethod
+    def of(cls, sends: list[TargetSend], *, grouped: bool, resumed: int = 0) -> SendBatchResult:
+        """The answers as the workflow asked for them: neighbours answered alike together."""
+        if not grouped:
+            return cls(sends=sends, resumed=resumed)
+        groups: list[SendGroup] = []
+        for s in sends:
+            last = groups[-1] if groups else None
+            if last is not None and (
+                last.idempotency_key,
+                last.sent,
+                last.confirmed,
+                last.publication_id,
+                last.channel_version,
+                last.error,
+            ) == (
+                s.idempotency_key,
+                s.sent,
+                s.confirmed,
+                s.publication_id,
+                s.channel_version,
+                s.error,
+            ):
+                last.targets.append(s.target)
+                continue
+            groups.append(
+                SendGroup(
+                    targets=[s.target],
+                    **s.model_dump(include=set(SendGroup.model_fields) - {"targets"}),
+                )
+            )
+        return cls(groups=groups, resumed=resumed)
+
+    def answers(self) -> list[SendGroup]:
+        """Every answer as groups (a target's own answer is a group of one)."""
+        return self.groups + [
+            SendGroup.model_construct(
+                targets=[s.target], **{k: getattr(s, k) for k in _GROUP_ANSWER}
+            )
+            for s in self.sends
+        ]
+
+    def with_error_prefix(self, words: str) -> SendBatchResult:
+        """The same answers, each error prefixed with `words` (why the send gave up)."""
+        return SendBatchResult(
+            sends=[
+                s.model_copy(update={"error": f"{words}; {s.error}"}) if s.error else s
+                for s in self.sends
+            ],
+            groups=[
+                g.model_copy(update={"error": f"{words}; {g.error}"}) if g.error else g
+                for g in self.groups
+            ],
+            resumed=self.resumed,
+        )
+
+
+_GROUP_ANSWER = (
+    "idempotency_key",
+    "sent",
+    "confirmed",
+    "publication_id",
+    "channel_version",
+    "error",
+)
 
 
 class ReadBackInput(BaseModel):

@@ -52,6 +52,7 @@ async def send(
     stores: list[str] = STORES,
     action: PublicationAction = PublicationAction.PUBLISH,
     give_up_on_attempt: int = 5,
+    grouped: bool = False,
 ) -> SendBatchResult:
     request = publication_request(
         pid,
@@ -67,6 +68,7 @@ async def send(
         sends=[TargetAttempt(target=s, attempt=1) for s in stores],
         callback_workflow_id=f"test-{pid}",
         give_up_on_attempt=give_up_on_attempt,
+        grouped=grouped,
     )
     result: SendBatchResult = await ActivityEnvironment().run(acts.send_batch, data)
     return result
@@ -96,9 +98,15 @@ async def test_bulk_publish_sends_many_stores_a_call_and_a_retry_doubles_nothing
     keys = [s.idempotency_key for s in first.sends]
     assert keys[0] == keys[1] != keys[2] == keys[3] != keys[4]  # 2 + 2 + 1 stores a call
     assert len(set(keys)) == 3
-    # the same activity again (a retry that lost its answer): the same calls, same keys
-    again = await send(channels, pid, lines, per_call=2)
-    assert [s.idempotency_key for s in again.sends] == keys
+    # the same activity again (a retry that lost its answer): the same calls, same keys;
+    # asked for groups (as the workflows ask), one group a call
+    again = await send(channels, pid, lines, per_call=2, grouped=True)
+    assert again.sends == []
+    assert [(g.targets, g.idempotency_key) for g in again.groups] == [
+        (STORES[0:2], keys[0]),
+        (STORES[2:4], keys[2]),
+        (STORES[4:], keys[4]),
+    ]
     assert await published(backoffice, pid) == len(STORES)
     async with backoffice.adapters() as bo:
         book = await bo.pos.promotion_prices(pid)

@@ -16,6 +16,7 @@ from domain.publication.contract import (
     PublicationOutcome,
     PublicationRequest,
     ReadBackState,
+    SendBatchResult,
     TargetOutcome,
     TargetSend,
     workflow_id,
@@ -189,12 +190,18 @@ def test_a_failed_batch_reports_every_target_failed_with_the_reason() -> None:
 def _sent(progress: BatchProgress, **confirmed: bool) -> None:
     progress.start_sending(progress.first_sends())
     progress.sent(
-        [
-            TargetSend(
-                target=t, idempotency_key=f"k-{t}", sent=True, confirmed=c, publication_id=f"p-{t}"
-            )
-            for t, c in confirmed.items()
-        ]
+        SendBatchResult(
+            sends=[
+                TargetSend(
+                    target=t,
+                    idempotency_key=f"k-{t}",
+                    sent=True,
+                    confirmed=c,
+                    publication_id=f"p-{t}",
+                )
+                for t, c in confirmed.items()
+            ]
+        )
     )
 
 
@@ -241,7 +248,7 @@ def test_read_back_reconciles_republishes_then_fails() -> None:
     assert [(a.target, a.attempt) for a in again] == [("B", 2)]
     assert (progress.reconciled, progress.republished) == (1, 1)
     progress.start_sending(again)
-    progress.sent([TargetSend(target="B", idempotency_key="k", sent=True)])
+    progress.sent(SendBatchResult(sends=[TargetSend(target="B", idempotency_key="k", sent=True)]))
     assert progress.judge_read_back(progress.unsure(), {}, "read-back failed: down") == []
     [a, b, c] = progress.outcome().outcomes
     assert a.state == "CONFIRMED" and c.reason.startswith("the channel refused it")
@@ -297,11 +304,17 @@ def test_a_stale_answer_never_confirms_a_later_call_of_the_same_publication() ->
     stale = ChannelAck(event_id="e1", channel=Channel.ECOMMERCE, publication_id="P", version=1)
     batch.receive_ack(stale)
     batch.sent(
-        [
-            TargetSend(
-                target="*", idempotency_key="k", sent=True, publication_id="P", channel_version=2
-            )
-        ]
+        SendBatchResult(
+            sends=[
+                TargetSend(
+                    target="*",
+                    idempotency_key="k",
+                    sent=True,
+                    publication_id="P",
+                    channel_version=2,
+                )
+            ]
+        )
     )
     assert not batch.all_acked() and batch.early_acks == [stale]
     assert route_ack([batch], stale) is None  # nor would the launch route it here now
@@ -318,3 +331,46 @@ def test_an_ack_matching_no_batch_is_not_routed() -> None:
     assert route_ack([web], _ack_of(None, "unknown")) is None
     web.receive_ack(_ack_of(Channel.ECOMMERCE, "p-*"))
     assert route_ack([web], _ack_of(Channel.ECOMMERCE, "other")) is None
+
+
+def _send(target: str, key: str, *, confirmed: bool = True, error: str = "") -> TargetSend:
+    return TargetSend(
+        target=target, idempotency_key=key, sent=not error, confirmed=confirmed, error=error
+    )
+
+
+def test_answers_of_one_bulk_call_cross_history_as_one_group() -> None:
+    sends = [_send("A", "bulk-1"), _send("B", "bulk-1"), _send("C", "bulk-2")]
+    sends += [_send("D", "bulk-2", error="POS answered REJECTED"), _send("E", "bulk-2")]
+    grouped = SendBatchResult.of(sends, grouped=True, resumed=2)
+    assert grouped.sends == [] and grouped.resumed == 2
+    assert [(g.targets, g.idempotency_key, g.error) for g in grouped.groups] == [
+        (["A", "B"], "bulk-1", ""),
+        (["C"], "bulk-2", ""),
+        (["D"], "bulk-2", "POS answered REJECTED"),
+        (["E"], "bulk-2", ""),
+    ]
+    # the wire form decodes to the same answers; not asked, every target answers alone
+    again = SendBatchResult.model_validate_json(grouped.model_dump_json())
+    assert again == grouped
+    assert SendBatchResult.of(sends, grouped=False).sends == sends
+
+
+def test_grouped_and_per_target_answers_settle_a_batch_alike() -> None:
+    sends = [_send("A", "k1"), _send("B", "k1", confirmed=False), _send("C", "k2", error="no")]
+    outcomes = []
+    for grouped in (False, True):
+        progress = BatchProgress.of(request(targets=["A", "B", "C"]))
+        progress.start_sending(progress.first_sends())
+        progress.sent(SendBatchResult.of(sends, grouped=grouped))
+        outcomes.append(([t.phase for t in progress.targets.values()], progress.outcome()))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == ["DONE", "SENT", "FAILED"]
+
+
+def test_an_error_prefix_reaches_grouped_and_per_target_answers() -> None:
+    sends = [_send("A", "k1"), _send("B", "k2", error="down")]
+    for grouped in (False, True):
+        result = SendBatchResult.of(sends, grouped=grouped).with_error_prefix("retried until T")
+        errors = {t: a.error for a in result.answers() for t in a.targets}
+        assert errors == {"A": "", "B": "retried until T; down"}

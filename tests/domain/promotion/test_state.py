@@ -36,12 +36,26 @@ def test_store_windows_follow_the_store_in_store_time() -> None:
     s = launched()
     assert s.first_start == s.plan.starts_at and s.last_end == s.plan.ends_at
     assert s.facts is not None
-    later = s.facts.stores["S020"]
+    # facts are an activity's answer: a new reading replaces them whole
+    in_store_time = s.facts.model_copy(deep=True)
+    later = in_store_time.stores["S020"]
     later.starts_at = s.plan.starts_at + timedelta(hours=3)
     later.ends_at = s.plan.ends_at + timedelta(hours=3)
+    s.facts = in_store_time
     assert s.window("S020") == (later.starts_at, later.ends_at)
     assert s.first_start == s.plan.starts_at
     assert s.last_end == s.plan.ends_at + timedelta(hours=3)
+
+
+def test_the_launch_window_follows_a_plan_put_in_force() -> None:
+    s = launched()
+    assert s.facts is not None
+    s.facts = s.facts.model_copy(update={"stores": {}})  # no store in store time
+    assert s.last_end == s.plan.ends_at
+    s.plan = s.plan.model_copy(update={"ends_at": s.plan.ends_at + timedelta(days=1)})
+    assert s.last_end == s.plan.ends_at and s.first_start == s.plan.starts_at
+    del s.stores["S020"]
+    assert s.last_end == s.plan.ends_at
 
 
 def test_status_names_the_awaited_role_only_while_awaiting_approval() -> None:
