@@ -32,7 +32,7 @@ from adapters.pos import PosClient
 from adapters.tasks import TasksClient
 from adapters.wms import WmsClient
 from domain.promotion import contract as c
-from domain.promotion.gates import Position, stock_by_store, store_coverage, summarized
+from domain.promotion.gates import Position, store_coverage, summarized
 from domain.promotion.plan import (
     ExistingPromotion,
     ItemFacts,
@@ -351,15 +351,26 @@ class PromotionActivities:
         out = []
         for start in range(0, len(request.stores), per_read):
             chunk = request.stores[start : start + per_read]
-            found = await self.read_coverage(
-                c.CoverageInput(store_ids=[st.store_id for st in chunk], item_ids=item_ids)
-            )
-            stock = stock_by_store(found.positions)
+            stock = await self._stock([st.store_id for st in chunk], item_ids)
             out += [
                 summarized(store_coverage(st, request.plan, stock, request.policy)) for st in chunk
             ]
             activity.heartbeat(start + len(chunk))
         return c.StoreCoverageResult(coverage=out)
+
+    async def _stock(self, store_ids: list[str], item_ids: list[str]) -> dict[str, dict[str, int]]:
+        """(on hand + in transit) per store and item, from one WMS read, as `stock_by_store`
+        indexes it (negative figures count as none), without a model per position."""
+        with translate_errors():
+            positions = await self.wms.positions(location_ids=store_ids, item_ids=item_ids)
+        wanted = set(store_ids)
+        stock: dict[str, dict[str, int]] = {}
+        for p in positions:
+            if p.location_id in wanted:
+                per_store = stock.setdefault(p.location_id, {})
+                held = max(p.on_hand, 0) + max(p.in_transit, 0)
+                per_store[p.item_id] = per_store.get(p.item_id, 0) + held
+        return stock
 
     @activity.defn(name=c.READ_COVERAGE.name)
     @keeps_heartbeating

@@ -91,5 +91,7 @@ hundreds: the count says how many)."""
 
 def summarized(cov: StoreCoverage) -> StoreCoverage:
     """The coverage with only the worst `SHORT_ITEMS_SHOWN` short items named."""
+    if len(cov.short_items) <= SHORT_ITEMS_SHOWN and cov.short_count == len(cov.short_items):
+        return cov  # already a summary (most stores are short of nothing)
     worst = sorted(cov.short_items.items(), key=lambda kv: (-kv[1], kv[0]))[:SHORT_ITEMS_SHOWN]
     return cov.model_copy(update={"short_items": dict(worst), "short_count": len(cov.short_items)})
