@@ -474,7 +474,8 @@ class PromotionActivities:
         created = await bounded(
             [call(chunk) for chunk in chunks], label=f"create {request.kind} tasks"
         )
-        return c.TasksResult(tasks=[_task_status(t) for part in created for t in part])
+        tasks = [_task_status(t) for part in created for t in part]
+        return c.TasksResult.of(tasks, grouped=request.grouped)
 
     @activity.defn(name=c.TASK_STATES.name)
     async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:

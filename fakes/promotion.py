@@ -300,7 +300,7 @@ class ScriptedRetail:
                 ),
             )
             created.append(task)
-        return c.TasksResult(tasks=created)
+        return c.TasksResult.of(created, grouped=request.grouped)
 
     @activity.defn(name=c.TASK_STATES.name)
     async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:

@@ -244,6 +244,7 @@ async def create_tasks(run: LaunchRun) -> None:
                         description=template.description,
                         due_at=due,
                         callback_workflow_id=callback,
+                        grouped=True,
                     )
                     words = (
                         f"create {template.kind} tasks in {len(stores)} stores due "
@@ -261,7 +262,7 @@ async def create_tasks(run: LaunchRun) -> None:
     else:  # runs recorded before: one after the other, every store of a group at once
         results = [await call(c.CREATE_TASKS, i, summary=w) for i, w in calls(max(len(ready), 1))]
     for result in results:
-        for task in result.tasks:
+        for task in result.all_tasks():
             s.tasks.setdefault(task.task_id, task)
     run.audit("workflow", "store tasks created", f"{len(s.tasks)} tasks")
     run.sla_task = asyncio.create_task(watch_slas(run))

@@ -286,10 +286,57 @@ class CreateTasksInput(BaseModel):
     description: str
     due_at: AwareDatetime
     callback_workflow_id: str | None = None
+    grouped: bool = False
+    """Answer in `TasksResult.groups` (tasks alike but for their store together). Runs
+    built before groups do not ask, and read `tasks`."""
+
+
+class TaskGroup(BaseModel):
+    """Neighbouring tasks alike but for their store: one kind, due time and state."""
+
+    kind: str
+    due_at: AwareDatetime
+    state: Literal["OPEN", "DONE", "LATE", "CANCELLED"] = "OPEN"
+    task_ids: list[str]
+    store_ids: list[str]
 
 
 class TasksResult(BaseModel):
-    tasks: list[TaskStatus]
+    tasks: list[TaskStatus] = Field(default_factory=list)
+    """One entry a task (results recorded before groups, and callers not asking for them)."""
+    groups: list[TaskGroup] = Field(default_factory=list)
+    """The tasks grouped (`CreateTasksInput.grouped`): 10,000 tasks of 5,000 stores cross
+    history as a few groups, not 10,000 entries to decode in the workflow."""
+
+    @classmethod
+    def of(cls, tasks: list[TaskStatus], *, grouped: bool) -> TasksResult:
+        if not grouped:
+            return cls(tasks=tasks)
+        groups: list[TaskGroup] = []
+        for task in tasks:
+            last = groups[-1] if groups else None
+            if last is None or (last.kind, last.due_at, last.state) != (
+                task.kind,
+                task.due_at,
+                task.state,
+            ):
+                last = TaskGroup(
+                    kind=task.kind, due_at=task.due_at, state=task.state, task_ids=[], store_ids=[]
+                )
+                groups.append(last)
+            last.task_ids.append(task.task_id)
+            last.store_ids.append(task.store_id)
+        return cls(groups=groups)
+
+    def all_tasks(self) -> list[TaskStatus]:
+        """Every task, in the order the activity answered them."""
+        return self.tasks + [
+            TaskStatus.model_construct(
+                task_id=task_id, store_id=store_id, kind=g.kind, due_at=g.due_at, state=g.state
+            )
+            for g in self.groups
+            for task_id, store_id in zip(g.task_ids, g.store_ids, strict=True)
+        ]
 
 
 class TaskStatesInput(BaseModel):
