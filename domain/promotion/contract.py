@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 from temporalio.common import VersioningBehavior
 
 from domain.activity_options import (
@@ -330,13 +330,23 @@ class TasksResult(BaseModel):
 
     def all_tasks(self) -> list[TaskStatus]:
         """Every task, in the order the activity answered them."""
-        return self.tasks + [
-            TaskStatus.model_construct(
-                task_id=task_id, store_id=store_id, kind=g.kind, due_at=g.due_at, state=g.state
-            )
-            for g in self.groups
-            for task_id, store_id in zip(g.task_ids, g.store_ids, strict=True)
-        ]
+        return self.tasks + _TASKS.validate_python(
+            [
+                {
+                    "task_id": task_id,
+                    "store_id": store_id,
+                    "kind": g.kind,
+                    "due_at": g.due_at,
+                    "state": g.state,
+                }
+                for g in self.groups
+                for task_id, store_id in zip(g.task_ids, g.store_ids, strict=True)
+            ]
+        )
+
+
+_TASKS = TypeAdapter(list[TaskStatus])
+"""Tasks out of their groups, validated as one list (one call into pydantic)."""
 
 
 class TaskStatesInput(BaseModel):

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pydantic import TypeAdapter
+
 from domain.publication.contract import (
     ChannelAck,
     PublicationAction,
@@ -34,6 +36,10 @@ from domain.publication.contract import (
 from domain.publication.rules import success_state
 
 Phase = Literal["PENDING", "SENT", "VERIFY", "DONE", "FAILED"]
+ATTEMPTS = TypeAdapter(list[TargetAttempt])
+OUTCOMES = TypeAdapter(list[TargetOutcome])
+"""A batch's per-target models are validated as one list (thousands of targets: one call
+into pydantic, half the time of a model built per target)."""
 
 
 @dataclass
@@ -66,8 +72,7 @@ class BatchProgress:
     # -- sending ------------------------------------------------------------------------
 
     def first_sends(self) -> list[TargetAttempt]:
-        # built from the request's own targets: nothing to validate, thousands at a time
-        return [TargetAttempt.model_construct(target=t, attempt=1) for t in self.request.targets]
+        return ATTEMPTS.validate_python([{"target": t, "attempt": 1} for t in self.request.targets])
 
     def start_sending(self, sends: list[TargetAttempt]) -> None:
         for s in sends:
@@ -194,17 +199,16 @@ class BatchProgress:
     def outcome(self) -> PublicationOutcome:
         request = self.request
         good: TargetState = success_state(request.action)
-        outcomes = []
+        rows = []
         for t in self.targets.values():
             state: TargetState = good if t.phase == "DONE" else "FAILED"
             reason = t.reason if t.phase == "FAILED" else ""
             if t.phase not in ("DONE", "FAILED"):
                 reason = f"still {t.phase.lower()}"
-            outcomes.append(  # from this batch's own progress: nothing to validate
-                TargetOutcome.model_construct(
-                    target=t.name, state=state, attempts=t.attempts, reason=reason
-                )
+            rows.append(
+                {"target": t.name, "state": state, "attempts": t.attempts, "reason": reason}
             )
+        outcomes = OUTCOMES.validate_python(rows)
         failed = sum(1 for o in outcomes if o.state == "FAILED")
         return PublicationOutcome(
             channel=request.channel,
