@@ -24,9 +24,10 @@ from temporalio.workflow import NondeterminismError
 from cli import promotion as cli
 from cli.common import CommandError
 from common.temporal import data_converter
-from domain.promotion.contract import SignalledDecision
+from domain.promotion.contract import CREATE_TASKS, SignalledDecision, TasksResult
 from domain.promotion.plan import Offer
 from domain.promotion.status import PromotionStatus
+from domain.publication.contract import SEND_BATCH, SendBatchResult
 from tests.fixtures.promotion import PromoRig
 from workflows.promotion_close import SETTLE_AT_END
 from workflows.promotion_launch import PromotionLaunch
@@ -36,9 +37,11 @@ from workflows.promotion_publish import INLINE_BATCHES, ONE_ROUND
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 HISTORY = HISTORIES / "promotion_launch.json"
 """Recorded before the patches since: replays through their unpatched branches."""
-CURRENT = HISTORIES / "promotion_launch_inline.json"
+INLINE = HISTORIES / "promotion_launch_inline.json"
 """Recorded with publication in one round and the batches one call covers run in the
-launch itself (re-recorded)."""
+launch itself, before bulk answers came back grouped (one answer a target)."""
+CURRENT = HISTORIES / "promotion_launch_grouped.json"
+"""Recorded with bulk sends and store tasks answered in groups (re-recorded)."""
 RECORD = os.environ.get("RECORD_HISTORIES") == "1"
 RECORDED_ID = "RECORDED-1"
 
@@ -86,7 +89,7 @@ async def test_record_history(promo_rig: PromoRig) -> None:
     CURRENT.write_text(history.to_json())
 
 
-@pytest.mark.parametrize("path", [HISTORY, CURRENT], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [HISTORY, INLINE, CURRENT], ids=lambda p: p.stem)
 async def test_recorded_history_replays_against_current_code(path: Path) -> None:
     if not path.exists():
         pytest.fail(f"{path.name} is missing: record it with RECORD_HISTORIES=1")
@@ -131,3 +134,27 @@ async def replay_forcing(
     replayer = Replayer(workflows=[PromotionLaunch], data_converter=data_converter())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     return result.replay_failure
+
+
+async def test_the_current_recording_holds_grouped_answers() -> None:
+    """The newest recording is the one that replays the grouped shapes: every bulk send and
+    store task creation in it answered in groups (the older recordings answer one entry a
+    target and still replay, above)."""
+    history = WorkflowHistory.from_json(f"promotion-{RECORDED_ID}", CURRENT.read_text())
+    kinds: dict[int, str] = {}
+    answered: dict[str, list[bool]] = {SEND_BATCH.name: [], CREATE_TASKS.name: []}
+    converter = data_converter()
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            kinds[event.event_id] = (
+                event.activity_task_scheduled_event_attributes.activity_type.name
+            )
+        if event.HasField("activity_task_completed_event_attributes"):
+            done = event.activity_task_completed_event_attributes
+            kind = kinds[done.scheduled_event_id]
+            if kind in answered:
+                result_type = SendBatchResult if kind == SEND_BATCH.name else TasksResult
+                [result] = await converter.decode(done.result.payloads, [result_type])
+                answered[kind].append(bool(result.groups) and not getattr(result, "sends", []))
+    assert answered[SEND_BATCH.name] and all(answered[SEND_BATCH.name])
+    assert answered[CREATE_TASKS.name] and all(answered[CREATE_TASKS.name])
