@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from temporalio import activity
 
@@ -24,6 +24,7 @@ from activities.common import (
     keeps_heartbeating,
     translate_errors,
 )
+from activities.promotion_wire import stock_of, store_facts, task_status
 from adapters.base import new_http_client
 from adapters.channels import EcommerceClient, MarketplaceClient
 from adapters.erp import ErpClient
@@ -38,10 +39,8 @@ from domain.promotion.plan import (
     ItemFacts,
     PlanFacts,
     PromotionPlan,
-    StoreFacts,
     VendorDeal,
 )
-from domain.promotion.status import TaskStatus
 from domain.promotion.targeting import line_groups, resolve_targets
 from domain.promotion.validation import store_window
 from domain.publication.contract import Channel
@@ -83,19 +82,6 @@ def bounded_chunks(items: list[str], size: int) -> list[list[str]]:
 
 
 ZONE_PRICE_BATCH = 1000
-
-
-def store_facts(store: Any) -> StoreFacts:
-    """An ERP store master as the plan's facts carry it."""
-    return StoreFacts(
-        store_id=store.store_id,
-        store_class=store.store_class,
-        region=store.region,
-        timezone=store.timezone,
-        format=store.format,
-        price_zone=store.price_zone,
-        dc_id=store.dc_id,
-    )
 
 
 def needs_named_groups(plan: PromotionPlan) -> bool:
@@ -359,18 +345,9 @@ class PromotionActivities:
         return c.StoreCoverageResult(coverage=out)
 
     async def _stock(self, store_ids: list[str], item_ids: list[str]) -> dict[str, dict[str, int]]:
-        """(on hand + in transit) per store and item, from one WMS read, as `stock_by_store`
-        indexes it (negative figures count as none), without a model per position."""
         with translate_errors():
             positions = await self.wms.positions(location_ids=store_ids, item_ids=item_ids)
-        wanted = set(store_ids)
-        stock: dict[str, dict[str, int]] = {}
-        for p in positions:
-            if p.location_id in wanted:
-                per_store = stock.setdefault(p.location_id, {})
-                held = max(p.on_hand, 0) + max(p.in_transit, 0)
-                per_store[p.item_id] = per_store.get(p.item_id, 0) + held
-        return stock
+        return stock_of(positions, set(store_ids))
 
     @activity.defn(name=c.READ_COVERAGE.name)
     @keeps_heartbeating
@@ -474,14 +451,14 @@ class PromotionActivities:
         created = await bounded(
             [call(chunk) for chunk in chunks], label=f"create {request.kind} tasks"
         )
-        tasks = [_task_status(t) for part in created for t in part]
+        tasks = [task_status(t) for part in created for t in part]
         return c.TasksResult.of(tasks, grouped=request.grouped)
 
     @activity.defn(name=c.TASK_STATES.name)
     async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:
         with translate_errors():
             tasks = await self.tasks.list(promotion_id=request.promotion_id)
-        return c.TasksResult(tasks=[_task_status(t) for t in tasks])
+        return c.TasksResult(tasks=[task_status(t) for t in tasks])
 
     @activity.defn(name=c.CANCEL_TASKS.name)
     @keeps_heartbeating
@@ -590,22 +567,6 @@ class PromotionActivities:
                     f"{request.channel.value}: promotion is {'live' if is_live else 'not live'}"
                 )
         return c.VerifyResult(channel=request.channel, checked=checked, mismatches=mismatches)
-
-
-def _task_status(task: Any) -> TaskStatus:
-    states: dict[str, Literal["OPEN", "DONE", "CANCELLED"]] = {
-        "OPEN": "OPEN",
-        "COMPLETED": "DONE",
-        "CANCELLED": "CANCELLED",
-    }
-    state = states[task.status]
-    return TaskStatus(
-        task_id=task.task_id,
-        store_id=task.store_id,
-        kind=task.kind,
-        due_at=task.due_at,
-        state=state,
-    )
 
 
 __all__ = ["PromotionActivities", "store_facts"]

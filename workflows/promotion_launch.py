@@ -578,13 +578,7 @@ class PromotionLaunch:
     @workflow.signal(name=c.STORE_TASK_DONE)
     @reads(c.TaskDone, c.STORE_TASK_DONE, audited(lambda wf: wf.launch.audit))
     def store_task_done(self, event: c.TaskDone) -> None:
-        s = self.s
-        if event.event_id in s.seen_events:
-            return
-        s.seen_events.add(event.event_id)
-        task = s.tasks.get(event.task_id)
-        if task is not None:
-            task.state = "DONE" if event.status == "completed" else "CANCELLED"
+        self.s.task_done(event)
 
     @workflow.signal(name=CHANNEL_ACK)
     @reads(ChannelAck, CHANNEL_ACK, audited(lambda wf: wf.launch.audit))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from domain.audit import AuditEntry
 from domain.promotion.approvals import RequiredApproval, current_approval
-from domain.promotion.contract import CancelRequest, LaunchInput
+from domain.promotion.contract import CancelRequest, LaunchInput, TaskDone
 from domain.promotion.gates import StoreGateState
 from domain.promotion.kpis import PromotionKpis
 from domain.promotion.plan import PlanFacts, PlanMetrics, PromotionPlan, VendorDeal
@@ -239,6 +239,15 @@ class LaunchState(BaseModel):
             reasons=self.reasons,
             audit=self.audit,
         )
+
+    def task_done(self, event: TaskDone) -> None:
+        """A store task completed or cancelled (a delivery seen before is dropped)."""
+        if event.event_id in self.seen_events:
+            return
+        self.seen_events.add(event.event_id)
+        task = self.tasks.get(event.task_id)
+        if task is not None:
+            task.state = "DONE" if event.status == "completed" else "CANCELLED"
 
     def decision_view(self, store_id: str = "") -> DecisionView:
         return DecisionView(
