@@ -24,7 +24,7 @@ from activities.common import (
     keeps_heartbeating,
     translate_errors,
 )
-from activities.promotion_wire import stock_of, store_facts, task_status
+from activities.promotion_wire import TASK_STATES, stock_of, store_facts, task_status
 from adapters.base import new_http_client
 from adapters.channels import EcommerceClient, MarketplaceClient
 from adapters.erp import ErpClient
@@ -451,8 +451,12 @@ class PromotionActivities:
         created = await bounded(
             [call(chunk) for chunk in chunks], label=f"create {request.kind} tasks"
         )
-        tasks = [task_status(t) for part in created for t in part]
-        return c.TasksResult.of(tasks, grouped=request.grouped)
+        wire = [t for part in created for t in part]
+        if request.grouped:
+            return c.TasksResult.from_rows(
+                (t.task_id, t.store_id, t.kind, t.due_at, TASK_STATES[t.status]) for t in wire
+            )
+        return c.TasksResult(tasks=[task_status(t) for t in wire])
 
     @activity.defn(name=c.TASK_STATES.name)
     async def task_states(self, request: c.TaskStatesInput) -> c.TasksResult:

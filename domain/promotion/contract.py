@@ -12,6 +12,7 @@ a decision is signed over, the same size at any number of stores).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -312,20 +313,21 @@ class TasksResult(BaseModel):
     def of(cls, tasks: list[TaskStatus], *, grouped: bool) -> TasksResult:
         if not grouped:
             return cls(tasks=tasks)
+        return cls.from_rows((t.task_id, t.store_id, t.kind, t.due_at, t.state) for t in tasks)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, str, datetime, str]]) -> TasksResult:
+        """Grouped from (task id, store id, kind, due at, state) rows: neighbours alike but
+        for their store in one group, without a model per task."""
         groups: list[TaskGroup] = []
-        for task in tasks:
-            last = groups[-1] if groups else None
-            if last is None or (last.kind, last.due_at, last.state) != (
-                task.kind,
-                task.due_at,
-                task.state,
-            ):
-                last = TaskGroup(
-                    kind=task.kind, due_at=task.due_at, state=task.state, task_ids=[], store_ids=[]
-                )
-                groups.append(last)
-            last.task_ids.append(task.task_id)
-            last.store_ids.append(task.store_id)
+        key: tuple[str, datetime, str] | None = None
+        for task_id, store_id, kind, due_at, state in rows:
+            if key != (kind, due_at, state):
+                key = (kind, due_at, state)
+                group = {"kind": kind, "due_at": due_at, "state": state}
+                groups.append(TaskGroup.model_validate({**group, "task_ids": [], "store_ids": []}))
+            groups[-1].task_ids.append(task_id)
+            groups[-1].store_ids.append(store_id)
         return cls(groups=groups)
 
     def all_tasks(self) -> list[TaskStatus]:

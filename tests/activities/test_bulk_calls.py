@@ -174,6 +174,9 @@ async def test_store_tasks_are_created_and_cancelled_in_bulk_once(
     try:
         first = await env.run(acts.create_tasks, request)
         again = await env.run(acts.create_tasks, request)  # a retried activity
+        grouped = await env.run(  # retried again, asked for groups as the workflow asks
+            acts.create_tasks, request.model_copy(update={"grouped": True})
+        )
         labor = await env.run(
             acts.create_tasks, request.model_copy(update={"kind": "labor"})
         )  # the same stores, another kind: its own tasks (and its own keys)
@@ -186,6 +189,8 @@ async def test_store_tasks_are_created_and_cancelled_in_bulk_once(
     finally:
         await acts.aclose()
     assert [t.store_id for t in first.tasks] == STORES and first == again
+    assert grouped.tasks == [] and len(grouped.groups) == 1
+    assert grouped.all_tasks() == first.tasks
     assert {t.kind for t in labor.tasks} == {"labor"} and len(labor.tasks) == len(STORES)
     assert {t.state for t in first.tasks} == {"OPEN"}
     assert cancelled.cancelled == 2 * len(STORES) and none_left.cancelled == 0
