@@ -88,8 +88,8 @@ class BatchProgress:
 
     def sent(self, result: SendBatchResult) -> None:
         """Record the send activity's answers, then apply the acks that came too early."""
-        for answer in result.answers():
-            for target in answer.targets:
+        for targets, answer in result.answers():
+            for target in targets:
                 t = self.targets[target]
                 t.publication_id = answer.publication_id or t.publication_id
                 t.channel_version = answer.channel_version or t.channel_version

@@ -17,9 +17,10 @@ twice, and a price change (a new version) gets new keys.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 from temporalio.common import RetryPolicy, VersioningBehavior
@@ -335,41 +336,21 @@ class SendBatchResult(BaseModel):
         if not grouped:
             return cls(sends=sends, resumed=resumed)
         groups: list[SendGroup] = []
+        last: tuple[Any, ...] | None = None
         for s in sends:
-            last = groups[-1] if groups else None
-            if last is not None and (
-                last.idempotency_key,
-                last.sent,
-                last.confirmed,
-                last.publication_id,
-                last.channel_version,
-                last.error,
-            ) == (
-                s.idempotency_key,
-                s.sent,
-                s.confirmed,
-                s.publication_id,
-                s.channel_version,
-                s.error,
-            ):
-                last.targets.append(s.target)
-                continue
-            groups.append(
-                SendGroup(
-                    targets=[s.target],
-                    **s.model_dump(include=set(SendGroup.model_fields) - {"targets"}),
-                )
-            )
+            answer = {k: getattr(s, k) for k in _GROUP_ANSWER}
+            if last != (key := tuple(answer.values())):
+                last = key
+                groups.append(SendGroup(targets=[], **answer))
+            groups[-1].targets.append(s.target)
         return cls(groups=groups, resumed=resumed)
 
-    def answers(self) -> list[SendGroup]:
-        """Every answer as groups (a target's own answer is a group of one)."""
-        return self.groups + [
-            SendGroup.model_construct(
-                targets=[s.target], **{k: getattr(s, k) for k in _GROUP_ANSWER}
-            )
-            for s in self.sends
-        ]
+    def answers(self) -> Iterator[tuple[list[str], SendGroup | TargetSend]]:
+        """Every answer with the targets it answers (a target's own answer: itself)."""
+        for g in self.groups:
+            yield g.targets, g
+        for s in self.sends:
+            yield [s.target], s
 
     def with_error_prefix(self, words: str) -> SendBatchResult:
         """The same answers, each error prefixed with `words` (why the send gave up)."""

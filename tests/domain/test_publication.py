@@ -372,5 +372,5 @@ def test_an_error_prefix_reaches_grouped_and_per_target_answers() -> None:
     sends = [_send("A", "k1"), _send("B", "k2", error="down")]
     for grouped in (False, True):
         result = SendBatchResult.of(sends, grouped=grouped).with_error_prefix("retried until T")
-        errors = {t: a.error for a in result.answers() for t in a.targets}
+        errors = {t: a.error for targets, a in result.answers() for t in targets}
         assert errors == {"A": "", "B": "retried until T; down"}
