@@ -28,7 +28,8 @@ high-water mark of every run so far, the baselines' included); and
 for the workflows, over the workflow and its children: the longest history (limit 10,240
 events), the largest payload (limit 512 KiB) and the most activities or children pending at
 once in one workflow (limit 500). The launch's phases (from its audit trail) are printed
-too. Headline ratios compare the best run of each kind per size.
+too. Headline ratios compare the best run of each kind per size; the "median of rounds"
+lines take the median over rounds of the ratio within each round.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import argparse
 import asyncio
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -295,6 +297,18 @@ def ratio(
     return round(best(kind) / best(of), 2)
 
 
+def round_ratio(rows: list[dict[str, Any]], stores: int, kind: str, of: str) -> float:
+    """The median over rounds of `kind`'s wall time over `of`'s in the same round (the
+    three kinds of a round run one after the other: a slow spell of this shared machine
+    lands on one round, where the best of each kind may come from different rounds)."""
+    by_round: dict[int, dict[str, float]] = {}
+    for r in rows:
+        if r["stores"] == stores:
+            by_round.setdefault(r["round"], {})[r["run"]] = r["wall_s"]
+    ratios = [walls[kind] / walls[of] for walls in by_round.values() if {kind, of} <= set(walls)]
+    return round(statistics.median(ratios), 2)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -354,7 +368,7 @@ async def main() -> None:
                         )
                     if n == 0:
                         continue  # connections, caches and code paths warmed: not a figure
-                    row = {"stores": size, "run": kind, **r}
+                    row = {"stores": size, "round": n, "run": kind, **r}
                     rows.append(row)
                     print(
                         f"{size:>5} stores {kind:>6}: {r['wall_s']:.2f} s wall, "
@@ -383,6 +397,12 @@ def report(rows: list[dict[str, Any]], sizes: list[int]) -> None:
         "launch ratio to plain script": ratio(rows, quick, "launch", "plain"),
         "launch ratio to bare workflow": ratio(rows, quick, "launch", "bare"),
         "launch CPU ratio to plain script": ratio(rows, quick, "launch", "plain", "cpu_s"),
+        "launch ratio to plain script, median of rounds": round_ratio(
+            rows, quick, "launch", "plain"
+        ),
+        "launch ratio to bare workflow, median of rounds": round_ratio(
+            rows, quick, "launch", "bare"
+        ),
     }
     for size in sorted(set(sizes)):
         if size != quick:
@@ -395,6 +415,10 @@ def report(rows: list[dict[str, Any]], sizes: list[int]) -> None:
             headlines[f"launch CPU ratio to plain script at {size} stores"] = ratio(
                 rows, size, "launch", "plain", "cpu_s"
             )
+            for of, words in (("plain", "plain script"), ("bare", "bare workflow")):
+                headlines[f"launch ratio to {words} at {size} stores, median of rounds"] = (
+                    round_ratio(rows, size, "launch", of)
+                )
     headlines["launch largest history (events)"] = max(r["events"] for r in launches)
     headlines["launch largest payload (KiB)"] = round(max(r["payload"] for r in launches) / 1024)
     headlines["launch most pending in one workflow"] = max(
