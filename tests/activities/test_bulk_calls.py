@@ -5,11 +5,9 @@ call doubles nothing; a refused or unreachable bulk call is settled store by sto
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.channels import ChannelActivities
@@ -27,15 +25,6 @@ from tests.fixtures.publication import price_lines, publication_request
 
 STORES = ["S001", "S002", "S003", "S004", "S005"]
 ITEM = "I0001"
-
-
-@pytest.fixture
-async def channels(backoffice: LiveBackoffice) -> AsyncIterator[ChannelActivities]:
-    acts = ChannelActivities(backoffice.url)
-    try:
-        yield acts
-    finally:
-        await acts.aclose()
 
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)

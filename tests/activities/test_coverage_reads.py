@@ -4,9 +4,6 @@ read without a model per position, and judges exactly as the raw positions read 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.promotion import PromotionActivities
@@ -14,16 +11,6 @@ from domain.promotion import contract as c
 from domain.promotion.gates import stock_by_store, store_coverage, summarized
 from domain.promotion.plan import StoreFacts
 from tests.domain.promotion.samples import facts, plan, policy
-from tests.fixtures.backoffice import LiveBackoffice
-
-
-@pytest.fixture
-async def promotion_acts(backoffice: LiveBackoffice) -> AsyncIterator[PromotionActivities]:
-    acts = PromotionActivities(backoffice.url)
-    try:
-        yield acts
-    finally:
-        await acts.aclose()
 
 
 async def test_store_coverage_judges_as_the_raw_positions_do(
