@@ -177,11 +177,8 @@ class LaunchState(BaseModel):
     def _window_span(self) -> tuple[datetime, datetime]:
         """The earliest start and the latest end over the stores' windows."""
         span = self._span
-        if span is None or span[0] is not self.facts or span[1] is not self.plan:
-            span = None
-        elif span[2] != len(self.stores):
-            span = None
-        if span is None:
+        current = span is not None and span[0] is self.facts and span[1] is self.plan
+        if span is None or not current or span[2] != len(self.stores):
             windows = [self.window(s) for s in self.stores]
             first = min([w[0] for w in windows] or [self.plan.starts_at])
             last = max([w[1] for w in windows] or [self.plan.ends_at])
