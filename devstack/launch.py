@@ -76,7 +76,7 @@ def _wait_healthy(
 ) -> None:
     """Poll ``{url}/health`` until it answers 200; stop the process and raise otherwise."""
     deadline = time.monotonic() + timeout_s
-    # one client for every probe: a client a probe builds a TLS context each time (about
+    # one client for every probe: a new client per probe builds a TLS context (about
     # 30 ms of CPU, for a minute of probes while a large estate is seeded)
     with httpx.Client(timeout=2) as probe:
         while time.monotonic() < deadline:
