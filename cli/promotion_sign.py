@@ -37,14 +37,14 @@ def _role(person: str, given: str | None, allowed: list[str], policy: PromotionP
     return held[0]
 
 
-def _approval_role(d: c.Decision, status: DecisionView, policy: PromotionPolicy) -> str:
+def _approval_role(d: c.Decision, view: DecisionView, policy: PromotionPolicy) -> str:
     if d.role is not None:
         return d.role
     held = policy.roles_of(d.approver)
-    if status.awaiting_role in held:
-        return status.awaiting_role
-    mine = [a.role for a in status.approvals if a.decided_by == d.approver]
-    return (mine or held or [status.awaiting_role or ""])[-1]
+    if view.awaiting_role in held:
+        return view.awaiting_role
+    mine = [a.role for a in view.approvals if a.decided_by == d.approver]
+    return (mine or held or [view.awaiting_role or ""])[-1]
 
 
 async def signed(

@@ -249,8 +249,6 @@ class LaunchState(BaseModel):
     def decision_view(self, store_id: str = "") -> DecisionView:
         return DecisionView(
             promotion_id=self.plan.promotion_id,
-            state=self.state,
-            waiting_for=self.waiting_for,
             version=self.version,
             lines=list(self.lines),
             metrics=self.metrics,

@@ -187,8 +187,6 @@ class DecisionView(BaseModel):
     is a megabyte at 5,000)."""
 
     promotion_id: str
-    state: PromotionState
-    waiting_for: str
     version: int
     lines: list[PriceLine]
     metrics: PlanMetrics | None
